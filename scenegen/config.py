@@ -1,0 +1,191 @@
+"""Config schemas (registered with Hydra's ConfigStore), loading and validation.
+
+Every group in ``conf/`` has a dataclass here, so a wrong key or a wrong type
+fails at composition with the key named. The schemas hold types and bounds;
+the values, defaults included, live in the YAML files of ``conf/``. Bounds are
+field metadata: ``span`` marks a ``[min, max]`` pair, ``bounds`` a scalar, and
+:func:`validate` checks both before anything is rendered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
+from hydra.errors import HydraException
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from scenegen.errors import ScenegenError
+from scenegen.paths import conf_dir
+
+INF = float("inf")
+
+
+def span(lo: float = -INF, hi: float = INF) -> Any:
+    """A ``[min, max]`` field whose values must lie in ``[lo, hi]``."""
+    return field(default=MISSING, metadata={"span": (lo, hi)})
+
+
+def bounded(lo: float = -INF, hi: float = INF) -> Any:
+    """A scalar field that must lie in ``[lo, hi]``."""
+    return field(default=MISSING, metadata={"bounds": (lo, hi)})
+
+
+@dataclass
+class SceneConfig:
+    objects_per_scene: list[int] = span(0, 200)
+    placement_radius: float = bounded(0.01)  # metres: objects rest inside this disk
+    plane_size: float = bounded(0.0)  # metres; 0 means no support plane
+    max_placement_tries: int = bounded(1)
+
+
+@dataclass
+class ObjectsConfig:
+    packs: list[str] = MISSING
+    classes: list[str] = MISSING  # empty: every class of the packs
+    class_weights: dict[str, float] = MISSING  # class -> weight, default 1
+    size_scale: list[float] = span(0.01)  # multiplies each asset's target size
+
+
+@dataclass
+class MaterialsConfig:
+    hue: list[float] = span(0.0, 1.0)
+    saturation: list[float] = span(0.0, 1.0)
+    value: list[float] = span(0.0, 1.0)
+    metallic: list[float] = span(0.0, 1.0)
+    roughness: list[float] = span(0.0, 1.0)
+
+
+@dataclass
+class LightingConfig:
+    count: list[int] = span(0, 8)
+    types: list[str] = MISSING
+    directional_intensity: list[float] = span(0.0)
+    point_intensity: list[float] = span(0.0)  # candela, lights ~1-2 m away
+    spot_intensity: list[float] = span(0.0)
+    color_saturation: list[float] = span(0.0, 1.0)
+    ambient: list[float] = span(0.0, 1.0)
+
+
+@dataclass
+class CameraConfig:
+    distance: list[float] = span(0.01)
+    elevation_deg: list[float] = span(-90.0, 90.0)
+    azimuth_deg: list[float] = span(-360.0, 720.0)
+    fov_deg: list[float] = span(1.0, 170.0)  # vertical field of view
+    look_at_jitter: float = bounded(0.0)  # metres
+    znear: float = bounded(1e-6)
+    zfar: float = bounded(1e-3)
+
+
+@dataclass
+class BackgroundConfig:
+    hue: list[float] = span(0.0, 1.0)
+    saturation: list[float] = span(0.0, 1.0)
+    value: list[float] = span(0.0, 1.0)
+
+
+@dataclass
+class RenderConfig:
+    width: int = bounded(1, 16384)
+    height: int = bounded(1, 16384)
+    backend: str = MISSING  # auto, egl or osmesa
+    egl_device: int = bounded(0)
+    antialias: bool = MISSING  # 4x MSAA on the colour image; labels are never anti-aliased
+
+
+@dataclass
+class OutputConfig:
+    min_visible_pixels: int = bounded(0)  # fewer visible pixels: counted, not annotated
+    instance_masks: bool = MISSING  # masks/NNNNNN.png, 16-bit instance ids
+    semantic_masks: bool = MISSING  # semantic/NNNNNN.png, 16-bit category ids
+
+
+@dataclass
+class Config:
+    num_scenes: int = bounded(0)
+    seed: int = MISSING
+    output_dir: str = MISSING
+    scene: SceneConfig = MISSING
+    objects: ObjectsConfig = MISSING
+    materials: MaterialsConfig = MISSING
+    lighting: LightingConfig = MISSING
+    camera: CameraConfig = MISSING
+    background: BackgroundConfig = MISSING
+    render: RenderConfig = MISSING
+    output: OutputConfig = MISSING
+
+
+def register_schemas() -> None:
+    """Register ``Config`` as ``base_config``, the first entry of ``conf/config.yaml``'s defaults."""
+    ConfigStore.instance().store(name="base_config", node=Config)
+
+
+def load_config(overrides: list[str], config_name: str = "config") -> Config:
+    """Compose ``conf/<config_name>.yaml`` with Hydra ``overrides``, validate it, return it as dataclasses.
+
+    Raises ScenegenError with a one-line message naming the key on any problem.
+    """
+    register_schemas()
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            cfg = compose(config_name=config_name, overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as err:
+        raise ScenegenError(f"config: {_describe(err)}") from None
+    validate(cfg)
+    return OmegaConf.to_object(cfg)  # type: ignore[return-value]
+
+
+def validate(cfg: DictConfig, schema: type = Config, prefix: str = "") -> None:
+    """Check every ``span`` and ``bounds`` of ``schema`` in ``cfg``; raise ScenegenError naming the key."""
+    types = typing.get_type_hints(schema)
+    unknown = set(cfg.keys()) - set(types)
+    if unknown:
+        raise ScenegenError(f"config: {prefix}{sorted(unknown)[0]}: unknown key")
+    for f in dataclasses.fields(schema):
+        key = f"{prefix}{f.name}"
+        value = cfg[f.name]
+        if dataclasses.is_dataclass(types[f.name]):
+            validate(value, types[f.name], f"{key}.")
+        elif "span" in f.metadata:
+            _check_span(key, list(value), *f.metadata["span"])
+        elif "bounds" in f.metadata:
+            _check_bounds(key, value, *f.metadata["bounds"])
+
+
+def _check_span(key: str, value: list[float], lo: float, hi: float) -> None:
+    if len(value) != 2:
+        raise ScenegenError(f"config: {key} must be [min, max], got {value}")
+    if value[0] > value[1]:
+        raise ScenegenError(f"config: {key} has min {value[0]} > max {value[1]}")
+    for v in value:
+        _check_bounds(key, v, lo, hi)
+
+
+def _check_bounds(key: str, value: float, lo: float, hi: float) -> None:
+    if not lo <= value <= hi:
+        allowed = f">= {lo}" if hi == INF else f"in [{lo}, {hi}]"
+        raise ScenegenError(f"config: {key} = {value} must be {allowed}")
+
+
+def _describe(err: BaseException) -> str:
+    """One line for a Hydra or OmegaConf error: the key and the problem, found along the cause chain."""
+    first_line = str(err).strip().split("\n")[0]
+    cause = err.__cause__
+    if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
+        return f"{cause.full_key}: {str(cause).strip().splitlines()[0]}"
+    return first_line or type(err).__name__
+
+
+def to_container(cfg: Config) -> dict[str, Any]:
+    """The config as plain data, for dataset.json."""
+    return dataclasses.asdict(cfg)
+
+
+def to_yaml(cfg: Config) -> str:
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))

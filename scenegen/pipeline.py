@@ -1,0 +1,122 @@
+"""Render a dataset: sample, render, label and write each frame, then build COCO.
+
+Frames are independent and written atomically; a frame whose record exists is
+done, so rerunning the same command resumes where a crash left off.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from scenegen import __version__, atomic
+from scenegen.assets import Catalog, build_catalog
+from scenegen.config import Config, OutputConfig, to_container
+from scenegen.errors import ScenegenError
+from scenegen.labels import instance_annotations, semantic_image
+from scenegen.render import backend
+from scenegen.sampler import sample_scene
+from scenegen.spec import SceneSpec
+from scenegen.writers.coco import build_coco, coco_categories
+from scenegen.writers.frame_record import read_records, record_path, write_png, write_record
+
+DATASET_FILE = "dataset.json"
+
+
+def prepare(cfg: Config) -> tuple[Catalog, Path]:
+    """Check everything that can be checked before writing: packs, classes, a first scene, the folder."""
+    catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes))
+    sample_scene(cfg, catalog, 0)  # raises ScenegenError on bad weights, light types, ...
+    out = Path(cfg.output_dir).expanduser().resolve()
+    existing = out / DATASET_FILE
+    if existing.is_file():
+        if json.loads(existing.read_text()).get("config") != to_container(cfg):
+            raise ScenegenError(
+                f"output_dir {out} holds a dataset made with another config; choose a new output_dir or delete it"
+            )
+    elif out.exists() and any(out.iterdir()):
+        raise ScenegenError(f"output_dir {out} exists and is not a scenegen dataset; choose a new output_dir")
+    return catalog, out
+
+
+def render_dataset(cfg: Config, progress: bool = True) -> Path:
+    """Render ``cfg.num_scenes`` frames into ``cfg.output_dir``; return the folder."""
+    catalog, out = prepare(cfg)
+    folders = ["images", "labels", "annotations"]
+    folders += ["masks"] * cfg.output.instance_masks + ["semantic"] * cfg.output.semantic_masks
+    for folder in folders:
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    _write_dataset_file(out, cfg, catalog, status="rendering")
+    todo = [i for i in range(cfg.num_scenes) if not record_path(out, i).is_file()]
+
+    backend.activate(backend.choose_backend(cfg.render.backend), cfg.render.egl_device)
+    from scenegen.render.renderer import SceneRenderer  # imports OpenGL: only after activate()
+
+    renderer = SceneRenderer(catalog, cfg.render.width, cfg.render.height, cfg.render.antialias)
+    try:
+        bar = tqdm(todo, desc="rendering", unit="frame", disable=not progress, file=sys.stderr)
+        for index in bar:
+            spec = sample_scene(cfg, catalog, index)
+            write_frame(out, spec, renderer.render(spec), catalog, cfg.output)
+    finally:
+        renderer.close()
+    records = read_records(out)
+    atomic.write_json(out / "annotations" / "coco.json", build_coco(records, list(catalog.classes)))
+    _write_dataset_file(out, cfg, catalog, status="complete", records=records, seconds=time.time() - started)
+    return out
+
+
+def write_frame(out: Path, spec: SceneSpec, rendered: Any, catalog: Catalog, output: OutputConfig) -> None:
+    """Write one frame's image, masks and record (last)."""
+    index = spec.index
+    categories = np.array([0] + [catalog.category_id(o.class_name) for o in spec.objects])
+    annotations = instance_annotations(rendered.ids, len(spec.objects), output.min_visible_pixels)
+    for ann, obj in zip(annotations, spec.objects, strict=True):
+        ann.update(asset_id=obj.asset_id, class_name=obj.class_name, category_id=int(categories[obj.instance_id]))
+    record: dict[str, Any] = {
+        "index": index,
+        "seed": spec.seed,
+        "width": spec.camera.width,
+        "height": spec.camera.height,
+    }
+    record["image"] = write_png(out, "images", index, rendered.color)
+    if output.instance_masks:
+        record["instance_mask"] = write_png(out, "masks", index, rendered.ids)
+    if output.semantic_masks:
+        record["semantic_mask"] = write_png(out, "semantic", index, semantic_image(rendered.ids, categories))
+    record["counts"] = {
+        "objects": len(spec.objects),
+        "annotated": sum("bbox" in a for a in annotations),
+        "below_min_visible_pixels": sum("bbox" not in a for a in annotations),
+    }
+    record["annotations"] = annotations
+    record["spec"] = spec.to_dict()
+    write_record(out, index, record)
+
+
+def _write_dataset_file(
+    out: Path, cfg: Config, catalog: Catalog, status: str, records: list | None = None, seconds: float = 0.0
+) -> None:
+    data: dict[str, Any] = {
+        "status": status,
+        "config": to_container(cfg),
+        "categories": coco_categories(list(catalog.classes)),
+        "versions": {"scenegen": __version__, **{p: version(p) for p in ("pyrender2", "PyOpenGL", "numpy", "trimesh")}},
+    }
+    if records is not None:
+        data["counts"] = {
+            "frames": len(records),
+            "objects": sum(r["counts"]["objects"] for r in records),
+            "annotations": sum(r["counts"]["annotated"] for r in records),
+            "below_min_visible_pixels": sum(r["counts"]["below_min_visible_pixels"] for r in records),
+        }
+        data["timings"] = {"seconds_this_run": round(seconds, 3)}
+    atomic.write_json(out / DATASET_FILE, data)
