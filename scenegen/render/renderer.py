@@ -1,8 +1,10 @@
 """Turn a SceneSpec into colour, depth and an exact instance-id image with pyrender.
 
 One ``SceneRenderer`` holds one GL context and must live in the process that
-uses it. Meshes are uploaded once per asset and reused across frames: each
-frame only moves, re-colours and shows the nodes it needs.
+uses it; keep at most one alive per process, since pyrender's EGL teardown
+terminates the display that all contexts of the process share. Meshes are
+uploaded once per asset and reused across frames: each frame only moves,
+re-colours and shows the nodes it needs.
 """
 
 from __future__ import annotations

@@ -1,0 +1,44 @@
+"""Shared fixtures. Tests render for real, headless: EGL (Mesa llvmpipe on CPU, or a GPU)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # before anything imports OpenGL
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scenegen.assets import Catalog, build_catalog
+from scenegen.config import Config, load_config
+
+SMALL = ["render.width=160", "render.height=120", "num_scenes=4"]
+
+
+def small_config(tmp_path: Path, *overrides: str) -> Config:
+    """The default config at 160x120, 4 frames, writing under ``tmp_path``."""
+    return load_config([*SMALL, f"output_dir={tmp_path / 'out'}", *overrides])
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``scenegen ARGS`` in a fresh interpreter, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "scenegen.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return build_catalog(["builtin"], [])
+
+
+@pytest.fixture(scope="session")
+def rendered_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real dataset rendered once for the session, through the CLI."""
+    out = tmp_path_factory.mktemp("dataset") / "out"
+    result = run_cli("render", *SMALL, "num_scenes=6", f"output_dir={out}", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    return out

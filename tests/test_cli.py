@@ -1,0 +1,114 @@
+"""The command line as a user meets it: help, bad input, and an installed wheel."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_help_lists_commands_and_config_groups():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for word in ["render", "doctor", "camera", "objects", "lighting", "materials", "scene", "output", "fov_deg"]:
+        assert word in result.stdout
+
+
+def test_show_config_prints_overrides(tmp_path):
+    result = run_cli("render", "--show-config", "camera.fov_deg=[40,70]", "seed=7", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "seed: 7" in result.stdout and "- 40.0\n  - 70.0" in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "culprit"),
+    [
+        ("camera.fov_deg=[70,40]", "camera.fov_deg"),
+        ("camera.fovdeg=50", "camera.fovdeg"),
+        ("render.width=abc", "render.width"),
+        ("scene.objects_per_scene=[-1,3]", "scene.objects_per_scene"),
+        ("materials.hue=[0,2]", "materials.hue"),
+        ("objects.classes=[unicorn]", "objects.classes"),
+        ("objects.packs=[/nonexistent/pack]", "objects.packs"),
+        ("+objects.class_weights.unicorn=2", "objects.class_weights.unicorn"),
+        ("lighting.types=[laser]", "lighting.types"),
+        ("camera=nope", "camera/nope"),
+    ],
+)
+def test_bad_config_is_one_line_exit_2_and_writes_nothing(tmp_path, override, culprit):
+    out = tmp_path / "out"
+    result = run_cli("render", override, f"output_dir={out}", "num_scenes=1")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("scenegen: error:") and culprit in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_refuses_an_output_dir_of_another_config(tmp_path):
+    out = tmp_path / "out"
+    assert (
+        run_cli(
+            "render", "render.width=64", "render.height=48", "num_scenes=1", f"output_dir={out}", "--no-progress"
+        ).returncode
+        == 0
+    )
+    result = run_cli("render", "render.width=64", "render.height=48", "num_scenes=1", "seed=5", f"output_dir={out}")
+    assert result.returncode == 2 and "another config" in result.stderr
+
+
+def test_regular_install_finds_configs_and_assets_from_any_directory(tmp_path):
+    """``pip install .`` (a wheel, not editable) carries conf/ and assets/ inside the package."""
+    target = tmp_path / "site"
+    pip = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--no-deps",
+        "--no-build-isolation",
+        "--target",
+        str(target),
+        str(REPO),
+    ]
+    subprocess.run(pip, check=True, capture_output=True)
+    assert (target / "scenegen" / "conf" / "config.yaml").is_file()
+    assert (target / "scenegen" / "assets" / "builtin" / "manifest.json").is_file()
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scenegen.cli",
+            "render",
+            "num_scenes=1",
+            "render.width=64",
+            "render.height=48",
+            "--no-progress",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert str(elsewhere / "out") in result.stdout
+    assert (elsewhere / "out" / "annotations" / "coco.json").is_file()
+    probe = "import scenegen.paths as p; print(p.conf_dir())"
+    located = subprocess.run([sys.executable, "-c", probe], cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert located.stdout.strip() == str(target / "scenegen" / "conf")
+
+
+def test_doctor_command_reports_a_working_backend():
+    result = run_cli("doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "egl: works" in result.stdout

@@ -1,0 +1,135 @@
+"""Real headless renders: the id image against geometry, occlusion, and the camera convention."""
+
+import numpy as np
+import pytest
+import trimesh
+
+from scenegen.labels import instance_annotations
+from scenegen.render.renderer import SceneRenderer
+from scenegen.sampler import intrinsics, look_at
+from scenegen.spec import CameraSpec, LightSpec, MaterialSpec, ObjectSpec, SceneSpec
+
+GREY = MaterialSpec([0.6, 0.6, 0.6, 1.0], 0.0, 0.5)
+W, H = 160, 120
+
+
+def scene(objects: list[ObjectSpec], eye, target, fov: float = 50.0) -> SceneSpec:
+    camera = CameraSpec(
+        W,
+        H,
+        intrinsics(W, H, fov).tolist(),
+        look_at(np.array(eye, float), np.array(target, float)).tolist(),
+        0.01,
+        20.0,
+    )
+    return SceneSpec(0, 0, camera, objects, [], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
+
+
+def placed(instance_id: int, asset: str, xyz, scale: float = 1.0) -> ObjectSpec:
+    pose = trimesh.transformations.translation_matrix(xyz)
+    return ObjectSpec(instance_id, asset, asset, pose.tolist(), scale, GREY)
+
+
+class OneShotRenderer:
+    """Renders with a fresh SceneRenderer each time: pyrender's EGL teardown ends the process's
+    shared display, so two renderers must not be alive in one process at once."""
+
+    def __init__(self, catalog):
+        self.catalog = catalog
+
+    def render(self, spec: SceneSpec, antialias: bool = False):
+        renderer = SceneRenderer(self.catalog, W, H, antialias=antialias)
+        try:
+            return renderer.render(spec)
+        finally:
+            renderer.close()
+
+
+@pytest.fixture(scope="module")
+def renderer(catalog):
+    return OneShotRenderer(catalog)
+
+
+def test_hidden_object_gets_no_annotation(renderer):
+    ball = placed(2, "ball", [0.0, 0.4, 0.0])
+    wall = placed(1, "box", [0.0, 0.0, 0.0], scale=3.0)  # 0.45 x 0.30 x 0.18 m, between camera and ball
+    eye, target = [0.0, -0.6, 0.05], [0.0, 0.4, 0.05]
+    alone = renderer.render(scene([ball], eye, target))
+    assert instance_annotations(alone.ids, 2, 1)[1]["visible_pixels"] > 100  # the ball is in view
+    both = renderer.render(scene([wall, ball], eye, target))
+    anns = instance_annotations(both.ids, 2, 1)
+    assert anns[0]["visible_pixels"] > 0 and "bbox" in anns[0]
+    assert anns[1]["visible_pixels"] == 0 and "bbox" not in anns[1]
+
+
+def test_id_image_matches_projected_box_silhouette(renderer, catalog):
+    """A box's silhouette is the convex hull of its projected corners: pixels whose centres lie inside."""
+    box = placed(1, "box", [0.02, -0.01, 0.0], scale=2.0)
+    spec = scene([box], eye=[0.3, -0.5, 0.45], target=[0.0, 0.0, 0.05])
+    ids = renderer.render(spec).ids
+    corners = trimesh.bounds.corners(catalog.asset("box").load_mesh().bounds) * box.scale
+    world = trimesh.transform_points(corners, np.asarray(box.pose))
+    cam = np.linalg.inv(np.asarray(spec.camera.pose))
+    pts = trimesh.transform_points(world, cam) * [1, -1, -1]  # OpenGL -> OpenCV camera axes
+    uv = (np.asarray(spec.camera.K) @ pts.T).T
+    uv = uv[:, :2] / uv[:, 2:]
+    hull = uv[_hull(uv)]
+    expected = _inside_convex(hull, W, H)
+    mismatch = np.logical_xor(expected, ids == 1)
+    perimeter = np.sum(np.linalg.norm(np.diff(np.vstack([hull, hull[:1]]), axis=0), axis=1))
+    assert expected.sum() > 500
+    assert mismatch.sum() <= 0.05 * perimeter  # a half-pixel offset would break about half the edge
+
+
+def test_ids_are_exact_instance_values(renderer):
+    objects = [placed(k + 1, a, [0.15 * k - 0.15, 0.0, 0.0]) for k, a in enumerate(["ball", "can", "cone"])]
+    ids = renderer.render(scene(objects, eye=[0.0, -0.6, 0.4], target=[0.0, 0.0, 0.05])).ids
+    assert ids.dtype == np.uint16
+    assert set(np.unique(ids).tolist()) == {0, 1, 2, 3}
+
+
+def _hull(points: np.ndarray) -> np.ndarray:
+    """Indices of the 2D convex hull, counter-clockwise (monotone chain)."""
+    order = np.lexsort((points[:, 1], points[:, 0]))
+
+    def turns_left(o: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]) > 0
+
+    def half(idx):
+        chain = []
+        for i in idx:
+            while len(chain) >= 2 and not turns_left(points[chain[-2]], points[chain[-1]], points[i]):
+                chain.pop()
+            chain.append(i)
+        return chain
+
+    lower, upper = half(order), half(order[::-1])
+    return np.array(lower[:-1] + upper[:-1])
+
+
+def _inside_convex(hull: np.ndarray, w: int, h: int) -> np.ndarray:
+    """(h, w) bool: pixel centres (integer coordinates) inside the counter-clockwise polygon."""
+    v, u = np.mgrid[0:h, 0:w]
+    inside = np.ones((h, w), bool)
+    for a, b in zip(hull, np.roll(hull, -1, axis=0), strict=True):
+        inside &= (b[0] - a[0]) * (v - a[1]) - (b[1] - a[1]) * (u - a[0]) >= 0
+    return inside
+
+
+def test_antialiasing_changes_colour_only_on_the_edge_band(renderer, catalog):
+    """With MSAA on, colour and the exact id image disagree only within one pixel of an id edge.
+
+    Convex objects, so that every silhouette edge is an id edge (a mug's handle in front of its own
+    body is an edge inside one instance, which MSAA smooths too)."""
+    objects = [placed(k + 1, a, [0.12 * k - 0.12, 0.0, 0.0]) for k, a in enumerate(["ball", "box", "cone"])]
+    spec = scene(objects, eye=[0.1, -0.5, 0.35], target=[0.0, 0.0, 0.05])
+    spec = SceneSpec(**{**spec.__dict__, "lights": [LightSpec("directional", [1, 1, 1], 3.0, spec.camera.pose)]})
+    plain = renderer.render(spec)
+    smooth = renderer.render(spec, antialias=True)
+    assert np.array_equal(smooth.ids, plain.ids)  # the id pass is never anti-aliased
+    changed = np.any(smooth.color != plain.color, axis=2)
+    padded = np.pad(plain.ids, 1, mode="edge")
+    window = [padded[1 + dy : 1 + dy + H, 1 + dx : 1 + dx + W] for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    edge_band = np.any([w != plain.ids for w in window], axis=0)
+    assert changed.sum() > 50  # anti-aliasing really happened
+    assert not np.any(changed & ~edge_band)
