@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 extras=""
 [[ "${1:-}" == "--test" ]] && extras="[test]"
 
-# Mesa EGL (GPU or llvmpipe on CPU), plus what opencv-python links against.
-apt_packages=(libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0 libgl1 libglib2.0-0)
+# Mesa EGL (GPU or llvmpipe on CPU), OSMesa (the fallback), and what opencv-python links against.
+apt_packages=(libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0 libosmesa6 libgl1 libglib2.0-0)
 python3 -c "import ensurepip, venv" 2>/dev/null || apt_packages+=(python3-venv)
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -112,3 +112,12 @@ def test_doctor_command_reports_a_working_backend():
     result = run_cli("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "egl: works" in result.stdout
+
+
+def test_osmesa_backend_gives_the_same_labels_as_egl(tmp_path, rendered_dataset):
+    out = tmp_path / "osmesa"
+    args = ["render", "render.width=160", "render.height=120", "num_scenes=2", "render.backend=osmesa"]
+    result = run_cli(*args, f"output_dir={out}", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    for i in range(2):
+        assert (out / f"labels/{i:06d}.json").read_bytes() == (rendered_dataset / f"labels/{i:06d}.json").read_bytes()
