@@ -39,6 +39,13 @@ class Asset:
         return float(self.target_size / np.max(self.load_mesh().extents))
 
     @cached_property
+    def bounding_sphere(self) -> tuple[np.ndarray, float]:
+        """Centre (3,) and radius of a sphere around the unscaled mesh (centred on its bounding box)."""
+        vertices = self.load_mesh().vertices
+        centre = vertices.min(axis=0) / 2 + vertices.max(axis=0) / 2
+        return centre, float(np.max(np.linalg.norm(vertices - centre, axis=1)))
+
+    @cached_property
     def resting_poses(self) -> RestingPoses:
         """The stable poses of the unscaled mesh on the plane z = 0, computed once per process."""
         mesh = self.load_mesh()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hydra import compose, initialize_config_dir
@@ -22,26 +22,21 @@ from omegaconf.errors import OmegaConfBaseException
 
 from scenegen.errors import ScenegenError
 from scenegen.paths import conf_dir
-
-INF = float("inf")
-
-
-def span(lo: float = -INF, hi: float = INF) -> Any:
-    """A ``[min, max]`` field whose values must lie in ``[lo, hi]``."""
-    return field(default=MISSING, metadata={"span": (lo, hi)})
-
-
-def bounded(lo: float = -INF, hi: float = INF) -> Any:
-    """A scalar field that must lie in ``[lo, hi]``."""
-    return field(default=MISSING, metadata={"bounds": (lo, hi)})
+from scenegen.postfx import PostFXConfig
+from scenegen.schema_fields import INF, bounded, span
 
 
 @dataclass
 class SceneConfig:
+    layout: str = MISSING  # tabletop: resting on the plane; flying: floating in front of the camera
     objects_per_scene: list[int] = span(0, 200)
-    placement_radius: float = bounded(0.01)  # metres: objects rest inside this disk
+    placement_radius: float = bounded(0.01)  # metres: tabletop objects rest inside this disk
     plane_size: float = bounded(0.0)  # metres; 0 means no support plane
     max_placement_tries: int = bounded(1)
+    flying_depth: list[float] = span(0.01)  # metres from the camera, flying layout
+    distractors: list[int] = span(0, 200)  # unlabelled occluders per scene
+    distractor_shapes: list[str] = MISSING
+    distractor_size: list[float] = span(0.001)  # metres, each extent of a distractor
 
 
 @dataclass
@@ -59,6 +54,11 @@ class MaterialsConfig:
     value: list[float] = span(0.0, 1.0)
     metallic: list[float] = span(0.0, 1.0)
     roughness: list[float] = span(0.0, 1.0)
+    texture_probability: float = bounded(0.0, 1.0)  # chance of a procedural texture on an object
+    texture_kinds: list[str] = MISSING
+    texture_size: int = bounded(4, 4096)  # pixels per side
+    texture_repeat: float = bounded(0.001)  # metres per texture repeat on meshes without UVs
+    keep_asset_material: float = bounded(0.0, 1.0)  # chance of keeping the asset's own colour/texture
 
 
 @dataclass
@@ -68,7 +68,9 @@ class LightingConfig:
     directional_intensity: list[float] = span(0.0)
     point_intensity: list[float] = span(0.0)  # candela, lights ~1-2 m away
     spot_intensity: list[float] = span(0.0)
-    color_saturation: list[float] = span(0.0, 1.0)
+    color_temperature: list[float] = span(1000.0, 40000.0)  # kelvin: 2700 warm bulb, 6500 daylight
+    elevation_deg: list[float] = span(-90.0, 90.0)  # direction the light comes from
+    distance: list[float] = span(0.01)  # metres from the scene centre, point and spot lights
     ambient: list[float] = span(0.0, 1.0)
 
 
@@ -77,8 +79,11 @@ class CameraConfig:
     distance: list[float] = span(0.01)
     elevation_deg: list[float] = span(-90.0, 90.0)
     azimuth_deg: list[float] = span(-360.0, 720.0)
+    roll_deg: list[float] = span(-180.0, 180.0)
     fov_deg: list[float] = span(1.0, 170.0)  # vertical field of view
     look_at_jitter: float = bounded(0.0)  # metres
+    focal_jitter: float = bounded(0.0, 0.5)  # fx, fy each scaled by 1 + U(-j, j)
+    principal_point_jitter: float = bounded(0.0)  # pixels, cx and cy each shifted by U(-j, j)
     znear: float = bounded(1e-6)
     zfar: float = bounded(1e-3)
 
@@ -88,6 +93,9 @@ class BackgroundConfig:
     hue: list[float] = span(0.0, 1.0)
     saturation: list[float] = span(0.0, 1.0)
     value: list[float] = span(0.0, 1.0)
+    texture_probability: float = bounded(0.0, 1.0)  # procedural texture on the backdrop and on the plane
+    image_dir: str = MISSING  # folder of background images; "" for none
+    image_probability: float = bounded(0.0, 1.0)  # chance the backdrop is a crop of one of them
 
 
 @dataclass
@@ -118,6 +126,7 @@ class Config:
     camera: CameraConfig = MISSING
     background: BackgroundConfig = MISSING
     render: RenderConfig = MISSING
+    postfx: PostFXConfig = MISSING
     output: OutputConfig = MISSING
 
 

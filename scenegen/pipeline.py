@@ -18,11 +18,12 @@ from tqdm import tqdm
 
 from scenegen import __version__, atomic
 from scenegen.assets import Catalog, build_catalog
-from scenegen.config import Config, OutputConfig, to_container
+from scenegen.config import Config, to_container
 from scenegen.errors import ScenegenError
 from scenegen.labels import instance_annotations, semantic_image
+from scenegen.postfx import apply_postfx
 from scenegen.render import backend
-from scenegen.sampler import sample_scene
+from scenegen.sampler import check_choices, sample_scene
 from scenegen.spec import SceneSpec
 from scenegen.writers.coco import build_coco, coco_categories
 from scenegen.writers.frame_record import read_records, record_path, write_png, write_record
@@ -33,7 +34,8 @@ DATASET_FILE = "dataset.json"
 def prepare(cfg: Config) -> tuple[Catalog, Path]:
     """Check everything that can be checked before writing: packs, classes, a first scene, the folder."""
     catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes))
-    sample_scene(cfg, catalog, 0)  # raises ScenegenError on bad weights, light types, ...
+    check_choices(cfg)
+    sample_scene(cfg, catalog, 0)  # raises ScenegenError on bad class weights, background images, ...
     out = Path(cfg.output_dir).expanduser().resolve()
     existing = out / DATASET_FILE
     if existing.is_file():
@@ -60,12 +62,14 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
     backend.activate(backend.choose_backend(cfg.render.backend), cfg.render.egl_device)
     from scenegen.render.renderer import SceneRenderer  # imports OpenGL: only after activate()
 
-    renderer = SceneRenderer(catalog, cfg.render.width, cfg.render.height, cfg.render.antialias)
+    renderer = SceneRenderer(
+        catalog, cfg.render.width, cfg.render.height, cfg.render.antialias, cfg.materials.texture_repeat
+    )
     try:
         bar = tqdm(todo, desc="rendering", unit="frame", disable=not progress, file=sys.stderr)
         for index in bar:
             spec = sample_scene(cfg, catalog, index)
-            write_frame(out, spec, renderer.render(spec), catalog, cfg.output)
+            write_frame(out, spec, renderer.render(spec), catalog, cfg)
     finally:
         renderer.close()
     records = read_records(out)
@@ -74,9 +78,12 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
     return out
 
 
-def write_frame(out: Path, spec: SceneSpec, rendered: Any, catalog: Catalog, output: OutputConfig) -> None:
-    """Write one frame's image, masks and record (last)."""
-    index = spec.index
+def write_frame(out: Path, spec: SceneSpec, rendered: Any, catalog: Catalog, cfg: Config) -> None:
+    """Label one rendered frame, apply the sensor effects to its image, and write image, masks and record (last).
+
+    The sensor effects draw from their own Generator, ``[seed, index, 1]``, so switching them on or
+    off changes nothing else."""
+    index, output = spec.index, cfg.output
     categories = np.array([0] + [catalog.category_id(o.class_name) for o in spec.objects])
     annotations = instance_annotations(rendered.ids, len(spec.objects), output.min_visible_pixels)
     for ann, obj in zip(annotations, spec.objects, strict=True):
@@ -87,7 +94,8 @@ def write_frame(out: Path, spec: SceneSpec, rendered: Any, catalog: Catalog, out
         "width": spec.camera.width,
         "height": spec.camera.height,
     }
-    record["image"] = write_png(out, "images", index, rendered.color)
+    image, effects = apply_postfx(rendered.color, cfg.postfx, np.random.default_rng([spec.seed, index, 1]))
+    record["image"] = write_png(out, "images", index, image)
     if output.instance_masks:
         record["instance_mask"] = write_png(out, "masks", index, rendered.ids)
     if output.semantic_masks:
@@ -96,7 +104,9 @@ def write_frame(out: Path, spec: SceneSpec, rendered: Any, catalog: Catalog, out
         "objects": len(spec.objects),
         "annotated": sum("bbox" in a for a in annotations),
         "below_min_visible_pixels": sum("bbox" not in a for a in annotations),
+        "distractors": len(spec.distractors),
     }
+    record["postfx"] = effects
     record["annotations"] = annotations
     record["spec"] = spec.to_dict()
     write_record(out, index, record)

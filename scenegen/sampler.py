@@ -10,12 +10,28 @@ import colorsys
 
 import numpy as np
 
-from scenegen.assets import Catalog
+from scenegen.assets import Asset, Catalog
+from scenegen.backdrop import list_images
 from scenegen.config import BackgroundConfig, CameraConfig, Config, LightingConfig, MaterialsConfig
 from scenegen.errors import ScenegenError
-from scenegen.spec import CameraSpec, LightSpec, MaterialSpec, ObjectSpec, PlaneSpec, SceneSpec
+from scenegen.geometry import GL_TO_CV
+from scenegen.primitives import DISTRACTOR_SHAPES
+from scenegen.spec import (
+    BackdropSpec,
+    CameraSpec,
+    DistractorSpec,
+    LightSpec,
+    MaterialSpec,
+    ObjectSpec,
+    PlaneSpec,
+    SceneSpec,
+    TextureSpec,
+)
+from scenegen.textures import TEXTURE_KINDS
 
 LIGHT_KINDS = ("directional", "point", "spot")
+LAYOUTS = ("tabletop", "flying")
+Sphere = tuple[np.ndarray, float]  # centre (3,), radius
 
 
 def frame_rng(seed: int, index: int) -> np.random.Generator:
@@ -23,26 +39,49 @@ def frame_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, index])
 
 
+def check_choices(cfg: Config) -> None:
+    """Raise ScenegenError naming the key of any name-valued setting outside its known choices."""
+    choices = {
+        "scene.layout": ([cfg.scene.layout], LAYOUTS),
+        "scene.distractor_shapes": (cfg.scene.distractor_shapes, DISTRACTOR_SHAPES),
+        "materials.texture_kinds": (cfg.materials.texture_kinds, TEXTURE_KINDS),
+        "lighting.types": (cfg.lighting.types, LIGHT_KINDS),
+    }
+    for key, (values, known) in choices.items():
+        unknown = [v for v in values if v not in known]
+        if unknown or not values:
+            raise ScenegenError(f"config: {key} must be a non-empty choice of {list(known)}, got {list(values)}")
+
+
 def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
     """Frame ``index`` of the dataset described by ``cfg``."""
     rng = frame_rng(cfg.seed, index)
-    objects = sample_objects(rng, cfg, catalog)
-    centre = np.mean([o.pose for o in objects], axis=0)[:3, 3] if objects else np.zeros(3)
-    target = centre + rng.normal(0.0, cfg.camera.look_at_jitter, 3)
-    camera = sample_camera(rng, cfg.camera, cfg.render.width, cfg.render.height, target)
+    probs = class_probabilities(catalog, cfg.objects.class_weights)
+    width, height = cfg.render.width, cfg.render.height
+    if cfg.scene.layout == "tabletop":
+        objects, spheres = sample_resting_objects(rng, cfg, catalog, probs)
+        centre = np.mean([s[0] for s in spheres], axis=0) if spheres else np.zeros(3)
+        target = centre + rng.normal(0.0, cfg.camera.look_at_jitter, 3)
+        camera = sample_camera(rng, cfg.camera, width, height, target)
+    else:
+        target = rng.normal(0.0, cfg.camera.look_at_jitter, 3)
+        camera = sample_camera(rng, cfg.camera, width, height, target)
+        objects, spheres = sample_flying_objects(rng, cfg, catalog, probs, camera)
+    distractors = sample_distractors(rng, cfg, camera, target, spheres)
     lights = sample_lights(rng, cfg.lighting, target)
     plane = None
     if cfg.scene.plane_size > 0:
-        plane = PlaneSpec(cfg.scene.plane_size, sample_material(rng, cfg.background, [0.0, 0.5], [0.3, 1.0]))
+        plane = PlaneSpec(cfg.scene.plane_size, sample_plane_material(rng, cfg.background, cfg.materials))
     return SceneSpec(
         index=index,
         seed=cfg.seed,
         camera=camera,
         objects=objects,
         lights=lights,
-        background_color=hsv_color(rng, cfg.background),
+        backdrop=sample_backdrop(rng, cfg.background, cfg.materials),
         ambient_light=[uniform(rng, cfg.lighting.ambient)] * 3,
         plane=plane,
+        distractors=distractors,
     )
 
 
@@ -52,17 +91,59 @@ def uniform(rng: np.random.Generator, span: list[float]) -> float:
 
 def hsv_color(rng: np.random.Generator, ranges: MaterialsConfig | BackgroundConfig) -> list[float]:
     """An RGB colour in [0, 1] from ``hue``, ``saturation`` and ``value`` spans."""
-    return list(
-        colorsys.hsv_to_rgb(uniform(rng, ranges.hue), uniform(rng, ranges.saturation), uniform(rng, ranges.value))
-    )
+    h, s, v = uniform(rng, ranges.hue), uniform(rng, ranges.saturation), uniform(rng, ranges.value)
+    return list(colorsys.hsv_to_rgb(h, s, v))
 
 
-def sample_material(
-    rng: np.random.Generator, colors: MaterialsConfig | BackgroundConfig, metallic: list[float], roughness: list[float]
+def sample_texture(
+    rng: np.random.Generator, colors: MaterialsConfig | BackgroundConfig, textures: MaterialsConfig
+) -> TextureSpec:
+    """A procedural texture of a random kind (``textures.texture_kinds``) blending two colours of ``colors``."""
+    kind = textures.texture_kinds[int(rng.integers(len(textures.texture_kinds)))]
+    pair = [hsv_color(rng, colors), hsv_color(rng, colors)]
+    return TextureSpec(kind, int(rng.integers(2**31)), pair, textures.texture_size)
+
+
+def _material(
+    rng: np.random.Generator,
+    colors: MaterialsConfig | BackgroundConfig,
+    metallic: list[float],
+    roughness: list[float],
+    texture_probability: float,
+    textures: MaterialsConfig,
 ) -> MaterialSpec:
-    return MaterialSpec(
-        base_color=[*hsv_color(rng, colors), 1.0], metallic=uniform(rng, metallic), roughness=uniform(rng, roughness)
-    )
+    color = hsv_color(rng, colors)
+    texture = sample_texture(rng, colors, textures) if rng.uniform() < texture_probability else None
+    if texture is not None:
+        color = [1.0, 1.0, 1.0]  # the texture carries the colour
+    return MaterialSpec([*color, 1.0], uniform(rng, metallic), uniform(rng, roughness), texture)
+
+
+def sample_material(rng: np.random.Generator, cfg: MaterialsConfig) -> MaterialSpec:
+    """A PBR material for an object or a distractor, textured with probability ``texture_probability``."""
+    return _material(rng, cfg, cfg.metallic, cfg.roughness, cfg.texture_probability, cfg)
+
+
+def sample_plane_material(rng: np.random.Generator, cfg: BackgroundConfig, textures: MaterialsConfig) -> MaterialSpec:
+    """The support plane's material: background colours, mostly dielectric and rough."""
+    return _material(rng, cfg, [0.0, 0.5], [0.3, 1.0], cfg.texture_probability, textures)
+
+
+def sample_object_material(rng: np.random.Generator, cfg: MaterialsConfig) -> MaterialSpec | None:
+    """A random material, or None (keep the asset's own) with probability ``keep_asset_material``."""
+    return None if rng.uniform() < cfg.keep_asset_material else sample_material(rng, cfg)
+
+
+def sample_backdrop(rng: np.random.Generator, cfg: BackgroundConfig, textures: MaterialsConfig) -> BackdropSpec:
+    """A colour, overlaid by a texture or by a crop of a random image from ``cfg.image_dir``."""
+    color = hsv_color(rng, cfg)
+    if cfg.image_dir and rng.uniform() < cfg.image_probability:
+        images = list_images(cfg.image_dir)
+        crop = [float(rng.uniform()), float(rng.uniform()), float(rng.uniform(0.5, 1.0))]
+        return BackdropSpec(color, image=images[int(rng.integers(len(images)))], crop=crop)
+    if rng.uniform() < cfg.texture_probability:
+        return BackdropSpec(color, texture=sample_texture(rng, cfg, textures))
+    return BackdropSpec(color)
 
 
 def class_probabilities(catalog: Catalog, weights: dict[str, float]) -> np.ndarray:
@@ -78,34 +159,128 @@ def class_probabilities(catalog: Catalog, weights: dict[str, float]) -> np.ndarr
     return p / p.sum()
 
 
-def sample_objects(rng: np.random.Generator, cfg: Config, catalog: Catalog) -> list[ObjectSpec]:
-    """Objects resting on z = 0 in stable poses, footprints disjoint inside the placement disk.
+def _choose_asset(rng: np.random.Generator, catalog: Catalog, probs: np.ndarray) -> Asset:
+    assets = catalog.assets_by_class[catalog.classes[rng.choice(len(catalog.classes), p=probs)]]
+    return assets[int(rng.integers(len(assets)))]
 
-    An object that finds no free spot in ``scene.max_placement_tries`` draws is left out.
-    """
-    probs = class_probabilities(catalog, cfg.objects.class_weights)
+
+def sample_resting_objects(
+    rng: np.random.Generator, cfg: Config, catalog: Catalog, probs: np.ndarray
+) -> tuple[list[ObjectSpec], list[Sphere]]:
+    """Objects resting on z = 0 in stable poses, footprints disjoint inside the placement disk,
+    with their bounding spheres. An object that finds no free spot in ``scene.max_placement_tries``
+    draws is left out."""
     count = int(rng.integers(cfg.scene.objects_per_scene[0], cfg.scene.objects_per_scene[1] + 1))
     placed: list[tuple[np.ndarray, float]] = []  # footprint centre (2,), radius
-    objects: list[ObjectSpec] = []
+    objects, spheres = [], []
     for _ in range(count):
-        class_name = catalog.classes[rng.choice(len(catalog.classes), p=probs)]
-        assets = catalog.assets_by_class[class_name]
-        asset = assets[int(rng.integers(len(assets)))]
+        asset = _choose_asset(rng, catalog, probs)
         rest = asset.resting_poses
         k = rng.choice(len(rest.probabilities), p=rest.probabilities)
         scale = asset.unit_scale * uniform(rng, cfg.objects.size_scale)
         radius = rest.radii[k] * scale
         yaw = rng.uniform(0.0, 2 * np.pi)
         spot = _free_spot(rng, placed, radius, cfg.scene.placement_radius, cfg.scene.max_placement_tries)
-        material = sample_material(rng, cfg.materials, cfg.materials.metallic, cfg.materials.roughness)
+        material = sample_object_material(rng, cfg.materials)
         if spot is None:
             continue
         placed.append((spot, radius))
         resting = rest.transforms[k].copy()
         resting[:3, 3] *= scale  # the rest transform, for the scaled mesh
         pose = _yaw_translation(yaw, spot) @ resting
-        objects.append(ObjectSpec(len(objects) + 1, asset.id, class_name, pose.tolist(), scale, material))
-    return objects
+        objects.append(ObjectSpec(len(objects) + 1, asset.id, asset.class_name, pose.tolist(), scale, material))
+        spheres.append(_bounding_sphere(asset, pose, scale))
+    return objects, spheres
+
+
+def sample_flying_objects(
+    rng: np.random.Generator, cfg: Config, catalog: Catalog, probs: np.ndarray, camera: CameraSpec
+) -> tuple[list[ObjectSpec], list[Sphere]]:
+    """Objects floating in view at ``scene.flying_depth``, uniformly random orientation, bounding
+    spheres disjoint (so nothing interpenetrates), with those spheres."""
+    count = int(rng.integers(cfg.scene.objects_per_scene[0], cfg.scene.objects_per_scene[1] + 1))
+    objects, spheres = [], []
+    for _ in range(count):
+        asset = _choose_asset(rng, catalog, probs)
+        scale = asset.unit_scale * uniform(rng, cfg.objects.size_scale)
+        centre, radius = asset.bounding_sphere
+        rotation = _random_rotation(rng)
+        material = sample_object_material(rng, cfg.materials)
+        for _ in range(cfg.scene.max_placement_tries):
+            where = _point_in_view(rng, camera, uniform(rng, cfg.scene.flying_depth))
+            if _clear(where, radius * scale, spheres):
+                break
+        else:
+            continue
+        pose = rotation.copy()
+        pose[:3, 3] = where - rotation[:3, :3] @ (scale * centre)  # the sphere's centre lands on ``where``
+        objects.append(ObjectSpec(len(objects) + 1, asset.id, asset.class_name, pose.tolist(), scale, material))
+        spheres.append((where, radius * scale))
+    return objects, spheres
+
+
+def sample_distractors(
+    rng: np.random.Generator, cfg: Config, camera: CameraSpec, target: np.ndarray, spheres: list[Sphere]
+) -> list[DistractorSpec]:
+    """Unlabelled primitives floating in view between the camera and the objects, clear of the
+    objects, of each other, of the near plane and (with a support plane) above it."""
+    eye = np.asarray(camera.pose)[:3, 3]
+    reach = float(np.linalg.norm(target - eye))
+    taken = list(spheres)
+    distractors = []
+    for _ in range(int(rng.integers(cfg.scene.distractors[0], cfg.scene.distractors[1] + 1))):
+        shape = cfg.scene.distractor_shapes[int(rng.integers(len(cfg.scene.distractor_shapes)))]
+        size = rng.uniform(cfg.scene.distractor_size[0], cfg.scene.distractor_size[1], 3)
+        radius = 0.5 * float(np.linalg.norm(size))
+        rotation = _random_rotation(rng)
+        material = sample_material(rng, cfg.materials)
+        for _ in range(cfg.scene.max_placement_tries):
+            if cfg.scene.layout == "tabletop":
+                depth = rng.uniform(0.3, 1.0) * reach
+            else:
+                depth = uniform(rng, cfg.scene.flying_depth)
+            where = _point_in_view(rng, camera, depth)
+            above = cfg.scene.plane_size <= 0 or where[2] > radius
+            if above and depth > radius + camera.znear and _clear(where, radius, taken):
+                break
+        else:
+            continue
+        pose = rotation
+        pose[:3, 3] = where
+        taken.append((where, radius))
+        distractors.append(DistractorSpec(shape, pose.tolist(), size.tolist(), material))
+    return distractors
+
+
+def _clear(centre: np.ndarray, radius: float, spheres: list[Sphere]) -> bool:
+    return all(np.linalg.norm(centre - c) >= radius + r for c, r in spheres)
+
+
+def _bounding_sphere(asset: Asset, pose: np.ndarray, scale: float) -> Sphere:
+    centre, radius = asset.bounding_sphere
+    return pose[:3, :3] @ (scale * centre) + pose[:3, 3], radius * scale
+
+
+def _point_in_view(rng: np.random.Generator, camera: CameraSpec, depth: float) -> np.ndarray:
+    """A world point ``depth`` metres in front of the camera, at a uniformly random pixel."""
+    K = np.asarray(camera.K)
+    u, v = rng.uniform(0, camera.width - 1), rng.uniform(0, camera.height - 1)
+    in_cv = depth * np.array([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], 1.0])
+    pose = np.asarray(camera.pose)
+    return pose[:3, :3] @ (GL_TO_CV @ in_cv) + pose[:3, 3]
+
+
+def _random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """A (4, 4) uniformly random rotation (a normalised gaussian quaternion)."""
+    q = rng.normal(size=4)
+    w, x, y, z = q / np.linalg.norm(q)
+    m = np.eye(4)
+    m[:3, :3] = [
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ]
+    return m
 
 
 def _free_spot(
@@ -149,31 +324,39 @@ def intrinsics(width: int, height: int, fov_y_deg: float) -> np.ndarray:
 def sample_camera(
     rng: np.random.Generator, cfg: CameraConfig, width: int, height: int, target: np.ndarray
 ) -> CameraSpec:
-    """A camera on a spherical shell around ``target``, looking at it."""
+    """A camera on a spherical shell around ``target``, looking at it, rolled, with jittered intrinsics."""
     distance = uniform(rng, cfg.distance)
     elevation, azimuth = np.radians(uniform(rng, cfg.elevation_deg)), np.radians(uniform(rng, cfg.azimuth_deg))
-    direction = np.array([np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)])
-    pose = look_at(target + distance * direction, target)
+    pose = look_at(target + distance * _direction(elevation, azimuth), target)
+    roll = np.radians(uniform(rng, cfg.roll_deg))
+    pose[:3, :2] = pose[:3, :2] @ np.array([[np.cos(roll), np.sin(roll)], [-np.sin(roll), np.cos(roll)]])
     K = intrinsics(width, height, uniform(rng, cfg.fov_deg))
+    K[[0, 1], [0, 1]] *= 1 + rng.uniform(-cfg.focal_jitter, cfg.focal_jitter, 2)
+    K[[0, 1], [2, 2]] += rng.uniform(-cfg.principal_point_jitter, cfg.principal_point_jitter, 2)
     return CameraSpec(width, height, K.tolist(), pose.tolist(), float(cfg.znear), float(cfg.zfar))
 
 
+def _direction(elevation: float, azimuth: float) -> np.ndarray:
+    return np.array([np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)])
+
+
+def kelvin_to_rgb(kelvin: float) -> list[float]:
+    """RGB in [0, 1] of a black body at ``kelvin`` (Tanner Helland's fit, 1000-40000 K)."""
+    t = kelvin / 100.0
+    red = 1.0 if t <= 66 else 1.29293618606 * (t - 60) ** -0.1332047592
+    green = 0.39008157876 * np.log(t) - 0.63184144378 if t <= 66 else 1.12989086089 * (t - 60) ** -0.0755148492
+    blue = 1.0 if t >= 66 else (0.0 if t <= 19 else 0.54320678911 * np.log(t - 10) - 1.19625408914)
+    return [float(np.clip(c, 0.0, 1.0)) for c in (red, green, blue)]
+
+
 def sample_lights(rng: np.random.Generator, cfg: LightingConfig, target: np.ndarray) -> list[LightSpec]:
-    """``lighting.count`` lights of random kind, aimed at ``target`` from the upper hemisphere."""
-    unknown = [k for k in cfg.types if k not in LIGHT_KINDS]
-    if unknown or not cfg.types:
-        raise ScenegenError(
-            f"config: lighting.types must be a non-empty subset of {list(LIGHT_KINDS)}, got {list(cfg.types)}"
-        )
+    """``lighting.count`` lights of random kind and colour temperature, aimed at ``target``."""
     lights = []
     for _ in range(int(rng.integers(cfg.count[0], cfg.count[1] + 1))):
         kind = cfg.types[int(rng.integers(len(cfg.types)))]
-        elevation, azimuth = rng.uniform(np.radians(25), np.radians(85)), rng.uniform(0.0, 2 * np.pi)
-        direction = np.array(
-            [np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)]
-        )
-        pose = look_at(target + rng.uniform(0.8, 2.0) * direction, target)
-        color = list(colorsys.hsv_to_rgb(rng.uniform(), uniform(rng, cfg.color_saturation), 1.0))
+        elevation, azimuth = np.radians(uniform(rng, cfg.elevation_deg)), rng.uniform(0.0, 2 * np.pi)
+        pose = look_at(target + uniform(rng, cfg.distance) * _direction(elevation, azimuth), target)
+        color = kelvin_to_rgb(uniform(rng, cfg.color_temperature))
         intensity = uniform(rng, getattr(cfg, f"{kind}_intensity"))
         inner = rng.uniform(0.15, 0.4) if kind == "spot" else 0.0
         outer = inner + rng.uniform(0.1, 0.4) if kind == "spot" else 0.0

@@ -17,12 +17,28 @@ Color = list[float]
 
 
 @dataclass(frozen=True)
-class MaterialSpec:
-    """A metallic-roughness PBR material."""
+class TextureSpec:
+    """A procedural texture, regenerated from its own seed by ``textures.make_texture``."""
 
-    base_color: Color  # (4,) linear RGBA in [0, 1]
+    kind: str
+    seed: int
+    colors: list[Color]  # (2, 3) RGB in [0, 1]: the pattern blends between them
+    size: int  # pixels per side
+
+
+@dataclass(frozen=True)
+class MaterialSpec:
+    """A metallic-roughness PBR material, optionally with a procedural base-colour texture."""
+
+    base_color: Color  # (4,) linear RGBA in [0, 1]; multiplies the texture when there is one
     metallic: float
     roughness: float
+    texture: TextureSpec | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MaterialSpec:
+        texture = data.get("texture")
+        return cls(**{**data, "texture": None if texture is None else TextureSpec(**texture)})
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,16 @@ class ObjectSpec:
     class_name: str
     pose: Matrix  # object-to-world, applied after ``scale``
     scale: float  # uniform scale from the mesh file's units to metres
+    material: MaterialSpec | None  # None: the asset's own material and texture
+
+
+@dataclass(frozen=True)
+class DistractorSpec:
+    """An unlabelled occluder: a primitive ``shape`` (see ``DISTRACTOR_SHAPES``) of ``size`` metres."""
+
+    shape: str
+    pose: Matrix  # object-to-world, applied after scaling the unit primitive by ``size``
+    size: list[float]  # (3,) extents along the primitive's x, y, z
     material: MaterialSpec
 
 
@@ -70,6 +96,26 @@ class PlaneSpec:
 
 
 @dataclass(frozen=True)
+class BackdropSpec:
+    """What shows where no geometry is: a colour, overlaid by a procedural texture or a crop of an image file.
+
+    The crop is the square of side ``crop[2]`` (a fraction of the image's shorter side), widened to
+    the frame's aspect ratio, whose top-left corner sits at fractions ``crop[0], crop[1]`` of the
+    room left; it is resized to the frame.
+    """
+
+    color: Color  # (3,) RGB in [0, 1]
+    texture: TextureSpec | None = None
+    image: str | None = None  # path of an image file
+    crop: list[float] = field(default_factory=lambda: [0.0, 0.0, 1.0])
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BackdropSpec:
+        texture = data.get("texture")
+        return cls(**{**data, "texture": None if texture is None else TextureSpec(**texture)})
+
+
+@dataclass(frozen=True)
 class SceneSpec:
     """Everything needed to render and label one frame."""
 
@@ -78,26 +124,28 @@ class SceneSpec:
     camera: CameraSpec
     objects: list[ObjectSpec]
     lights: list[LightSpec]
-    background_color: Color  # (3,) RGB in [0, 1]
+    backdrop: BackdropSpec
     ambient_light: Color  # (3,) RGB in [0, 1]
     plane: PlaneSpec | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    distractors: list[DistractorSpec] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SceneSpec:
-        objects = [ObjectSpec(**{**o, "material": MaterialSpec(**o["material"])}) for o in data["objects"]]
+        def material(d: dict[str, Any] | None) -> MaterialSpec | None:
+            return None if d is None else MaterialSpec.from_dict(d)
+
         plane = data.get("plane")
         return cls(
             index=data["index"],
             seed=data["seed"],
             camera=CameraSpec(**data["camera"]),
-            objects=objects,
+            objects=[ObjectSpec(**{**o, "material": material(o["material"])}) for o in data["objects"]],
             lights=[LightSpec(**light) for light in data["lights"]],
-            background_color=data["background_color"],
+            backdrop=BackdropSpec.from_dict(data["backdrop"]),
             ambient_light=data["ambient_light"],
-            plane=None if plane is None else PlaneSpec(plane["size"], MaterialSpec(**plane["material"])),
-            extra=data.get("extra", {}),
+            plane=None if plane is None else PlaneSpec(plane["size"], MaterialSpec.from_dict(plane["material"])),
+            distractors=[DistractorSpec(**{**d, "material": material(d["material"])}) for d in data["distractors"]],
         )

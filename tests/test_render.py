@@ -7,7 +7,7 @@ import trimesh
 from scenegen.labels import instance_annotations
 from scenegen.render.renderer import SceneRenderer
 from scenegen.sampler import intrinsics, look_at
-from scenegen.spec import CameraSpec, LightSpec, MaterialSpec, ObjectSpec, SceneSpec
+from scenegen.spec import BackdropSpec, CameraSpec, LightSpec, MaterialSpec, ObjectSpec, SceneSpec
 
 GREY = MaterialSpec([0.6, 0.6, 0.6, 1.0], 0.0, 0.5)
 W, H = 160, 120
@@ -22,7 +22,7 @@ def scene(objects: list[ObjectSpec], eye, target, fov: float = 50.0) -> SceneSpe
         0.01,
         20.0,
     )
-    return SceneSpec(0, 0, camera, objects, [], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
+    return SceneSpec(0, 0, camera, objects, [], BackdropSpec([0.0, 0.0, 0.0]), [1.0, 1.0, 1.0])
 
 
 def placed(instance_id: int, asset: str, xyz, scale: float = 1.0) -> ObjectSpec:

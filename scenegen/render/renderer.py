@@ -3,8 +3,8 @@
 One ``SceneRenderer`` holds one GL context and must live in the process that
 uses it; keep at most one alive per process, since pyrender's EGL teardown
 terminates the display that all contexts of the process share. Meshes are
-uploaded once per asset and reused across frames: each frame only moves,
-re-colours and shows the nodes it needs.
+uploaded once per asset (and per distractor shape) and reused across frames:
+each frame only moves, re-colours and shows the nodes it needs.
 """
 
 from __future__ import annotations
@@ -16,16 +16,20 @@ import pyrender
 import trimesh
 
 from scenegen.assets import Catalog
+from scenegen.backdrop import backdrop_image, composite
+from scenegen.primitives import unit_primitive
 from scenegen.render.msaa import set_msaa_samples
-from scenegen.spec import LightSpec, MaterialSpec, SceneSpec
+from scenegen.spec import LightSpec, MaterialSpec, SceneSpec, TextureSpec
+from scenegen.textures import make_texture, with_uv
 
 MSAA_SAMPLES = 4
+PLANE_REPEATS = 8  # texture repeats across the support plane
 
 
 @dataclass
 class RenderOutput:
     """color: (h, w, 3) uint8; depth: (h, w) float32 metres along the view axis, 0 where
-    nothing was hit; ids: (h, w) uint16 instance ids, 0 for background and support plane."""
+    nothing was hit; ids: (h, w) uint16 instance ids, 0 for background, support plane and distractors."""
 
     color: np.ndarray
     depth: np.ndarray
@@ -48,29 +52,31 @@ def camera_for(K: np.ndarray, znear: float, zfar: float) -> pyrender.IntrinsicsC
 
 
 class SceneRenderer:
-    """Renders SceneSpecs whose assets come from ``catalog``."""
+    """Renders SceneSpecs whose assets come from ``catalog``; ``texture_repeat`` is the metres per
+    texture repeat on meshes without UVs."""
 
-    def __init__(self, catalog: Catalog, width: int, height: int, antialias: bool = False) -> None:
+    def __init__(self, catalog: Catalog, width: int, height: int, antialias: bool = False, texture_repeat: float = 0.1):
         set_msaa_samples(MSAA_SAMPLES if antialias else 0)
         self._catalog = catalog
+        self._texture_repeat = texture_repeat
         self._renderer = pyrender.OffscreenRenderer(width, height)
-        self._scene = pyrender.Scene()
-        self._pool: dict[str, list[pyrender.Node]] = {}
+        self._scene = pyrender.Scene(bg_color=[0.0, 0.0, 0.0, 0.0])
+        self._pool: dict[tuple[str, str], list[pyrender.Node]] = {}
+        plane = trimesh.creation.box([1.0, 1.0, 1e-3])
+        plane.visual = trimesh.visual.TextureVisuals(uv=(plane.vertices[:, :2] + 0.5) * PLANE_REPEATS)
         self._plane = self._scene.add(
-            pyrender.Mesh.from_trimesh(
-                trimesh.creation.box([1.0, 1.0, 1e-3]), material=pyrender.MetallicRoughnessMaterial()
-            ),
-            pose=trimesh.transformations.translation_matrix([0, 0, -5e-4]),
+            _pyrender_mesh(plane), pose=trimesh.transformations.translation_matrix([0, 0, -5e-4])
         )
         self._camera = self._scene.add(pyrender.PerspectiveCamera(yfov=1.0))
         self._lights: list[pyrender.Node] = []
 
     def render(self, spec: SceneSpec) -> RenderOutput:
-        """Colour and depth in one pass, then the flat id pass (never anti-aliased)."""
+        """Colour and depth in one pass over the backdrop, then the flat id pass (never anti-aliased)."""
         seg_map = self._stage(spec)
-        color, depth = self._renderer.render(self._scene, pyrender.RenderFlags.NONE)
+        rgba, depth = self._renderer.render(self._scene, pyrender.RenderFlags.RGBA)
         seg, _ = self._renderer.render(self._scene, pyrender.RenderFlags.SEG, seg_map)
-        return RenderOutput(np.ascontiguousarray(color), depth.astype(np.float32, copy=False), decode_ids(seg))
+        color = composite(rgba, backdrop_image(spec.backdrop, spec.camera.width, spec.camera.height))
+        return RenderOutput(color, depth.astype(np.float32, copy=False), decode_ids(seg))
 
     def close(self) -> None:
         self._renderer.delete()
@@ -79,51 +85,70 @@ class SceneRenderer:
         """Pose every node for ``spec``; return the segmentation colour map."""
         cam = spec.camera
         self._renderer.viewport_width, self._renderer.viewport_height = cam.width, cam.height
-        self._scene.bg_color = [*spec.background_color, 1.0]
         self._scene.ambient_light = np.asarray(spec.ambient_light)
         self._camera.camera = camera_for(np.asarray(cam.K), cam.znear, cam.zfar)
         self._scene.set_pose(self._camera, np.asarray(cam.pose))
         seg_map = {}
+        self._plane.mesh.is_visible = spec.plane is not None
         if spec.plane is not None:
-            self._plane.mesh.is_visible = True
             self._plane.scale = [spec.plane.size, spec.plane.size, 1.0]
             _paint(self._plane.mesh, spec.plane.material)
             seg_map[self._plane] = id_color(0)
-        else:
-            self._plane.mesh.is_visible = False
         for nodes in self._pool.values():
             for node in nodes:
                 node.mesh.is_visible = False
-        used: dict[str, int] = {}
+        used: dict[tuple[str, str], int] = {}
         for obj in spec.objects:
-            k = used.get(obj.asset_id, 0)
-            used[obj.asset_id] = k + 1
-            node = self._node(obj.asset_id, k)
-            node.mesh.is_visible = True
+            node = self._take(("asset" if obj.material else "asset-own", obj.asset_id), used)
             node.matrix = np.asarray(obj.pose) @ np.diag([obj.scale, obj.scale, obj.scale, 1.0])
-            _paint(node.mesh, obj.material)
+            if obj.material is not None:
+                _paint(node.mesh, obj.material)
             seg_map[node] = id_color(obj.instance_id)
+        for distractor in spec.distractors:
+            node = self._take(("shape", distractor.shape), used)
+            node.matrix = np.asarray(distractor.pose) @ np.diag([*distractor.size, 1.0])
+            _paint(node.mesh, distractor.material)
+            seg_map[node] = id_color(0)  # occludes, never labelled
         for node in self._lights:
             self._scene.remove_node(node)
         self._lights = [self._scene.add(_light(light), pose=np.asarray(light.pose)) for light in spec.lights]
         return seg_map
 
-    def _node(self, asset_id: str, k: int) -> pyrender.Node:
-        """The ``k``-th node of ``asset_id``, uploading the mesh the first time it is needed."""
-        nodes = self._pool.setdefault(asset_id, [])
-        while len(nodes) <= k:
-            mesh = self._catalog.asset(asset_id).load_mesh()
-            nodes.append(
-                self._scene.add(pyrender.Mesh.from_trimesh(mesh, material=pyrender.MetallicRoughnessMaterial()))
-            )
+    def _take(self, key: tuple[str, str], used: dict[tuple[str, str], int]) -> pyrender.Node:
+        """The next unused node of ``key`` this frame, uploading one more mesh when all are in use."""
+        k = used.get(key, 0)
+        used[key] = k + 1
+        nodes = self._pool.setdefault(key, [])
+        if len(nodes) <= k:
+            kind, name = key
+            if kind == "shape":
+                mesh = _pyrender_mesh(with_uv(unit_primitive(name), self._texture_repeat))
+            elif kind == "asset":
+                mesh = _pyrender_mesh(with_uv(self._catalog.asset(name).load_mesh(), self._texture_repeat))
+            else:
+                mesh = pyrender.Mesh.from_trimesh(self._catalog.asset(name).load_mesh())
+            nodes.append(self._scene.add(mesh))
+        nodes[k].mesh.is_visible = True
         return nodes[k]
 
 
+def _pyrender_mesh(mesh: trimesh.Trimesh) -> pyrender.Mesh:
+    """A mesh with UVs whose material ``_paint`` sets each frame."""
+    return pyrender.Mesh.from_trimesh(mesh, material=pyrender.MetallicRoughnessMaterial())
+
+
+def _texture(spec: TextureSpec) -> pyrender.Texture:
+    image = make_texture(spec.kind, np.random.default_rng(spec.seed), spec.size, np.asarray(spec.colors))
+    return pyrender.Texture(source=image, source_channels="RGB")
+
+
 def _paint(mesh: pyrender.Mesh, material: MaterialSpec) -> None:
+    texture = None if material.texture is None else _texture(material.texture)
     for primitive in mesh.primitives:
         primitive.material.baseColorFactor = material.base_color
         primitive.material.metallicFactor = material.metallic
         primitive.material.roughnessFactor = material.roughness
+        primitive.material.baseColorTexture = texture
 
 
 def _light(light: LightSpec) -> pyrender.Light:

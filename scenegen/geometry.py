@@ -1,0 +1,75 @@
+"""Camera and object frames, numpy only.
+
+Camera poses in a SceneSpec are camera-to-world in OpenGL axes (x right, y up,
+looking along -z). Everything here returns OpenCV axes (x right, y down, z
+forward), the convention of ``K`` and of pose datasets such as BOP. Lengths are
+metres. An object's model points are its mesh file's coordinates times the
+object's uniform ``scale``; its ``pose`` maps those to the world.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+GL_TO_CV = np.diag([1.0, -1.0, -1.0])  # (3, 3) OpenGL camera axes -> OpenCV camera axes (its own inverse)
+
+
+def rigid_inverse(transform: np.ndarray) -> np.ndarray:
+    """Inverse of a (4, 4) rotation-plus-translation transform."""
+    rotation, translation = transform[:3, :3], transform[:3, 3]
+    out = np.eye(4)
+    out[:3, :3] = rotation.T
+    out[:3, 3] = -rotation.T @ translation
+    return out
+
+
+def world_to_camera_cv(camera_pose_gl: np.ndarray) -> np.ndarray:
+    """(4, 4) world-to-camera in OpenCV axes from a (4, 4) camera-to-world pose in OpenGL axes."""
+    flip = np.eye(4)
+    flip[:3, :3] = GL_TO_CV
+    return flip @ rigid_inverse(np.asarray(camera_pose_gl, dtype=float))
+
+
+def object_to_camera(obj_pose: np.ndarray, camera_pose_gl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The object's 6D pose in the OpenCV camera, BOP style: ``(R (3, 3), t (3,) metres)``.
+
+    A model point ``p`` is at ``R @ p + t`` in the camera, where ``p`` is in the
+    mesh file's coordinates times the object's ``scale`` (metres). The scale
+    takes no part: the spec's ``pose`` already acts on scaled points (the
+    renderer draws ``pose @ diag(scale, scale, scale, 1)``), so R is a rotation.
+    """
+    transform = world_to_camera_cv(camera_pose_gl) @ np.asarray(obj_pose, dtype=float)
+    return transform[:3, :3], transform[:3, 3]
+
+
+def project(points_cam: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates (n, 2) and depths (n,) of (n, 3) points in the OpenCV camera.
+
+    Pixel coordinates follow K's OpenCV convention: pixel ``(u, v)`` has its
+    centre at integer ``(u, v)``, so a pixel covers ``[u - 0.5, u + 0.5)``.
+    Depth is the z coordinate (metres along the view axis); points with
+    depth <= 0 are behind the camera and their pixel coordinates are meaningless.
+    """
+    points = np.asarray(points_cam, dtype=float).reshape(-1, 3)
+    depth = points[:, 2]
+    uvw = points @ np.asarray(K, dtype=float).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return uvw[:, :2] / depth[:, None], depth
+
+
+def box_corners(bounds: np.ndarray) -> np.ndarray:
+    """(8, 3) corners of the axis-aligned box ``bounds`` = [min (3,), max (3,)].
+
+    Corner ``i = 4 * bx + 2 * by + bz`` takes coordinate ``bounds[b, axis]``
+    (0: min, 1: max) on each axis: [---], [--+], [-+-], [-++], [+--], ... [+++],
+    the corner order of Objectron boxes.
+    """
+    bounds = np.asarray(bounds, dtype=float)
+    bits = (np.arange(8)[:, None] >> np.array([2, 1, 0])) & 1  # (8, 3)
+    return bounds[bits, np.arange(3)]
+
+
+def box_keypoints(bounds: np.ndarray) -> np.ndarray:
+    """(9, 3) box keypoints: the centre of ``bounds`` (2, 3), then ``box_corners`` (Objectron layout)."""
+    bounds = np.asarray(bounds, dtype=float)
+    return np.vstack([bounds.mean(axis=0), box_corners(bounds)])

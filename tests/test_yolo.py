@@ -1,0 +1,144 @@
+"""The YOLO export of a real rendered dataset, read back by the Ultralytics conventions."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from conftest import run_cli
+
+from scenegen.rle import decode_rle
+from scenegen.writers.frame_record import read_records
+from scenegen.writers.split import split_indices
+from scenegen.writers.yolo import mask_polygon, write_yolo, yolo_detection_lines, yolo_segmentation_lines
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("yolo") / "out"
+    result = run_cli(
+        "render", "num_scenes=6", f"output_dir={out}", "render.width=160", "render.height=120", "--no-progress"
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def _classes(dataset: Path) -> list[str]:
+    categories = json.loads((dataset / "dataset.json").read_text())["categories"]
+    return [c["name"] for c in sorted(categories, key=lambda c: c["id"])]
+
+
+def _rows(lines: list[str]) -> list[list[float]]:
+    return [[float(v) for v in line.split()] for line in lines]
+
+
+def _fill(polygon: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    return cv2.fillPoly(np.zeros(shape, np.uint8), [polygon.astype(np.int32)], 1).astype(bool)
+
+
+def _image_list(yolo: Path, name: str) -> list[Path]:
+    lines = (yolo / name).read_text().splitlines()
+    assert all(line.startswith("./") for line in lines)  # Ultralytics: relative to the list file's folder
+    return [yolo / line[2:] for line in lines]
+
+
+def _read_export(dataset: Path, data_yaml: Path, classes: list[str]) -> dict[str, list[list[float]]]:
+    """Check the Ultralytics layout; return each image's label rows by frame name."""
+    yolo = data_yaml.parent
+    data = yaml.safe_load(data_yaml.read_text())
+    assert "path" not in data  # the dataset root is the yaml's folder
+    assert data["names"] == dict(enumerate(classes))
+    train, val = _image_list(yolo, data["train"]), _image_list(yolo, data["val"])
+    assert train and val
+    names = sorted(p.name for p in train + val)
+    assert names == [Path(r["image"]).name for r in read_records(dataset)]  # every image exactly once
+    rows = {}
+    for image in train + val:
+        assert image.read_bytes() == (dataset / "images" / image.name).read_bytes()
+        images, labels = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
+        label = Path(labels.join(str(image).rsplit(images, 1))).with_suffix(".txt")  # Ultralytics' img2label_paths
+        assert label.is_file()  # also for frames without objects
+        rows[image.stem] = _rows(label.read_text().splitlines())
+    return rows
+
+
+def test_detection_export_matches_coco_boxes(dataset: Path) -> None:
+    classes = _classes(dataset)
+    records = read_records(dataset)
+    rows = _read_export(dataset, write_yolo(dataset, records, classes, "detect", val_fraction=0.3, seed=1), classes)
+    checked = 0
+    for record in records:
+        width, height = record["width"], record["height"]
+        annotated = [a for a in record["annotations"] if "bbox" in a]
+        lines = rows[Path(record["image"]).stem]
+        assert lines == _rows(yolo_detection_lines(record))
+        for row, ann in zip(lines, annotated, strict=True):
+            assert len(row) == 5 and row[0] == int(row[0]) and 0 <= row[0] < len(classes)
+            assert classes[int(row[0])] == ann["class_name"]
+            assert all(0.0 <= v <= 1.0 for v in row[1:])
+            cx, cy, w, h = row[1] * width, row[2] * height, row[3] * width, row[4] * height
+            x, y, bw, bh = ann["bbox"]  # pixel-edge extent [x, x + bw] x [y, y + bh]
+            box = [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
+            np.testing.assert_allclose(box, [x, y, x + bw, y + bh], atol=1.0)
+            checked += 1
+    assert checked > 0
+
+
+def test_segmentation_export_rasterises_back_to_the_masks(dataset: Path) -> None:
+    classes = _classes(dataset)
+    records = read_records(dataset)
+    rows = _read_export(dataset, write_yolo(dataset, records, classes, "segment"), classes)
+    checked = 0
+    for record in records:
+        width, height = record["width"], record["height"]
+        lines = rows[Path(record["image"]).stem]
+        assert lines == _rows(yolo_segmentation_lines(record))
+        annotated = [a for a in record["annotations"] if "bbox" in a]
+        with_polygon = [a for a in annotated if mask_polygon(decode_rle(a["segmentation"])) is not None]
+        assert len(with_polygon) >= len(annotated) - sum(a["area"] < 3 for a in annotated)
+        for row, ann in zip(lines, with_polygon, strict=True):
+            assert len(row) >= 7 and len(row) % 2 == 1 and 0 <= row[0] < len(classes)
+            assert classes[int(row[0])] == ann["class_name"]
+            points = np.array(row[1:]).reshape(-1, 2)
+            assert points.min() >= 0.0 and points.max() <= 1.0
+            mask = decode_rle(ann["segmentation"])
+            drawn = _fill(np.round(points * [width, height] - 0.5), mask.shape)  # boundary pixel centres
+            assert not (mask & ~drawn).any()
+            iou = (drawn & mask).sum() / (drawn | mask).sum()
+            if ann["area"] >= 100:
+                assert iou > 0.9, (record["index"], ann["instance_id"], iou)
+                checked += 1
+    assert checked > 0
+
+
+def test_mask_polygon_keeps_holes_and_pieces() -> None:
+    mask = np.zeros((20, 30), bool)
+    mask[8:18, 10:25] = True  # a large piece with a hole
+    mask[11:14, 14:20] = False
+    mask[2:5, 2:5] = True  # a small piece
+    polygon = mask_polygon(mask)
+    assert polygon.min(axis=0).tolist() == [2, 2] and polygon.max(axis=0).tolist() == [24, 17]
+    drawn = _fill(polygon, mask.shape)
+    assert not (mask & ~drawn).any() and not drawn[11:14, 14:20].any()
+    assert (drawn & ~mask).sum() <= 6  # only the bridge to the small piece
+    pixels = np.zeros((5, 5), bool)
+    pixels[2, 1:3] = True  # two pixels: two contour points
+    assert mask_polygon(pixels) is None
+    pixels[3, 1] = True  # an L of three pixels
+    assert np.array_equal(_fill(mask_polygon(pixels), pixels.shape), pixels)
+    assert mask_polygon(np.zeros((5, 5), bool)) is None
+
+
+def test_split_is_seeded_disjoint_and_covering() -> None:
+    indices = list(range(50))
+    train, val = split_indices(indices, 0.2, seed=3)
+    assert sorted(train + val) == indices and len(val) == 10
+    assert split_indices(indices[::-1], 0.2, seed=3) == (train, val)
+    assert split_indices(indices, 0.2, seed=4) != (train, val)
+    assert len(split_indices([0, 1, 2], 0.1, seed=0)[1]) == 1  # at least one val frame
+    assert split_indices([0, 1, 2], 0.0, seed=0) == ([0, 1, 2], [])
