@@ -37,6 +37,7 @@ class SceneConfig:
     distractors: list[int] = span(0, 200)  # unlabelled occluders per scene
     distractor_shapes: list[str] = MISSING
     distractor_size: list[float] = span(0.001)  # metres, each extent of a distractor
+    bin_wall_height: float = bounded(0.0)  # metres; > 0 walls the placement disk in, as a bin
 
 
 @dataclass

@@ -105,6 +105,7 @@ def write_frame(out: Path, spec: SceneSpec, rendered: Any, catalog: Catalog, cfg
         "annotated": sum("bbox" in a for a in annotations),
         "below_min_visible_pixels": sum("bbox" not in a for a in annotations),
         "distractors": len(spec.distractors),
+        "unplaced": spec.unplaced,
     }
     record["postfx"] = effects
     record["annotations"] = annotations
@@ -127,6 +128,8 @@ def _write_dataset_file(
             "objects": sum(r["counts"]["objects"] for r in records),
             "annotations": sum(r["counts"]["annotated"] for r in records),
             "below_min_visible_pixels": sum(r["counts"]["below_min_visible_pixels"] for r in records),
+            "distractors": sum(r["counts"]["distractors"] for r in records),
+            "unplaced": sum(r["counts"]["unplaced"] for r in records),
         }
         data["timings"] = {"seconds_this_run": round(seconds, 3)}
     atomic.write_json(out / DATASET_FILE, data)

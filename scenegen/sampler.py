@@ -58,16 +58,17 @@ def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
     rng = frame_rng(cfg.seed, index)
     probs = class_probabilities(catalog, cfg.objects.class_weights)
     width, height = cfg.render.width, cfg.render.height
+    count = int(rng.integers(cfg.scene.objects_per_scene[0], cfg.scene.objects_per_scene[1] + 1))
     if cfg.scene.layout == "tabletop":
-        objects, spheres = sample_resting_objects(rng, cfg, catalog, probs)
+        objects, spheres = sample_resting_objects(rng, cfg, catalog, probs, count)
         centre = np.mean([s[0] for s in spheres], axis=0) if spheres else np.zeros(3)
         target = centre + rng.normal(0.0, cfg.camera.look_at_jitter, 3)
         camera = sample_camera(rng, cfg.camera, width, height, target)
     else:
         target = rng.normal(0.0, cfg.camera.look_at_jitter, 3)
         camera = sample_camera(rng, cfg.camera, width, height, target)
-        objects, spheres = sample_flying_objects(rng, cfg, catalog, probs, camera)
-    distractors = sample_distractors(rng, cfg, camera, target, spheres)
+        objects, spheres = sample_flying_objects(rng, cfg, catalog, probs, count, camera)
+    distractors = sample_distractors(rng, cfg, camera, target, spheres) + bin_walls(rng, cfg)
     lights = sample_lights(rng, cfg.lighting, target)
     plane = None
     if cfg.scene.plane_size > 0:
@@ -82,6 +83,7 @@ def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
         ambient_light=[uniform(rng, cfg.lighting.ambient)] * 3,
         plane=plane,
         distractors=distractors,
+        unplaced=count - len(objects),
     )
 
 
@@ -165,12 +167,11 @@ def _choose_asset(rng: np.random.Generator, catalog: Catalog, probs: np.ndarray)
 
 
 def sample_resting_objects(
-    rng: np.random.Generator, cfg: Config, catalog: Catalog, probs: np.ndarray
+    rng: np.random.Generator, cfg: Config, catalog: Catalog, probs: np.ndarray, count: int
 ) -> tuple[list[ObjectSpec], list[Sphere]]:
-    """Objects resting on z = 0 in stable poses, footprints disjoint inside the placement disk,
-    with their bounding spheres. An object that finds no free spot in ``scene.max_placement_tries``
-    draws is left out."""
-    count = int(rng.integers(cfg.scene.objects_per_scene[0], cfg.scene.objects_per_scene[1] + 1))
+    """Up to ``count`` objects resting on z = 0 in stable poses, footprints disjoint inside the
+    placement disk, with their bounding spheres. An object that finds no free spot in
+    ``scene.max_placement_tries`` draws is left out."""
     placed: list[tuple[np.ndarray, float]] = []  # footprint centre (2,), radius
     objects, spheres = [], []
     for _ in range(count):
@@ -194,11 +195,10 @@ def sample_resting_objects(
 
 
 def sample_flying_objects(
-    rng: np.random.Generator, cfg: Config, catalog: Catalog, probs: np.ndarray, camera: CameraSpec
+    rng: np.random.Generator, cfg: Config, catalog: Catalog, probs: np.ndarray, count: int, camera: CameraSpec
 ) -> tuple[list[ObjectSpec], list[Sphere]]:
-    """Objects floating in view at ``scene.flying_depth``, uniformly random orientation, bounding
-    spheres disjoint (so nothing interpenetrates), with those spheres."""
-    count = int(rng.integers(cfg.scene.objects_per_scene[0], cfg.scene.objects_per_scene[1] + 1))
+    """Up to ``count`` objects floating in view at ``scene.flying_depth``, uniformly random
+    orientation, bounding spheres disjoint (so nothing interpenetrates), with those spheres."""
     objects, spheres = [], []
     for _ in range(count):
         asset = _choose_asset(rng, catalog, probs)
@@ -250,6 +250,22 @@ def sample_distractors(
         taken.append((where, radius))
         distractors.append(DistractorSpec(shape, pose.tolist(), size.tolist(), material))
     return distractors
+
+
+def bin_walls(rng: np.random.Generator, cfg: Config) -> list[DistractorSpec]:
+    """Four box walls of height ``scene.bin_wall_height`` around the placement disk (none at height 0)."""
+    height = cfg.scene.bin_wall_height
+    if height <= 0:
+        return []
+    material = sample_material(rng, cfg.materials)
+    thickness, inner = 0.02, cfg.scene.placement_radius
+    length = 2 * (inner + thickness)
+    walls = []
+    for angle in (0.0, 0.5 * np.pi, np.pi, 1.5 * np.pi):
+        pose = _yaw_translation(angle, (inner + thickness / 2) * np.array([np.cos(angle), np.sin(angle)]))
+        pose[2, 3] = height / 2
+        walls.append(DistractorSpec("box", pose.tolist(), [thickness, length, height], material))
+    return walls
 
 
 def _clear(centre: np.ndarray, radius: float, spheres: list[Sphere]) -> bool:

@@ -128,6 +128,7 @@ class SceneSpec:
     ambient_light: Color  # (3,) RGB in [0, 1]
     plane: PlaneSpec | None = None
     distractors: list[DistractorSpec] = field(default_factory=list)
+    unplaced: int = 0  # objects drawn but left out: no free spot within scene.max_placement_tries
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -148,4 +149,5 @@ class SceneSpec:
             ambient_light=data["ambient_light"],
             plane=None if plane is None else PlaneSpec(plane["size"], MaterialSpec.from_dict(plane["material"])),
             distractors=[DistractorSpec(**{**d, "material": material(d["material"])}) for d in data["distractors"]],
+            unplaced=data["unplaced"],
         )

@@ -30,6 +30,14 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
+def render_small(
+    out: Path, *overrides: str, scenes: int = 2, width: int = 96, height: int = 72
+) -> subprocess.CompletedProcess:
+    """``scenegen render`` of a tiny dataset into ``out``."""
+    size = [f"render.width={width}", f"render.height={height}", f"num_scenes={scenes}"]
+    return run_cli("render", *size, *overrides, f"output_dir={out}", "--no-progress")
+
+
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return build_catalog(["builtin"], [])

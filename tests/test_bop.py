@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from conftest import run_cli
 
+from conftest import run_cli
 from scenegen.assets import Catalog
 from scenegen.geometry import box_corners, project
 from scenegen.writers.bop import write_bop

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import run_cli
 
 REPO = Path(__file__).resolve().parent.parent

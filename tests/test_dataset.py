@@ -4,10 +4,10 @@ import json
 
 import cv2
 import numpy as np
-from conftest import run_cli
 from pycocotools import mask as coco_mask
 from pycocotools.coco import COCO
 
+from conftest import run_cli
 from scenegen.labels import mask_box
 
 

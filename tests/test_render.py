@@ -7,7 +7,7 @@ import trimesh
 from scenegen.labels import instance_annotations
 from scenegen.render.renderer import SceneRenderer
 from scenegen.sampler import intrinsics, look_at
-from scenegen.spec import BackdropSpec, CameraSpec, LightSpec, MaterialSpec, ObjectSpec, SceneSpec
+from scenegen.spec import BackdropSpec, CameraSpec, DistractorSpec, LightSpec, MaterialSpec, ObjectSpec, SceneSpec
 
 GREY = MaterialSpec([0.6, 0.6, 0.6, 1.0], 0.0, 0.5)
 W, H = 160, 120
@@ -133,3 +133,16 @@ def test_antialiasing_changes_colour_only_on_the_edge_band(renderer, catalog):
     edge_band = np.any([w != plain.ids for w in window], axis=0)
     assert changed.sum() > 50  # anti-aliasing really happened
     assert not np.any(changed & ~edge_band)
+
+
+def test_distractor_hides_an_object_and_stays_unlabelled(renderer):
+    ball = placed(1, "ball", [0.0, 0.4, 0.0])
+    eye, target = [0.0, -0.6, 0.05], [0.0, 0.4, 0.05]
+    pose = trimesh.transformations.translation_matrix([0.0, 0.0, 0.1]).tolist()
+    wall = DistractorSpec("box", pose, [0.4, 0.05, 0.3], GREY)
+    alone = renderer.render(scene([ball], eye, target))
+    assert np.count_nonzero(alone.ids == 1) > 100
+    hidden = renderer.render(SceneSpec(**{**scene([ball], eye, target).__dict__, "distractors": [wall]}))
+    assert np.count_nonzero(hidden.ids == 1) == 0  # fully behind the distractor: no annotation
+    assert np.count_nonzero(hidden.depth > 0) > np.count_nonzero(alone.depth > 0)  # the distractor is drawn
+    assert set(np.unique(hidden.ids).tolist()) == {0}  # and never labelled

@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import trimesh
-from conftest import small_config
 from scipy.spatial import ConvexHull
 
+from conftest import small_config
 from scenegen.sampler import sample_scene
 from scenegen.spec import SceneSpec
 

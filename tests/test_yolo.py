@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from conftest import run_cli
 
+from conftest import run_cli
 from scenegen.rle import decode_rle
 from scenegen.writers.frame_record import read_records
 from scenegen.writers.split import split_indices

@@ -1,0 +1,68 @@
+"""Render a few frames of each preset and tile them into one PNG for the README.
+
+    .venv/bin/python scripts/contact_sheet.py            # writes docs/presets.png
+    .venv/bin/python scripts/contact_sheet.py --frames 6 --out /tmp/sheet.png
+
+Each row is one preset (``conf/experiment/``), rendered through the real ``scenegen render``
+command at 320x240, with the instance masks of the first frame shown last in the row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+PRESETS = ("tabletop", "clutter", "flying")
+TILE = (240, 180)  # width, height of one tile in the sheet
+
+
+def render_preset(preset: str, frames: int, out: Path) -> None:
+    command = [sys.executable, "-m", "scenegen.cli", "render", f"+experiment={preset}", f"num_scenes={frames}"]
+    command += ["render.width=320", "render.height=240", "render.antialias=true", f"output_dir={out}", "--no-progress"]
+    subprocess.run(command, check=True)
+
+
+def mask_tile(ids: np.ndarray) -> np.ndarray:
+    """Instance ids as distinct colours on black, BGR."""
+    hues = (ids.astype(np.uint32) * 47 % 180).astype(np.uint8)
+    hsv = np.dstack([hues, np.full_like(hues, 200), np.where(ids > 0, 255, 0).astype(np.uint8)])
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+
+
+def preset_row(preset: str, dataset: Path) -> np.ndarray:
+    records = [json.loads(p.read_text()) for p in sorted((dataset / "labels").glob("*.json"))]
+    tiles = [cv2.imread(str(dataset / r["image"])) for r in records]
+    tiles.append(mask_tile(cv2.imread(str(dataset / records[0]["instance_mask"]), cv2.IMREAD_UNCHANGED)))
+    tiles = [cv2.resize(t, TILE, interpolation=cv2.INTER_AREA) for t in tiles]
+    label = f"+experiment={preset}"
+    (width, height), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+    cv2.rectangle(tiles[0], (0, 0), (width + 8, height + 10), (0, 0, 0), cv2.FILLED)
+    cv2.putText(tiles[0], label, (4, height + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+    return np.hstack(tiles)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=4, help="frames per preset (default 4)")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "presets.png")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = []
+        for preset in PRESETS:
+            render_preset(preset, args.frames, Path(tmp) / preset)
+            rows.append(preset_row(preset, Path(tmp) / preset))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(args.out), np.vstack(rows), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
