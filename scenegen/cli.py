@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from scenegen.errors import ScenegenError
 from scenegen.paths import conf_dir
+from scenegen.writers.exports import FORMATS, export_dataset
 
 EXAMPLES = """\
 examples:
@@ -14,6 +16,7 @@ examples:
   scenegen render num_scenes=200 seed=7 output_dir=/data/run1 camera.fov_deg=[40,70]
   scenegen render render.width=320 render.height=240 +objects.class_weights.mug=3
   scenegen render --show-config                    print the composed config, render nothing
+  scenegen export out --format yolo --format bop   add formats to a rendered dataset
   scenegen doctor                                  check headless rendering on this machine
 """
 
@@ -44,6 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="Hydra overrides, e.g. num_scenes=10 seed=3")
     render.add_argument("--show-config", action="store_true", help="print the composed config and exit")
     render.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    exporter = commands.add_parser(
+        "export",
+        help="write more formats of an existing dataset from its frame records, without re-rendering",
+        description="Build annotation formats of a rendered dataset from its frame records (labels/*.json).",
+    )
+    exporter.add_argument("dataset", type=Path, help="a folder written by scenegen render")
+    exporter.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        required=True,
+        choices=list(FORMATS),
+        help="format to write (repeat for several): coco, coco_keypoints (annotations/), yolo (yolo/), "
+        "yolo_seg (yolo_seg/), bop (bop/)",
+    )
+    exporter.add_argument("--val-fraction", type=float, help="validation share (default: the dataset's own)")
     commands.add_parser("doctor", help="report which GL backends work here and how to fix common failures")
     return parser
 
@@ -54,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "render":
             return _render(args)
+        if args.command == "export":
+            for written in export_dataset(args.dataset, args.formats, args.val_fraction):
+                print(f"wrote {written}")
+            return 0
         if args.command == "doctor":
             from scenegen.doctor import run_doctor
 

@@ -113,6 +113,12 @@ class OutputConfig:
     min_visible_pixels: int = bounded(0)  # fewer visible pixels: counted, not annotated
     instance_masks: bool = MISSING  # masks/NNNNNN.png, 16-bit instance ids
     semantic_masks: bool = MISSING  # semantic/NNNNNN.png, 16-bit category ids
+    depth_png: bool = MISSING  # depth/NNNNNN.png, 16-bit millimetres, 0 = no surface
+    depth_npy: bool = MISSING  # depth/NNNNNN.npy, float32 metres, 0 = no surface
+    normals: bool = MISSING  # normals/NNNNNN.png, camera-frame normals, 8-bit
+    amodal: bool = MISSING  # amodal masks, boxes, visibility and truncation per object
+    formats: list[str] = MISSING  # exports built from labels/ at the end: see scenegen.writers.exports
+    val_fraction: float = bounded(0.0, 1.0)  # share of frames in the validation split of the exports
 
 
 @dataclass

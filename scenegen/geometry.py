@@ -73,3 +73,26 @@ def box_keypoints(bounds: np.ndarray) -> np.ndarray:
     """(9, 3) box keypoints: the centre of ``bounds`` (2, 3), then ``box_corners`` (Objectron layout)."""
     bounds = np.asarray(bounds, dtype=float)
     return np.vstack([bounds.mean(axis=0), box_corners(bounds)])
+
+
+def points_in_camera(points: np.ndarray, obj_pose: np.ndarray, scale: float, camera_pose_gl: np.ndarray) -> np.ndarray:
+    """(n, 3) OpenCV camera coordinates of (n, 3) points in the object's mesh-file coordinates."""
+    rotation, translation = object_to_camera(obj_pose, camera_pose_gl)
+    return (scale * np.asarray(points, dtype=float)) @ rotation.T + translation
+
+
+def image_extent(points_cam: np.ndarray, K: np.ndarray, width: int, height: int) -> tuple[list[int] | None, bool]:
+    """Where (n, 3) camera points can cover pixels: ``([x0, y0, x1, y1] inclusive, clipped; or None), truncated``.
+
+    A pixel is covered when its centre is inside the projection, so the box is the pixels whose centres
+    lie within the projected points' bounds. ``truncated`` says the projection crosses the image border
+    or a point is behind the camera; then (if any point is behind) the box is the whole image.
+    """
+    uv, depth = project(points_cam, K)
+    if np.any(depth <= 0):
+        return [0, 0, width - 1, height - 1], True
+    low, high = np.ceil(uv.min(axis=0) - 1e-6), np.floor(uv.max(axis=0) + 1e-6)
+    truncated = bool(np.any(uv.min(axis=0) < -0.5) or uv[:, 0].max() > width - 0.5 or uv[:, 1].max() > height - 0.5)
+    x0, y0 = max(int(low[0]), 0), max(int(low[1]), 0)
+    x1, y1 = min(int(high[0]), width - 1), min(int(high[1]), height - 1)
+    return ([x0, y0, x1, y1] if x0 <= x1 and y0 <= y1 else None), truncated

@@ -11,30 +11,37 @@ import sys
 import time
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
 
 from scenegen import __version__, atomic
+from scenegen.annotate import amodal_groups, annotate, project_objects
 from scenegen.assets import Catalog, build_catalog
 from scenegen.config import Config, to_container
 from scenegen.errors import ScenegenError
-from scenegen.labels import instance_annotations, semantic_image
+from scenegen.labels import depth_millimetres, semantic_image
+from scenegen.normals import encode_normals, normals_from_depth
 from scenegen.postfx import apply_postfx
 from scenegen.render import backend
 from scenegen.sampler import check_choices, sample_scene
 from scenegen.spec import SceneSpec
-from scenegen.writers.coco import build_coco, coco_categories
-from scenegen.writers.frame_record import read_records, record_path, write_png, write_record
+from scenegen.writers.coco import coco_categories
+from scenegen.writers.exports import DATASET_FILE, FORMATS, export
+from scenegen.writers.frame_record import read_records, record_path, write_npy, write_png, write_record
 
-DATASET_FILE = "dataset.json"
+if TYPE_CHECKING:
+    from scenegen.render.renderer import SceneRenderer
 
 
 def prepare(cfg: Config) -> tuple[Catalog, Path]:
     """Check everything that can be checked before writing: packs, classes, a first scene, the folder."""
     catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes))
     check_choices(cfg)
+    unknown = [name for name in cfg.output.formats if name not in FORMATS]
+    if unknown:
+        raise ScenegenError(f"config: output.formats: unknown format {unknown[0]!r}; known: {list(FORMATS)}")
     sample_scene(cfg, catalog, 0)  # raises ScenegenError on bad class weights, background images, ...
     out = Path(cfg.output_dir).expanduser().resolve()
     existing = out / DATASET_FILE
@@ -49,12 +56,9 @@ def prepare(cfg: Config) -> tuple[Catalog, Path]:
 
 
 def render_dataset(cfg: Config, progress: bool = True) -> Path:
-    """Render ``cfg.num_scenes`` frames into ``cfg.output_dir``; return the folder."""
+    """Render ``cfg.num_scenes`` frames into ``cfg.output_dir``, then the exports; return the folder."""
     catalog, out = prepare(cfg)
-    folders = ["images", "labels", "annotations"]
-    folders += ["masks"] * cfg.output.instance_masks + ["semantic"] * cfg.output.semantic_masks
-    for folder in folders:
-        (out / folder).mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     _write_dataset_file(out, cfg, catalog, status="rendering")
     todo = [i for i in range(cfg.num_scenes) if not record_path(out, i).is_file()]
@@ -68,26 +72,29 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
     try:
         bar = tqdm(todo, desc="rendering", unit="frame", disable=not progress, file=sys.stderr)
         for index in bar:
-            spec = sample_scene(cfg, catalog, index)
-            write_frame(out, spec, renderer.render(spec), catalog, cfg)
+            render_frame(out, sample_scene(cfg, catalog, index), renderer, catalog, cfg)
     finally:
         renderer.close()
     records = read_records(out)
-    atomic.write_json(out / "annotations" / "coco.json", build_coco(records, list(catalog.classes)))
+    for name in cfg.output.formats:
+        export(out, name, records, list(catalog.classes), cfg.output.val_fraction, cfg.seed)
     _write_dataset_file(out, cfg, catalog, status="complete", records=records, seconds=time.time() - started)
     return out
 
 
-def write_frame(out: Path, spec: SceneSpec, rendered: Any, catalog: Catalog, cfg: Config) -> None:
-    """Label one rendered frame, apply the sensor effects to its image, and write image, masks and record (last).
+def render_frame(out: Path, spec: SceneSpec, renderer: SceneRenderer, catalog: Catalog, cfg: Config) -> None:
+    """Render and label one frame, apply the sensor effects to its image, write its files and, last, its record.
 
     The sensor effects draw from their own Generator, ``[seed, index, 1]``, so switching them on or
     off changes nothing else."""
     index, output = spec.index, cfg.output
-    categories = np.array([0] + [catalog.category_id(o.class_name) for o in spec.objects])
-    annotations = instance_annotations(rendered.ids, len(spec.objects), output.min_visible_pixels)
-    for ann, obj in zip(annotations, spec.objects, strict=True):
-        ann.update(asset_id=obj.asset_id, class_name=obj.class_name, category_id=int(categories[obj.instance_id]))
+    projections = project_objects(spec, catalog) if output.amodal else None
+    groups = amodal_groups(spec, projections) if projections is not None else []
+    rendered = renderer.render(spec, groups)
+    amodal = None
+    if projections is not None:
+        amodal = {k: image == k for group, image in zip(groups, rendered.alone, strict=True) for k in group}
+    annotations = annotate(spec, rendered.ids, rendered.depth, catalog, output.min_visible_pixels, amodal, projections)
     record: dict[str, Any] = {
         "index": index,
         "seed": spec.seed,
@@ -99,7 +106,15 @@ def write_frame(out: Path, spec: SceneSpec, rendered: Any, catalog: Catalog, cfg
     if output.instance_masks:
         record["instance_mask"] = write_png(out, "masks", index, rendered.ids)
     if output.semantic_masks:
+        categories = np.array([0] + [a["category_id"] for a in annotations])
         record["semantic_mask"] = write_png(out, "semantic", index, semantic_image(rendered.ids, categories))
+    if output.depth_png:
+        record["depth_png"] = write_png(out, "depth", index, depth_millimetres(rendered.depth))
+    if output.depth_npy:
+        record["depth_npy"] = write_npy(out, "depth", index, rendered.depth)
+    if output.normals:
+        normals = normals_from_depth(rendered.depth, np.asarray(spec.camera.K), rendered.ids)
+        record["normals"] = write_png(out, "normals", index, encode_normals(normals))
     record["counts"] = {
         "objects": len(spec.objects),
         "annotated": sum("bbox" in a for a in annotations),

@@ -10,10 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import trimesh
 
 from scenegen.assets import Catalog, build_catalog
 from scenegen.config import Config, load_config
+from scenegen.sampler import intrinsics, look_at
+from scenegen.spec import BackdropSpec, CameraSpec, MaterialSpec, ObjectSpec, SceneSpec
 
 SMALL = ["render.width=160", "render.height=120", "num_scenes=4"]
 
@@ -36,6 +40,50 @@ def render_small(
     """``scenegen render`` of a tiny dataset into ``out``."""
     size = [f"render.width={width}", f"render.height={height}", f"num_scenes={scenes}"]
     return run_cli("render", *size, *overrides, f"output_dir={out}", "--no-progress")
+
+
+# Hand-made scenes for renders whose answer is known from geometry.
+GREY = MaterialSpec([0.6, 0.6, 0.6, 1.0], 0.0, 0.5)
+W, H = 160, 120
+
+
+def scene(objects: list[ObjectSpec], eye, target, fov: float = 50.0) -> SceneSpec:
+    camera = CameraSpec(
+        W,
+        H,
+        intrinsics(W, H, fov).tolist(),
+        look_at(np.array(eye, float), np.array(target, float)).tolist(),
+        0.01,
+        20.0,
+    )
+    return SceneSpec(0, 0, camera, objects, [], BackdropSpec([0.0, 0.0, 0.0]), [1.0, 1.0, 1.0])
+
+
+def placed(instance_id: int, asset: str, xyz, scale: float = 1.0) -> ObjectSpec:
+    pose = trimesh.transformations.translation_matrix(xyz)
+    return ObjectSpec(instance_id, asset, asset, pose.tolist(), scale, GREY)
+
+
+class OneShotRenderer:
+    """Renders with a fresh SceneRenderer each time: pyrender's EGL teardown ends the process's
+    shared display, so two renderers must not be alive in one process at once."""
+
+    def __init__(self, catalog):
+        self.catalog = catalog
+
+    def render(self, spec: SceneSpec, antialias: bool = False, alone: list[list[int]] = ()):
+        from scenegen.render.renderer import SceneRenderer
+
+        renderer = SceneRenderer(self.catalog, spec.camera.width, spec.camera.height, antialias=antialias)
+        try:
+            return renderer.render(spec, alone)
+        finally:
+            renderer.close()
+
+
+@pytest.fixture(scope="session")
+def renderer(catalog):
+    return OneShotRenderer(catalog)
 
 
 @pytest.fixture(scope="session")

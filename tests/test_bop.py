@@ -51,7 +51,8 @@ def test_files_cover_every_frame_and_object(bop) -> None:
         assert len(gt) == len(info) == len(objects) == len(record["annotations"])
         for entry, gt_info, ann in zip(gt, info, record["annotations"], strict=True):
             assert entry["obj_id"] == ann["category_id"]
-            assert gt_info["bbox_obj"] == [-1, -1, -1, -1] and gt_info["visib_fract"] == -1
+            assert gt_info["bbox_obj"] == (ann["amodal_bbox"] or [-1, -1, -1, -1])
+            assert gt_info["visib_fract"] == ann["visib_fract"] and gt_info["px_count_obj"] == ann["amodal_area"]
             assert gt_info["bbox_visib"] == ann.get("bbox", [-1, -1, -1, -1])
             assert gt_info["px_count_visib"] == ann["visible_pixels"]
 

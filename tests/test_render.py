@@ -1,53 +1,11 @@
 """Real headless renders: the id image against geometry, occlusion, and the camera convention."""
 
 import numpy as np
-import pytest
 import trimesh
 
+from conftest import GREY, H, W, placed, scene
 from scenegen.labels import instance_annotations
-from scenegen.render.renderer import SceneRenderer
-from scenegen.sampler import intrinsics, look_at
-from scenegen.spec import BackdropSpec, CameraSpec, DistractorSpec, LightSpec, MaterialSpec, ObjectSpec, SceneSpec
-
-GREY = MaterialSpec([0.6, 0.6, 0.6, 1.0], 0.0, 0.5)
-W, H = 160, 120
-
-
-def scene(objects: list[ObjectSpec], eye, target, fov: float = 50.0) -> SceneSpec:
-    camera = CameraSpec(
-        W,
-        H,
-        intrinsics(W, H, fov).tolist(),
-        look_at(np.array(eye, float), np.array(target, float)).tolist(),
-        0.01,
-        20.0,
-    )
-    return SceneSpec(0, 0, camera, objects, [], BackdropSpec([0.0, 0.0, 0.0]), [1.0, 1.0, 1.0])
-
-
-def placed(instance_id: int, asset: str, xyz, scale: float = 1.0) -> ObjectSpec:
-    pose = trimesh.transformations.translation_matrix(xyz)
-    return ObjectSpec(instance_id, asset, asset, pose.tolist(), scale, GREY)
-
-
-class OneShotRenderer:
-    """Renders with a fresh SceneRenderer each time: pyrender's EGL teardown ends the process's
-    shared display, so two renderers must not be alive in one process at once."""
-
-    def __init__(self, catalog):
-        self.catalog = catalog
-
-    def render(self, spec: SceneSpec, antialias: bool = False):
-        renderer = SceneRenderer(self.catalog, W, H, antialias=antialias)
-        try:
-            return renderer.render(spec)
-        finally:
-            renderer.close()
-
-
-@pytest.fixture(scope="module")
-def renderer(catalog):
-    return OneShotRenderer(catalog)
+from scenegen.spec import DistractorSpec, LightSpec, SceneSpec
 
 
 def test_hidden_object_gets_no_annotation(renderer):

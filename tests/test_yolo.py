@@ -134,11 +134,13 @@ def test_mask_polygon_keeps_holes_and_pieces() -> None:
     assert mask_polygon(np.zeros((5, 5), bool)) is None
 
 
-def test_split_is_seeded_disjoint_and_covering() -> None:
-    indices = list(range(50))
+def test_split_is_seeded_disjoint_covering_and_stable_under_growth() -> None:
+    indices = list(range(2000))
     train, val = split_indices(indices, 0.2, seed=3)
-    assert sorted(train + val) == indices and len(val) == 10
+    assert sorted(train + val) == indices and not set(train) & set(val)
+    assert abs(len(val) - 400) < 4 * np.sqrt(2000 * 0.2 * 0.8)
     assert split_indices(indices[::-1], 0.2, seed=3) == (train, val)
     assert split_indices(indices, 0.2, seed=4) != (train, val)
-    assert len(split_indices([0, 1, 2], 0.1, seed=0)[1]) == 1  # at least one val frame
+    assert split_indices(indices[:500], 0.2, seed=3) == ([i for i in train if i < 500], [i for i in val if i < 500])
     assert split_indices([0, 1, 2], 0.0, seed=0) == ([0, 1, 2], [])
+    assert split_indices([0, 1, 2], 1.0, seed=0) == ([], [0, 1, 2])

@@ -7,10 +7,11 @@ format with one BOP "scene" holding every frame, keyed by frame index:
   and the world-to-camera ``cam_R_w2c`` (9 floats), ``cam_t_w2c`` (3, mm);
 - ``scene_gt.json``: per object in spec order, ``cam_R_m2c`` (9 floats,
   row-major), ``cam_t_m2c`` (3, mm) and ``obj_id`` (the category id);
-- ``scene_gt_info.json``: per object in the same order, ``bbox_obj`` (not
-  known: -1s), ``bbox_visib`` (the COCO box, -1s when not annotated),
-  ``px_count_visib`` (visible pixels) and ``visib_fract`` (-1 when the record
-  has none).
+- ``scene_gt_info.json``: per object in the same order, ``bbox_obj`` (the
+  amodal box, clipped to the image; -1s when the dataset has no amodal labels
+  or the object covers no pixel), ``bbox_visib`` (the COCO box, -1s when not
+  annotated), ``px_count_obj`` (amodal pixels, when known), ``px_count_visib``
+  (visible pixels) and ``visib_fract`` (-1 when the dataset has no amodal labels).
 
 Camera axes are OpenCV's (see ``scenegen.geometry``). The model points that
 ``cam_R_m2c`` and ``cam_t_m2c`` act on are the mesh file's coordinates times
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from scenegen import atomic
-from scenegen.geometry import object_to_camera, world_to_camera_cv
+from scenegen.geometry import world_to_camera_cv
 
 FOLDER = "bop"
 UNKNOWN_BOX = [-1, -1, -1, -1]
@@ -49,36 +50,30 @@ def scene_camera_entry(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def scene_gt_entries(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """One frame's ``scene_gt.json`` entries, one per object of the spec."""
-    camera_pose = np.asarray(record["spec"]["camera"]["pose"])
-    category = {ann["instance_id"]: ann["category_id"] for ann in record["annotations"]}
-    entries = []
-    for obj in record["spec"]["objects"]:
-        rotation, translation = object_to_camera(np.asarray(obj["pose"]), camera_pose)
-        entries.append(
-            {
-                "cam_R_m2c": _floats(rotation),
-                "cam_t_m2c": _floats(translation * MM_PER_M),
-                "obj_id": int(category[obj["instance_id"]]),
-            }
-        )
-    return entries
+    """One frame's ``scene_gt.json`` entries, one per object, from the record's 6D poses."""
+    return [
+        {
+            "cam_R_m2c": _floats(ann["cam_R_m2c"]),
+            "cam_t_m2c": _floats(np.asarray(ann["cam_t_m2c"]) * MM_PER_M),
+            "obj_id": int(ann["category_id"]),
+        }
+        for ann in record["annotations"]
+    ]
 
 
 def scene_gt_info_entries(record: dict[str, Any]) -> list[dict[str, Any]]:
     """One frame's ``scene_gt_info.json`` entries, in the order of ``scene_gt_entries``."""
-    by_instance = {ann["instance_id"]: ann for ann in record["annotations"]}
     entries = []
-    for obj in record["spec"]["objects"]:
-        ann = by_instance[obj["instance_id"]]
-        entries.append(
-            {
-                "bbox_obj": UNKNOWN_BOX,
-                "bbox_visib": ann.get("bbox", UNKNOWN_BOX),
-                "px_count_visib": int(ann["visible_pixels"]),
-                "visib_fract": float(ann.get("visib_fract", -1.0)),
-            }
-        )
+    for ann in record["annotations"]:
+        entry = {
+            "bbox_obj": ann.get("amodal_bbox") or UNKNOWN_BOX,
+            "bbox_visib": ann.get("bbox", UNKNOWN_BOX),
+            "px_count_visib": int(ann["visible_pixels"]),
+            "visib_fract": float(ann.get("visib_fract", -1.0)),
+        }
+        if "amodal_area" in ann:
+            entry["px_count_obj"] = int(ann["amodal_area"])
+        entries.append(entry)
     return entries
 
 

@@ -5,6 +5,7 @@ The record is written last, so a frame whose record exists is complete.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -37,13 +38,26 @@ def encode_png(image: np.ndarray) -> bytes:
 
 def write_png(out: Path, folder: str, index: int, image: np.ndarray) -> str:
     """Write ``out/folder/NNNNNN.png``; return its path relative to ``out``."""
-    relative = f"{folder}/{frame_name(index)}.png"
-    atomic.write_bytes(out / relative, encode_png(image))
-    return relative
+    return _write(out, f"{folder}/{frame_name(index)}.png", encode_png(image))
+
+
+def write_npy(out: Path, folder: str, index: int, array: np.ndarray) -> str:
+    """Write ``out/folder/NNNNNN.npy`` (``numpy.load`` reads it); return its path relative to ``out``."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return _write(out, f"{folder}/{frame_name(index)}.npy", buffer.getvalue())
 
 
 def write_record(out: Path, index: int, record: dict[str, Any]) -> None:
-    atomic.write_json(record_path(out, index), {"format": FORMAT, **record})
+    path = record_path(out, index)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_json(path, {"format": FORMAT, **record})
+
+
+def _write(out: Path, relative: str, data: bytes) -> str:
+    (out / relative).parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_bytes(out / relative, data)
+    return relative
 
 
 def read_records(out: Path) -> list[dict[str, Any]]:

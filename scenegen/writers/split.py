@@ -1,4 +1,8 @@
-"""A seeded train/val split of frame indices, the same on every machine and every run."""
+"""A seeded train/val split of frame indices, the same on every machine, every run and every shard.
+
+Each frame decides on its own, from ``default_rng([seed, SPLIT_STREAM, index])``, so a frame keeps its
+side when the dataset grows or is rendered in shards.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,15 @@ import numpy as np
 SPLIT_STREAM = 0x5EED  # keeps the split's random stream apart from the frames' ``[seed, index]`` streams
 
 
-def split_indices(frame_indices: list[int], val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """``(train, val)``, each sorted: a random ``val_fraction`` of the frames, drawn by ``seed``, for validation.
+def is_val(index: int, val_fraction: float, seed: int) -> bool:
+    """Whether frame ``index`` belongs to the validation split (probability ``val_fraction``)."""
+    return bool(np.random.default_rng([seed, SPLIT_STREAM, index]).random() < val_fraction)
 
-    The validation set has ``round(n * val_fraction)`` frames, but at least one when
-    ``val_fraction > 0``; the split depends only on the set of indices, not their order.
-    """
+
+def split_indices(frame_indices: list[int], val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """``(train, val)``, each sorted: every frame lands in val with probability ``val_fraction``, by ``seed``."""
     if not 0.0 <= val_fraction <= 1.0:
         raise ValueError(f"val_fraction must be in [0, 1], got {val_fraction}")
-    indices = np.unique(np.asarray(frame_indices, dtype=np.int64))
-    n_val = min(indices.size, max(round(indices.size * val_fraction), int(val_fraction > 0)))
-    chosen = np.zeros(indices.size, dtype=bool)
-    chosen[np.random.default_rng([seed, SPLIT_STREAM]).permutation(indices.size)[:n_val]] = True
-    return indices[~chosen].tolist(), indices[chosen].tolist()
+    indices = sorted(set(frame_indices))
+    val = [i for i in indices if is_val(i, val_fraction, seed)]
+    return [i for i in indices if i not in set(val)], val

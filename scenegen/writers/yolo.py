@@ -3,7 +3,7 @@
 Ultralytics finds an image's label file by replacing the last ``/images/`` of
 its path with ``/labels/`` and the extension with ``.txt``. The dataset's own
 ``labels/`` folder holds the JSON frame records, so the export is a folder of
-its own, ``yolo/`` inside the dataset::
+its own, ``yolo/`` (detection) or ``yolo_seg/`` (segmentation) inside the dataset::
 
     yolo/images/NNNNNN.png   hard links to ../images/NNNNNN.png (copies where links fail)
     yolo/labels/NNNNNN.txt   one line per annotated object; empty for a frame without any
@@ -135,7 +135,7 @@ def write_yolo(
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     lines_of = yolo_detection_lines if task == "detect" else yolo_segmentation_lines
-    out = Path(dataset_dir) / FOLDER
+    out = Path(dataset_dir) / (FOLDER if task == "detect" else f"{FOLDER}_seg")
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "labels").mkdir(parents=True, exist_ok=True)
     image_of = {}
