@@ -46,6 +46,8 @@ class ObjectsConfig:
     classes: list[str] = MISSING  # empty: every class of the packs
     class_weights: dict[str, float] = MISSING  # class -> weight, default 1
     size_scale: list[float] = span(0.01)  # multiplies each asset's target size
+    max_mesh_faces: int = bounded(1)  # a pack's mesh with more faces is an error
+    max_mesh_megabytes: float = bounded(0.0)  # a pack's mesh file larger than this is an error
 
 
 @dataclass

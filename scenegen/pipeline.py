@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from scenegen import __version__, atomic
 from scenegen.annotate import amodal_groups, annotate, project_objects
-from scenegen.assets import Catalog, build_catalog
+from scenegen.assets import Catalog, MeshLimits, build_catalog
 from scenegen.config import Config, to_container
 from scenegen.errors import ScenegenError
 from scenegen.labels import depth_millimetres, semantic_image
@@ -27,7 +27,6 @@ from scenegen.postfx import apply_postfx
 from scenegen.render import backend
 from scenegen.sampler import check_choices, sample_scene
 from scenegen.spec import SceneSpec
-from scenegen.writers.coco import coco_categories
 from scenegen.writers.exports import DATASET_FILE, FORMATS, export
 from scenegen.writers.frame_record import read_records, record_path, write_npy, write_png, write_record
 
@@ -37,7 +36,8 @@ if TYPE_CHECKING:
 
 def prepare(cfg: Config) -> tuple[Catalog, Path]:
     """Check everything that can be checked before writing: packs, classes, a first scene, the folder."""
-    catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes))
+    limits = MeshLimits(cfg.objects.max_mesh_faces, cfg.objects.max_mesh_megabytes)
+    catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), limits)
     check_choices(cfg)
     unknown = [name for name in cfg.output.formats if name not in FORMATS]
     if unknown:
@@ -77,7 +77,7 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
         renderer.close()
     records = read_records(out)
     for name in cfg.output.formats:
-        export(out, name, records, list(catalog.classes), cfg.output.val_fraction, cfg.seed)
+        export(out, name, records, catalog.categories(), cfg.output.val_fraction, cfg.seed)
     _write_dataset_file(out, cfg, catalog, status="complete", records=records, seconds=time.time() - started)
     return out
 
@@ -134,7 +134,7 @@ def _write_dataset_file(
     data: dict[str, Any] = {
         "status": status,
         "config": to_container(cfg),
-        "categories": coco_categories(list(catalog.classes)),
+        "categories": catalog.categories(),
         "versions": {"scenegen": __version__, **{p: version(p) for p in ("pyrender2", "PyOpenGL", "numpy", "trimesh")}},
     }
     if records is not None:

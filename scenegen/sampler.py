@@ -131,9 +131,11 @@ def sample_plane_material(rng: np.random.Generator, cfg: BackgroundConfig, textu
     return _material(rng, cfg, [0.0, 0.5], [0.3, 1.0], cfg.texture_probability, textures)
 
 
-def sample_object_material(rng: np.random.Generator, cfg: MaterialsConfig) -> MaterialSpec | None:
-    """A random material, or None (keep the asset's own) with probability ``keep_asset_material``."""
-    return None if rng.uniform() < cfg.keep_asset_material else sample_material(rng, cfg)
+def sample_object_material(rng: np.random.Generator, cfg: MaterialsConfig, asset: Asset) -> MaterialSpec | None:
+    """A random material, or None (keep the asset's own): always for an asset whose manifest says
+    ``keep_material``, else with probability ``keep_asset_material``."""
+    keep = rng.uniform() < cfg.keep_asset_material
+    return None if keep or asset.keep_material else sample_material(rng, cfg)
 
 
 def sample_backdrop(rng: np.random.Generator, cfg: BackgroundConfig, textures: MaterialsConfig) -> BackdropSpec:
@@ -182,7 +184,7 @@ def sample_resting_objects(
         radius = rest.radii[k] * scale
         yaw = rng.uniform(0.0, 2 * np.pi)
         spot = _free_spot(rng, placed, radius, cfg.scene.placement_radius, cfg.scene.max_placement_tries)
-        material = sample_object_material(rng, cfg.materials)
+        material = sample_object_material(rng, cfg.materials, asset)
         if spot is None:
             continue
         placed.append((spot, radius))
@@ -205,7 +207,7 @@ def sample_flying_objects(
         scale = asset.unit_scale * uniform(rng, cfg.objects.size_scale)
         centre, radius = asset.bounding_sphere
         rotation = _random_rotation(rng)
-        material = sample_object_material(rng, cfg.materials)
+        material = sample_object_material(rng, cfg.materials, asset)
         for _ in range(cfg.scene.max_placement_tries):
             where = _point_in_view(rng, camera, uniform(rng, cfg.scene.flying_depth))
             if _clear(where, radius * scale, spheres):

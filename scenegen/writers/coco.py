@@ -18,13 +18,9 @@ KEYPOINT_NAMES = ["center"] + [f"corner_{i:03b}" for i in range(8)]  # geometry.
 BOX_SKELETON = [[a + 2, b + 2] for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1]
 
 
-def coco_categories(classes: list[str], keypoints: bool = False) -> list[dict[str, Any]]:
-    """Category ids start at 1, in the dataset's class order."""
-    extra = {"keypoints": KEYPOINT_NAMES, "skeleton": BOX_SKELETON} if keypoints else {}
-    return [{"id": i, "name": name, "supercategory": "object", **extra} for i, name in enumerate(classes, start=1)]
-
-
-def build_coco(records: list[dict[str, Any]], classes: list[str], keypoints: bool = False) -> dict[str, Any]:
+def build_coco(
+    records: list[dict[str, Any]], categories: list[dict[str, Any]], keypoints: bool = False
+) -> dict[str, Any]:
     """COCO instances dict of the annotated objects; with ``keypoints``, COCO keypoints: each annotation
     adds the 9 projected 3D-box points as ``[x, y, v] * 9`` (pixel centres at integers, v as in COCO)."""
     images, annotations = [], []
@@ -54,14 +50,16 @@ def build_coco(records: list[dict[str, Any]], classes: list[str], keypoints: boo
         "licenses": [],
         "images": images,
         "annotations": annotations,
-        "categories": coco_categories(classes, keypoints),
+        "categories": [{**c, "keypoints": KEYPOINT_NAMES, "skeleton": BOX_SKELETON} for c in categories]
+        if keypoints
+        else categories,
     }
 
 
 def write_coco(
     dataset_dir: Path,
     records: list[dict[str, Any]],
-    classes: list[str],
+    categories: list[dict[str, Any]],
     val_fraction: float,
     seed: int,
     keypoints: bool,
@@ -73,5 +71,5 @@ def write_coco(
     train, val = split_indices([r["index"] for r in records], val_fraction, seed)
     for suffix, indices in (("", None), ("_train", set(train)), ("_val", set(val))):
         chosen = records if indices is None else [r for r in records if r["index"] in indices]
-        atomic.write_json(folder / f"{name}{suffix}.json", build_coco(chosen, classes, keypoints))
+        atomic.write_json(folder / f"{name}{suffix}.json", build_coco(chosen, categories, keypoints))
     return folder / f"{name}.json"

@@ -17,24 +17,33 @@ from scenegen.writers.yolo import write_yolo
 DATASET_FILE = "dataset.json"
 Records = list[dict[str, Any]]
 
-# name -> writer(dataset_dir, records, classes, val_fraction, seed) -> the main file or folder written
-FORMATS: dict[str, Callable[[Path, Records, list[str], float, int], Path]] = {
+Categories = list[dict[str, Any]]  # COCO categories: id (from 1), name, supercategory
+
+
+def _names(categories: Categories) -> list[str]:
+    return [c["name"] for c in sorted(categories, key=lambda c: c["id"])]
+
+
+# name -> writer(dataset_dir, records, categories, val_fraction, seed) -> the main file or folder written
+FORMATS: dict[str, Callable[[Path, Records, Categories, float, int], Path]] = {
     "coco": lambda d, r, c, f, s: write_coco(d, r, c, f, s, keypoints=False),
     "coco_keypoints": lambda d, r, c, f, s: write_coco(d, r, c, f, s, keypoints=True),
-    "yolo": lambda d, r, c, f, s: write_yolo(d, r, c, "detect", f, s),
-    "yolo_seg": lambda d, r, c, f, s: write_yolo(d, r, c, "segment", f, s),
+    "yolo": lambda d, r, c, f, s: write_yolo(d, r, _names(c), "detect", f, s),
+    "yolo_seg": lambda d, r, c, f, s: write_yolo(d, r, _names(c), "segment", f, s),
     "bop": lambda d, r, c, f, s: write_bop(d, r),
 }
 
 
-def export(dataset_dir: Path, name: str, records: Records, classes: list[str], val_fraction: float, seed: int) -> Path:
+def export(
+    dataset_dir: Path, name: str, records: Records, categories: Categories, val_fraction: float, seed: int
+) -> Path:
     """Write format ``name`` of the dataset; return what it wrote."""
-    return FORMATS[name](dataset_dir, records, classes, val_fraction, seed)
+    return FORMATS[name](dataset_dir, records, categories, val_fraction, seed)
 
 
 def export_dataset(dataset_dir: Path, names: list[str], val_fraction: float | None = None) -> list[Path]:
     """Write formats ``names`` of an existing dataset folder from its frame records and ``dataset.json``
-    (classes, seed, and the split's ``output.val_fraction`` unless ``val_fraction`` is given)."""
+    (categories, seed, and the split's ``output.val_fraction`` unless ``val_fraction`` is given)."""
     manifest_path = Path(dataset_dir) / DATASET_FILE
     if not manifest_path.is_file():
         raise ScenegenError(f"{dataset_dir}: not a scenegen dataset (no {DATASET_FILE})")
@@ -42,11 +51,11 @@ def export_dataset(dataset_dir: Path, names: list[str], val_fraction: float | No
     if unknown:
         raise ScenegenError(f"--format: unknown format {unknown[0]!r}; known: {list(FORMATS)}")
     manifest = json.loads(manifest_path.read_text())
-    classes = [c["name"] for c in sorted(manifest["categories"], key=lambda c: c["id"])]
     fraction = manifest["config"]["output"]["val_fraction"] if val_fraction is None else val_fraction
     if not 0.0 <= fraction <= 1.0:
         raise ScenegenError(f"--val-fraction {fraction} must be in [0, 1]")
     records = read_records(Path(dataset_dir))
     if not records:
         raise ScenegenError(f"{dataset_dir}: the dataset has no frame records in labels/")
-    return [export(Path(dataset_dir), name, records, classes, fraction, manifest["config"]["seed"]) for name in names]
+    seed = manifest["config"]["seed"]
+    return [export(Path(dataset_dir), name, records, manifest["categories"], fraction, seed) for name in names]

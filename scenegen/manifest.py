@@ -1,0 +1,159 @@
+"""Asset-pack manifests: data only, read from JSON or YAML and checked field by field.
+
+A manifest (``manifest.json``, ``manifest.yaml`` or ``manifest.yml`` at the pack's root)::
+
+    name: my-pack                # required
+    version: 1.0.0               # required
+    description: optional text
+    classes:                     # optional: names, or {name, supercategory}
+      - mug
+      - {name: bolt, supercategory: hardware}
+    assets:                      # required, non-empty
+      - id: mug_01               # unique within the pack
+        class: mug
+        mesh: meshes/mug_01.obj  # relative to the pack; OBJ (+MTL, textures), PLY, STL, GLB/GLTF, OFF
+        target_size: 0.12        # metres of the largest extent; or scale: 0.001 (file units -> metres)
+        up_axis: y               # the mesh's up axis, turned to +Z: x, y, z, -x, -y, -z (default z)
+        keep_material: false     # true: always render the mesh's own colours and textures
+        tags: [kitchen]
+
+Nothing in a manifest is imported, evaluated or instantiated; unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MANIFEST_NAMES = ("manifest.json", "manifest.yaml", "manifest.yml")
+MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off")
+UP_AXES = ("x", "y", "z", "-x", "-y", "-z")
+PACK_KEYS = {"name", "version", "description", "classes", "assets"}
+ASSET_KEYS = {"id", "class", "mesh", "target_size", "scale", "up_axis", "keep_material", "tags"}
+DEFAULT_SUPERCATEGORY = "object"
+
+
+@dataclass(frozen=True)
+class AssetEntry:
+    """One asset as the manifest declares it; ``mesh`` is still the manifest's relative path."""
+
+    id: str
+    class_name: str
+    mesh: str
+    target_size: float | None
+    scale: float | None
+    up_axis: str
+    keep_material: bool
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    version: str
+    classes: dict[str, str]  # class name -> supercategory
+    assets: tuple[AssetEntry, ...]
+
+
+def find_manifest(root: Path) -> Path | None:
+    """The manifest file of the pack folder ``root``, or None."""
+    return next((root / name for name in MANIFEST_NAMES if (root / name).is_file()), None)
+
+
+def read_manifest(path: Path) -> tuple[Manifest | None, list[str]]:
+    """Parse and check ``path``: the manifest (None when unusable) and every problem found, one line each."""
+    try:
+        text = path.read_text()
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as err:
+        return None, [f"cannot parse: {_one_line(err)}"]
+    if not isinstance(data, dict):
+        return None, ["the manifest must be a mapping with name, version and assets"]
+    problems = [f"unknown key {key!r}" for key in sorted(set(data) - PACK_KEYS, key=str)]
+    for key in ("name", "version"):
+        if not isinstance(data.get(key), (str, int, float)) or not str(data.get(key)).strip():
+            problems.append(f"{key}: required, a non-empty string")
+    classes, class_problems = _classes(data.get("classes", []))
+    problems += class_problems
+    entries = data.get("assets")
+    if not isinstance(entries, list) or not entries:
+        return None, [*problems, "assets: required, a non-empty list"]
+    assets, ids = [], set()
+    for i, entry in enumerate(entries):
+        asset, asset_problems = _asset(entry, f"assets[{i}]")
+        problems += asset_problems
+        if asset is None:
+            continue
+        if asset.id in ids:
+            problems.append(f"assets[{i}]: duplicate id {asset.id!r}")
+        ids.add(asset.id)
+        if data.get("classes") and asset.class_name not in classes:
+            problems.append(f"assets[{i}] ({asset.id}): class {asset.class_name!r} is not in classes")
+        assets.append(asset)
+    for asset in assets:
+        classes.setdefault(asset.class_name, DEFAULT_SUPERCATEGORY)
+    if problems:
+        return None, problems
+    return Manifest(str(data["name"]), str(data["version"]), classes, tuple(assets)), []
+
+
+def _classes(value: Any) -> tuple[dict[str, str], list[str]]:
+    if not isinstance(value, list):
+        return {}, ["classes: a list of names or {name, supercategory}"]
+    classes, problems = {}, []
+    for i, item in enumerate(value):
+        if isinstance(item, str) and item:
+            classes[item] = DEFAULT_SUPERCATEGORY
+        elif isinstance(item, dict) and isinstance(item.get("name"), str) and set(item) <= {"name", "supercategory"}:
+            classes[item["name"]] = str(item.get("supercategory", DEFAULT_SUPERCATEGORY))
+        else:
+            problems.append(f"classes[{i}]: a name or {{name, supercategory}}, got {item!r}")
+    return classes, problems
+
+
+def _asset(entry: Any, where: str) -> tuple[AssetEntry | None, list[str]]:
+    if not isinstance(entry, dict):
+        return None, [f"{where}: a mapping with id, class, mesh and target_size or scale"]
+    where = f"{where} ({entry['id']})" if isinstance(entry.get("id"), str) else where
+    problems = [f"{where}: unknown key {key!r}" for key in sorted(set(entry) - ASSET_KEYS, key=str)]
+    for key in ("id", "class", "mesh"):
+        if not isinstance(entry.get(key), str) or not entry.get(key):
+            problems.append(f"{where}: {key}: required, a non-empty string")
+    size = {key: entry[key] for key in ("target_size", "scale") if key in entry}
+    if len(size) != 1:
+        problems.append(f"{where}: give exactly one of target_size (metres) and scale")
+    for key, value in size.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            problems.append(f"{where}: {key} = {value!r} must be a finite number > 0")
+    up_axis = entry.get("up_axis", "z")
+    if up_axis not in UP_AXES:
+        problems.append(f"{where}: up_axis = {up_axis!r} must be one of {list(UP_AXES)}")
+    if not isinstance(entry.get("keep_material", False), bool):
+        problems.append(f"{where}: keep_material must be true or false")
+    tags = entry.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        problems.append(f"{where}: tags must be a list of strings")
+    mesh = entry.get("mesh")
+    if isinstance(mesh, str) and mesh and Path(mesh).suffix.lower() not in MESH_SUFFIXES:
+        problems.append(f"{where}: mesh {mesh!r}: unsupported file type; use one of {list(MESH_SUFFIXES)}")
+    if problems:
+        return None, problems
+    return AssetEntry(
+        id=entry["id"],
+        class_name=entry["class"],
+        mesh=mesh,
+        target_size=float(size["target_size"]) if "target_size" in size else None,
+        scale=float(size["scale"]) if "scale" in size else None,
+        up_axis=up_axis,
+        keep_material=entry.get("keep_material", False),
+        tags=tuple(tags),
+    ), []
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())[:200]
