@@ -19,6 +19,7 @@ import numpy as np
 import trimesh
 from trimesh.resolvers import FilePathResolver
 
+from scenegen.config import ObjectsConfig
 from scenegen.errors import ScenegenError
 from scenegen.manifest import AssetEntry, Manifest, find_manifest, read_manifest
 from scenegen.paths import assets_dir
@@ -36,10 +37,14 @@ UP_ROTATIONS = {  # (3, 3) rotation taking each up axis to +Z
 
 @dataclass(frozen=True)
 class MeshLimits:
-    """The largest mesh a pack may hold: face count and file size."""
+    """The largest mesh a pack may hold: face count and file size (``objects.max_mesh_*`` in the config)."""
 
-    max_faces: int = 500_000
-    max_megabytes: float = 100.0
+    max_faces: int
+    max_megabytes: float
+
+    @classmethod
+    def of(cls, objects: ObjectsConfig) -> MeshLimits:
+        return cls(objects.max_mesh_faces, objects.max_mesh_megabytes)
 
 
 @dataclass(frozen=True)
@@ -160,7 +165,7 @@ def check_pack(root: Path, limits: MeshLimits, load_meshes: bool = True) -> tupl
     manifest, problems = read_manifest(manifest_file)
     problems = [f"{manifest_file}: {p}" for p in problems]
     if manifest is None:
-        return None, problems
+        return None, problems  # nothing more to check
     assets = []
     for entry in manifest.assets:
         mesh_path, problem = _mesh_path(root, entry)
@@ -168,7 +173,7 @@ def check_pack(root: Path, limits: MeshLimits, load_meshes: bool = True) -> tupl
             try:
                 _load_mesh(mesh_path, manifest.name, root.resolve(), entry.up_axis, limits)
             except ScenegenError as err:
-                problem = str(err)
+                problem = f"{err} (asset {entry.id!r})"
         if problem is not None:
             problems.append(problem)
             continue
@@ -185,7 +190,7 @@ def load_pack(root: Path, limits: MeshLimits) -> Pack:
     return pack  # type: ignore[return-value]
 
 
-def build_catalog(pack_names: list[str], classes: list[str], limits: MeshLimits = MeshLimits()) -> Catalog:
+def build_catalog(pack_names: list[str], classes: list[str], limits: MeshLimits) -> Catalog:
     """Merge packs into one catalog, classes matched by name, keeping only ``classes`` (all when empty)."""
     by_class: dict[str, list[Asset]] = {}
     supercategories: dict[str, tuple[str, str]] = {}  # class -> (supercategory, pack that defined it)
@@ -266,7 +271,7 @@ class _PackResolver(FilePathResolver):
 
 @cache
 def _load_mesh(path: Path, pack: str, pack_root: Path, up_axis: str, limits: MeshLimits) -> trimesh.Trimesh:
-    where = f"pack {pack!r}: {path.relative_to(pack_root) if path.is_relative_to(pack_root) else path}"
+    where = f"pack {pack!r} at {pack_root}: {path.relative_to(pack_root)}"
     size = path.stat().st_size
     if size == 0:
         raise ScenegenError(f"{where}: the file is empty")

@@ -17,6 +17,8 @@ examples:
   scenegen render render.width=320 render.height=240 +objects.class_weights.mug=3
   scenegen render --show-config                    print the composed config, render nothing
   scenegen export out --format yolo --format bop   add formats to a rendered dataset
+  scenegen pack new my_pack --from ~/meshes        start an asset pack; then pack validate my_pack
+  scenegen render objects.packs=[builtin,my_pack]  render with it
   scenegen doctor                                  check headless rendering on this machine
 """
 
@@ -63,7 +65,32 @@ def build_parser() -> argparse.ArgumentParser:
         "yolo_seg (yolo_seg/), bop (bop/)",
     )
     exporter.add_argument("--val-fraction", type=float, help="validation share (default: the dataset's own)")
+    pack = commands.add_parser("pack", help="asset packs: start one from meshes, validate one, list them")
+    pack_commands = pack.add_subparsers(dest="pack_command", metavar="PACK_COMMAND", required=True)
+    new = pack_commands.add_parser("new", help="write a pack (manifest.yaml + meshes/) from a folder of meshes")
+    new.add_argument("dir", type=Path, help="the new pack's folder (must not exist, or be empty)")
+    new.add_argument(
+        "--from", dest="source", type=Path, required=True, help="folder of meshes; sub-folders name classes"
+    )
+    new.add_argument("--target-size", type=float, default=0.1, help="metres of each mesh's largest extent (0.1)")
+    check = pack_commands.add_parser("validate", help="check a pack and report every problem at once")
+    check.add_argument("path", type=Path, help="a pack folder, or the name of a built-in or installed pack")
+    listing = pack_commands.add_parser("list", help="show the packs and classes visible to the config")
+    listing.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="Hydra overrides, e.g. objects.packs=[...]")
     commands.add_parser("doctor", help="report which GL backends work here and how to fix common failures")
+    auditor = commands.add_parser(
+        "audit",
+        help="check a COCO dataset for bias (shortcuts, class imbalance, near-duplicates); writes a report",
+        description="Audit a COCO instances dataset before training: class balance, boxes, colour, backgrounds, "
+        "near-duplicates, and shortcuts (the class predictable from one nuisance feature alone).",
+    )
+    auditor.add_argument("dataset", type=Path, help="a folder written by scenegen render, or a COCO instances JSON")
+    auditor.add_argument(
+        "overrides", nargs="*", metavar="OVERRIDE", help="Hydra overrides of conf/audit.yaml, e.g. shortcut_margin=0.3"
+    )
+    auditor.add_argument("--images", type=Path, help="folder the images' file_name is relative to (default: beside)")
+    auditor.add_argument("--out", type=Path, help="report folder (default: DATASET/audit or <json stem>_audit)")
+    auditor.add_argument("--strict", action="store_true", help="exit 1 when a check fails")
     return parser
 
 
@@ -77,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
             for written in export_dataset(args.dataset, args.formats, args.val_fraction):
                 print(f"wrote {written}")
             return 0
+        if args.command == "pack":
+            return _pack(args)
+        if args.command == "audit":
+            from scenegen.audit.run import audit_command
+
+            return audit_command(args.dataset, args.images, args.out, args.strict, args.overrides)
         if args.command == "doctor":
             from scenegen.doctor import run_doctor
 
@@ -85,6 +118,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scenegen: error: {err}", file=sys.stderr)
         return 2
     parser.print_help()
+    return 0
+
+
+def _pack(args: argparse.Namespace) -> int:
+    from scenegen.assets import MeshLimits
+    from scenegen.config import load_config
+    from scenegen.pack_tools import describe_packs, new_pack, validate_pack
+
+    if args.pack_command == "new":
+        manifest, count = new_pack(args.dir, args.source, args.target_size)
+        print(f"wrote {manifest} with {count} assets; edit it, then: scenegen pack validate {args.dir}")
+        return 0
+    cfg = load_config(getattr(args, "overrides", []))
+    limits = MeshLimits.of(cfg.objects)
+    if args.pack_command == "validate":
+        problems = validate_pack(args.path, limits)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"{args.path}: {len(problems)} problem{'s' * (len(problems) != 1)}" if problems else f"{args.path}: ok")
+        return 2 if problems else 0
+    print("\n".join(describe_packs(list(cfg.objects.packs), limits)))
     return 0
 
 

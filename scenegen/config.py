@@ -162,6 +162,8 @@ def load_config(overrides: list[str], config_name: str = "config") -> Config:
 def validate(cfg: DictConfig, schema: type = Config, prefix: str = "") -> None:
     """Check every ``span`` and ``bounds`` of ``schema`` in ``cfg``; raise ScenegenError naming the key."""
     types = typing.get_type_hints(schema)
+    if "_target_" in cfg:
+        raise ScenegenError(f"config: {prefix}_target_: scenegen never instantiates objects named in its config")
     unknown = set(cfg.keys()) - set(types)
     if unknown:
         raise ScenegenError(f"config: {prefix}{sorted(unknown)[0]}: unknown key")

@@ -66,7 +66,8 @@ def find_manifest(root: Path) -> Path | None:
 
 
 def read_manifest(path: Path) -> tuple[Manifest | None, list[str]]:
-    """Parse and check ``path``: the manifest (None when unusable) and every problem found, one line each."""
+    """Parse and check ``path``: every problem found, one line each, and the manifest of the well-formed
+    assets (None when the file is unusable), so that a caller can check those further."""
     try:
         text = path.read_text()
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
@@ -97,9 +98,8 @@ def read_manifest(path: Path) -> tuple[Manifest | None, list[str]]:
         assets.append(asset)
     for asset in assets:
         classes.setdefault(asset.class_name, DEFAULT_SUPERCATEGORY)
-    if problems:
-        return None, problems
-    return Manifest(str(data["name"]), str(data["version"]), classes, tuple(assets)), []
+    name, version = str(data.get("name") or path.parent.name), str(data.get("version", ""))
+    return Manifest(name, version, classes, tuple(assets)), problems
 
 
 def _classes(value: Any) -> tuple[dict[str, str], list[str]]:

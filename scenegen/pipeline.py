@@ -36,8 +36,7 @@ if TYPE_CHECKING:
 
 def prepare(cfg: Config) -> tuple[Catalog, Path]:
     """Check everything that can be checked before writing: packs, classes, a first scene, the folder."""
-    limits = MeshLimits(cfg.objects.max_mesh_faces, cfg.objects.max_mesh_megabytes)
-    catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), limits)
+    catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
     check_choices(cfg)
     unknown = [name for name in cfg.output.formats if name not in FORMATS]
     if unknown:

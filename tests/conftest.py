@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 import trimesh
 
-from scenegen.assets import Catalog, build_catalog
+from scenegen.assets import Catalog, MeshLimits, build_catalog
 from scenegen.config import Config, load_config
 from scenegen.sampler import intrinsics, look_at
 from scenegen.spec import BackdropSpec, CameraSpec, MaterialSpec, ObjectSpec, SceneSpec
 
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_LIMITS = MeshLimits.of(load_config([]).objects)
 SMALL = ["render.width=160", "render.height=120", "num_scenes=4"]
 
 
@@ -88,7 +90,7 @@ def renderer(catalog):
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
-    return build_catalog(["builtin"], [])
+    return build_catalog(["builtin"], [], DEFAULT_LIMITS)
 
 
 @pytest.fixture(scope="session")
