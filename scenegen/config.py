@@ -106,7 +106,7 @@ class RenderConfig:
     width: int = bounded(1, 16384)
     height: int = bounded(1, 16384)
     backend: str = MISSING  # auto, egl or osmesa
-    egl_device: int = bounded(0)
+    egl_device: list[int] = MISSING  # EGL devices; worker k renders on egl_device[k % len]
     antialias: bool = MISSING  # 4x MSAA on the colour image; labels are never anti-aliased
 
 
@@ -124,6 +124,23 @@ class OutputConfig:
 
 
 @dataclass
+class ExecutorConfig:
+    kind: str = MISSING  # local: this machine's processes; ray: Ray actors
+    workers: int = bounded(1, 1024)  # processes (or Ray actors), each with its own GL context
+
+
+@dataclass
+class RayConfig:
+    address: str = MISSING  # "" starts a local Ray instance; else a cluster's address, e.g. ray://head:10001
+
+
+@dataclass
+class ShardConfig:
+    index: int = bounded(0)  # this job renders frames i with i % count == index
+    count: int = bounded(1)
+
+
+@dataclass
 class Config:
     num_scenes: int = bounded(0)
     seed: int = MISSING
@@ -137,6 +154,9 @@ class Config:
     render: RenderConfig = MISSING
     postfx: PostFXConfig = MISSING
     output: OutputConfig = MISSING
+    executor: ExecutorConfig = MISSING
+    ray: RayConfig = MISSING
+    shard: ShardConfig = MISSING
 
 
 def register_schemas() -> None:

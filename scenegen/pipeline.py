@@ -1,4 +1,4 @@
-"""Render a dataset: sample, render, label and write each frame, then build COCO.
+"""Render a dataset: check the config, run this shard's unfinished frames, then the exports.
 
 Frames are independent and written atomically; a frame whose record exists is
 done, so rerunning the same command resumes where a crash left off.
@@ -7,31 +7,31 @@ done, so rerunning the same command resumes where a crash left off.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
-from tqdm import tqdm
+from typing import Any
 
 from scenegen import __version__, atomic
-from scenegen.annotate import amodal_groups, annotate, project_objects
 from scenegen.assets import Catalog, MeshLimits, build_catalog
 from scenegen.config import Config, to_container
 from scenegen.errors import ScenegenError
-from scenegen.labels import depth_millimetres, semantic_image
-from scenegen.normals import encode_normals, normals_from_depth
-from scenegen.postfx import apply_postfx
-from scenegen.render import backend
+from scenegen.executor import run_frames
 from scenegen.sampler import check_choices, sample_scene
-from scenegen.spec import SceneSpec
 from scenegen.writers.exports import DATASET_FILE, FORMATS, export
-from scenegen.writers.frame_record import read_records, record_path, write_npy, write_png, write_record
+from scenegen.writers.frame_record import read_records, record_path
 
-if TYPE_CHECKING:
-    from scenegen.render.renderer import SceneRenderer
+HOW_NOT_WHAT = ("executor", "ray", "output_dir")  # config keys that do not change the dataset
+
+
+def dataset_identity(cfg: Config) -> dict[str, Any]:
+    """The config that decides the dataset's content: everything but how and where it is rendered."""
+    return {k: v for k, v in to_container(cfg).items() if k not in HOW_NOT_WHAT}
+
+
+def shard_frames(cfg: Config) -> list[int]:
+    """The frames of this shard: ``i`` with ``i % shard.count == shard.index``."""
+    return list(range(cfg.shard.index, cfg.num_scenes, cfg.shard.count))
 
 
 def prepare(cfg: Config) -> tuple[Catalog, Path]:
@@ -41,11 +41,17 @@ def prepare(cfg: Config) -> tuple[Catalog, Path]:
     unknown = [name for name in cfg.output.formats if name not in FORMATS]
     if unknown:
         raise ScenegenError(f"config: output.formats: unknown format {unknown[0]!r}; known: {list(FORMATS)}")
+    if cfg.executor.kind not in ("local", "ray"):
+        raise ScenegenError(f"config: executor.kind must be local or ray, got {cfg.executor.kind!r}")
+    if cfg.shard.index >= cfg.shard.count:
+        raise ScenegenError(f"config: shard.index {cfg.shard.index} must be below shard.count {cfg.shard.count}")
+    if not cfg.render.egl_device or min(cfg.render.egl_device) < 0:
+        raise ScenegenError(f"config: render.egl_device must list device indices >= 0, got {cfg.render.egl_device}")
     sample_scene(cfg, catalog, 0)  # raises ScenegenError on bad class weights, background images, ...
     out = Path(cfg.output_dir).expanduser().resolve()
     existing = out / DATASET_FILE
     if existing.is_file():
-        if json.loads(existing.read_text()).get("config") != to_container(cfg):
+        if json.loads(existing.read_text()).get("identity") != dataset_identity(cfg):
             raise ScenegenError(
                 f"output_dir {out} holds a dataset made with another config; choose a new output_dir or delete it"
             )
@@ -55,85 +61,40 @@ def prepare(cfg: Config) -> tuple[Catalog, Path]:
 
 
 def render_dataset(cfg: Config, progress: bool = True) -> Path:
-    """Render ``cfg.num_scenes`` frames into ``cfg.output_dir``, then the exports; return the folder."""
+    """Render this shard's frames of ``cfg`` into ``cfg.output_dir``, skipping finished ones, then the
+    exports; return the folder."""
     catalog, out = prepare(cfg)
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("*/.*.tmp"):  # left by a killed run: never part of a finished frame
+        stale.unlink()
     started = time.time()
-    _write_dataset_file(out, cfg, catalog, status="rendering")
-    todo = [i for i in range(cfg.num_scenes) if not record_path(out, i).is_file()]
-
-    backend.activate(backend.choose_backend(cfg.render.backend), cfg.render.egl_device)
-    from scenegen.render.renderer import SceneRenderer  # imports OpenGL: only after activate()
-
-    renderer = SceneRenderer(
-        catalog, cfg.render.width, cfg.render.height, cfg.render.antialias, cfg.materials.texture_repeat
-    )
-    try:
-        bar = tqdm(todo, desc="rendering", unit="frame", disable=not progress, file=sys.stderr)
-        for index in bar:
-            render_frame(out, sample_scene(cfg, catalog, index), renderer, catalog, cfg)
-    finally:
-        renderer.close()
-    records = read_records(out)
+    frames = shard_frames(cfg)
+    write_dataset_file(out, cfg, catalog.categories(), status="rendering")
+    todo = [i for i in frames if not record_path(out, i).is_file()]
+    stats = run_frames(cfg, out, todo, progress)
+    records = read_records(out, frames)
     for name in cfg.output.formats:
         export(out, name, records, catalog.categories(), cfg.output.val_fraction, cfg.seed)
-    _write_dataset_file(out, cfg, catalog, status="complete", records=records, seconds=time.time() - started)
+    write_dataset_file(out, cfg, catalog.categories(), "complete", records, stats, time.time() - started)
     return out
 
 
-def render_frame(out: Path, spec: SceneSpec, renderer: SceneRenderer, catalog: Catalog, cfg: Config) -> None:
-    """Render and label one frame, apply the sensor effects to its image, write its files and, last, its record.
-
-    The sensor effects draw from their own Generator, ``[seed, index, 1]``, so switching them on or
-    off changes nothing else."""
-    index, output = spec.index, cfg.output
-    projections = project_objects(spec, catalog) if output.amodal else None
-    groups = amodal_groups(spec, projections) if projections is not None else []
-    rendered = renderer.render(spec, groups)
-    amodal = None
-    if projections is not None:
-        amodal = {k: image == k for group, image in zip(groups, rendered.alone, strict=True) for k in group}
-    annotations = annotate(spec, rendered.ids, rendered.depth, catalog, output.min_visible_pixels, amodal, projections)
-    record: dict[str, Any] = {
-        "index": index,
-        "seed": spec.seed,
-        "width": spec.camera.width,
-        "height": spec.camera.height,
-    }
-    image, effects = apply_postfx(rendered.color, cfg.postfx, np.random.default_rng([spec.seed, index, 1]))
-    record["image"] = write_png(out, "images", index, image)
-    if output.instance_masks:
-        record["instance_mask"] = write_png(out, "masks", index, rendered.ids)
-    if output.semantic_masks:
-        categories = np.array([0] + [a["category_id"] for a in annotations])
-        record["semantic_mask"] = write_png(out, "semantic", index, semantic_image(rendered.ids, categories))
-    if output.depth_png:
-        record["depth_png"] = write_png(out, "depth", index, depth_millimetres(rendered.depth))
-    if output.depth_npy:
-        record["depth_npy"] = write_npy(out, "depth", index, rendered.depth)
-    if output.normals:
-        normals = normals_from_depth(rendered.depth, np.asarray(spec.camera.K), rendered.ids)
-        record["normals"] = write_png(out, "normals", index, encode_normals(normals))
-    record["counts"] = {
-        "objects": len(spec.objects),
-        "annotated": sum("bbox" in a for a in annotations),
-        "below_min_visible_pixels": sum("bbox" not in a for a in annotations),
-        "distractors": len(spec.distractors),
-        "unplaced": spec.unplaced,
-    }
-    record["postfx"] = effects
-    record["annotations"] = annotations
-    record["spec"] = spec.to_dict()
-    write_record(out, index, record)
-
-
-def _write_dataset_file(
-    out: Path, cfg: Config, catalog: Catalog, status: str, records: list | None = None, seconds: float = 0.0
+def write_dataset_file(
+    out: Path,
+    cfg: Config,
+    categories: list[dict[str, Any]],
+    status: str,
+    records: list | None = None,
+    stats: list[dict[str, Any]] | None = None,
+    seconds: float = 0.0,
 ) -> None:
+    """``dataset.json``: status, config and its identity, categories, versions; when complete, counts and
+    the timings of this run (``stats``: one FrameWorker.finish() per worker)."""
     data: dict[str, Any] = {
         "status": status,
         "config": to_container(cfg),
-        "categories": catalog.categories(),
+        "identity": dataset_identity(cfg),
+        "categories": categories,
         "versions": {"scenegen": __version__, **{p: version(p) for p in ("pyrender2", "PyOpenGL", "numpy", "trimesh")}},
     }
     if records is not None:
@@ -145,5 +106,13 @@ def _write_dataset_file(
             "distractors": sum(r["counts"]["distractors"] for r in records),
             "unplaced": sum(r["counts"]["unplaced"] for r in records),
         }
-        data["timings"] = {"seconds_this_run": round(seconds, 3)}
+    if stats is not None:
+        rendered = sum(s["frames"] for s in stats)
+        totals = {stage: sum(s["seconds"].get(stage, 0.0) for s in stats) for s in stats for stage in s["seconds"]}
+        data["timings"] = {
+            "seconds_this_run": round(seconds, 3),
+            "frames_this_run": rendered,
+            "workers": len(stats),
+            "ms_per_frame_by_stage": {k: round(1000 * v / max(rendered, 1), 2) for k, v in sorted(totals.items())},
+        }
     atomic.write_json(out / DATASET_FILE, data)

@@ -9,6 +9,7 @@ each frame only moves, re-colours and shows the nodes it needs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,12 +32,14 @@ PLANE_REPEATS = 8  # texture repeats across the support plane
 class RenderOutput:
     """color: (h, w, 3) uint8; depth: (h, w) float32 metres along the view axis, 0 where
     nothing was hit; ids: (h, w) uint16 instance ids, 0 for background, support plane and distractors;
-    alone: one (h, w) uint16 id image per group asked of ``render``, drawing that group's objects only."""
+    alone: one (h, w) uint16 id image per group asked of ``render``, drawing that group's objects only;
+    seconds: wall time of each pass (``render``: colour and depth, ``id_pass``, ``amodal``, ``backdrop``)."""
 
     color: np.ndarray
     depth: np.ndarray
     ids: np.ndarray
     alone: list[np.ndarray]
+    seconds: dict[str, float]
 
 
 def id_color(instance_id: int) -> tuple[int, int, int]:
@@ -77,16 +80,26 @@ class SceneRenderer:
         """Colour and depth in one pass over the backdrop, then the flat id pass (never anti-aliased),
         then one id pass per group of instance ids in ``alone`` that draws only those objects: with the
         same camera and rasterization, an object's pixels there are its unoccluded (amodal) mask."""
+        clock = [time.perf_counter()]
+
+        def lap() -> float:
+            clock.append(time.perf_counter())
+            return clock[-1] - clock[-2]
+
         seg_map = self._stage(spec)
         rgba, depth = self._renderer.render(self._scene, pyrender.RenderFlags.RGBA)
+        seconds = {"render": lap()}
         seg, _ = self._renderer.render(self._scene, pyrender.RenderFlags.SEG, seg_map)
-        color = composite(rgba, backdrop_image(spec.backdrop, spec.camera.width, spec.camera.height))
+        seconds["id_pass"] = lap()
         node_of = {color: node for node, color in seg_map.items() if color != id_color(0)}
         alone_ids = []
         for group in alone:
             only = {node_of[id_color(k)]: id_color(k) for k in group}
             alone_ids.append(decode_ids(self._renderer.render(self._scene, pyrender.RenderFlags.SEG, only)[0]))
-        return RenderOutput(color, depth.astype(np.float32, copy=False), decode_ids(seg), alone_ids)
+        seconds["amodal"] = lap()
+        color = composite(rgba, backdrop_image(spec.backdrop, spec.camera.width, spec.camera.height))
+        seconds["backdrop"] = lap()
+        return RenderOutput(color, depth.astype(np.float32, copy=False), decode_ids(seg), alone_ids, seconds)
 
     def close(self) -> None:
         self._renderer.delete()

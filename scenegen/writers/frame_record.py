@@ -36,16 +36,17 @@ def encode_png(image: np.ndarray) -> bytes:
     return data.tobytes()
 
 
-def write_png(out: Path, folder: str, index: int, image: np.ndarray) -> str:
-    """Write ``out/folder/NNNNNN.png``; return its path relative to ``out``."""
-    return _write(out, f"{folder}/{frame_name(index)}.png", encode_png(image))
-
-
-def write_npy(out: Path, folder: str, index: int, array: np.ndarray) -> str:
-    """Write ``out/folder/NNNNNN.npy`` (``numpy.load`` reads it); return its path relative to ``out``."""
+def encode_npy(array: np.ndarray) -> bytes:
+    """``.npy`` bytes of ``array`` (``numpy.load`` reads them)."""
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
-    return _write(out, f"{folder}/{frame_name(index)}.npy", buffer.getvalue())
+    return buffer.getvalue()
+
+
+def write_file(out: Path, relative: str, data: bytes) -> None:
+    """Atomically write ``out/relative``, making its folder if needed."""
+    (out / relative).parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_bytes(out / relative, data)
 
 
 def write_record(out: Path, index: int, record: dict[str, Any]) -> None:
@@ -54,12 +55,7 @@ def write_record(out: Path, index: int, record: dict[str, Any]) -> None:
     atomic.write_json(path, {"format": FORMAT, **record})
 
 
-def _write(out: Path, relative: str, data: bytes) -> str:
-    (out / relative).parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_bytes(out / relative, data)
-    return relative
-
-
-def read_records(out: Path) -> list[dict[str, Any]]:
-    """Every frame record of a dataset folder, in frame order."""
-    return [json.loads(p.read_text()) for p in sorted((out / "labels").glob("*.json"))]
+def read_records(out: Path, indices: list[int] | None = None) -> list[dict[str, Any]]:
+    """The frame records of a dataset folder, in frame order: every one, or those of ``indices``."""
+    paths = sorted((out / "labels").glob("*.json")) if indices is None else [record_path(out, i) for i in indices]
+    return [json.loads(p.read_text()) for p in paths]
