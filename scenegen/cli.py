@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
         "yolo_seg (yolo_seg/), bop (bop/)",
     )
     exporter.add_argument("--val-fraction", type=float, help="validation share (default: the dataset's own)")
+    merge = commands.add_parser(
+        "merge",
+        help="assemble the folders of shard jobs (shard.index=i shard.count=n) into one dataset",
+        description="Link (or copy) the frames of shard folders into one dataset, check that every frame is "
+        "there exactly once, and write its exports: the same dataset a single run gives.",
+    )
+    merge.add_argument("out", type=Path, help="the merged dataset's folder (new, or empty)")
+    merge.add_argument("shards", type=Path, nargs="+", help="the shard folders")
     pack = commands.add_parser("pack", help="asset packs: start one from meshes, validate one, list them")
     pack_commands = pack.add_subparsers(dest="pack_command", metavar="PACK_COMMAND", required=True)
     new = pack_commands.add_parser("new", help="write a pack (manifest.yaml + meshes/) from a folder of meshes")
@@ -84,12 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Audit a COCO instances dataset before training: class balance, boxes, colour, backgrounds, "
         "near-duplicates, and shortcuts (the class predictable from one nuisance feature alone).",
     )
-    auditor.add_argument("dataset", type=Path, help="a folder written by scenegen render, or a COCO instances JSON")
+    auditor.add_argument(
+        "dataset", type=Path, metavar="DATASET", help="a folder written by scenegen render, or a COCO instances JSON"
+    )
     auditor.add_argument(
         "overrides", nargs="*", metavar="OVERRIDE", help="Hydra overrides of conf/audit.yaml, e.g. shortcut_margin=0.3"
     )
-    auditor.add_argument("--images", type=Path, help="folder the images' file_name is relative to (default: beside)")
-    auditor.add_argument("--out", type=Path, help="report folder (default: DATASET/audit or <json stem>_audit)")
+    auditor.add_argument("--images", type=Path, metavar="DIR", help="folder of the images' file_name (default: beside)")
+    auditor.add_argument(
+        "--out", type=Path, metavar="DIR", help="report folder (default: DATASET/audit, or <json stem>_audit beside it)"
+    )
     auditor.add_argument("--strict", action="store_true", help="exit 1 when a check fails")
     return parser
 
@@ -103,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export":
             for written in export_dataset(args.dataset, args.formats, args.val_fraction):
                 print(f"wrote {written}")
+            return 0
+        if args.command == "merge":
+            from scenegen.merge import merge_shards
+
+            print(f"merged dataset written to {merge_shards(args.out, args.shards)}")
             return 0
         if args.command == "pack":
             return _pack(args)

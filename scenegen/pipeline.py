@@ -24,9 +24,9 @@ from scenegen.writers.frame_record import read_records, record_path
 HOW_NOT_WHAT = ("executor", "ray", "output_dir")  # config keys that do not change the dataset
 
 
-def dataset_identity(cfg: Config) -> dict[str, Any]:
-    """The config that decides the dataset's content: everything but how and where it is rendered."""
-    return {k: v for k, v in to_container(cfg).items() if k not in HOW_NOT_WHAT}
+def identity_of(config: dict[str, Any]) -> dict[str, Any]:
+    """The part of a config (as plain data) that decides the dataset's content: all but how and where."""
+    return {k: v for k, v in config.items() if k not in HOW_NOT_WHAT}
 
 
 def shard_frames(cfg: Config) -> list[int]:
@@ -51,7 +51,7 @@ def prepare(cfg: Config) -> tuple[Catalog, Path]:
     out = Path(cfg.output_dir).expanduser().resolve()
     existing = out / DATASET_FILE
     if existing.is_file():
-        if json.loads(existing.read_text()).get("identity") != dataset_identity(cfg):
+        if json.loads(existing.read_text()).get("identity") != identity_of(to_container(cfg)):
             raise ScenegenError(
                 f"output_dir {out} holds a dataset made with another config; choose a new output_dir or delete it"
             )
@@ -69,19 +69,19 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
         stale.unlink()
     started = time.time()
     frames = shard_frames(cfg)
-    write_dataset_file(out, cfg, catalog.categories(), status="rendering")
+    write_dataset_file(out, to_container(cfg), catalog.categories(), status="rendering")
     todo = [i for i in frames if not record_path(out, i).is_file()]
     stats = run_frames(cfg, out, todo, progress)
     records = read_records(out, frames)
     for name in cfg.output.formats:
         export(out, name, records, catalog.categories(), cfg.output.val_fraction, cfg.seed)
-    write_dataset_file(out, cfg, catalog.categories(), "complete", records, stats, time.time() - started)
+    write_dataset_file(out, to_container(cfg), catalog.categories(), "complete", records, stats, time.time() - started)
     return out
 
 
 def write_dataset_file(
     out: Path,
-    cfg: Config,
+    config: dict[str, Any],
     categories: list[dict[str, Any]],
     status: str,
     records: list | None = None,
@@ -92,8 +92,8 @@ def write_dataset_file(
     the timings of this run (``stats``: one FrameWorker.finish() per worker)."""
     data: dict[str, Any] = {
         "status": status,
-        "config": to_container(cfg),
-        "identity": dataset_identity(cfg),
+        "config": config,
+        "identity": identity_of(config),
         "categories": categories,
         "versions": {"scenegen": __version__, **{p: version(p) for p in ("pyrender2", "PyOpenGL", "numpy", "trimesh")}},
     }

@@ -35,8 +35,6 @@ Ultralytics would read it as a box.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +43,7 @@ import numpy as np
 from scipy.spatial import KDTree
 
 from scenegen import atomic
+from scenegen.atomic import link_or_copy
 from scenegen.rle import decode_rle
 from scenegen.writers.frame_record import frame_name
 from scenegen.writers.split import split_indices
@@ -97,20 +96,6 @@ def yolo_segmentation_lines(record: dict[str, Any]) -> list[str]:
         points = ((polygon + 0.5) / size).ravel()
         lines.append(" ".join([str(ann["category_id"] - 1), *(f"{v:.6f}" for v in points)]))
     return lines
-
-
-def link_or_copy(source: Path, target: Path) -> None:
-    """Make ``target`` a hard link to ``source``, or a copy where the file system refuses links."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        try:
-            os.link(source, tmp)
-        except OSError:
-            shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def data_yaml(classes: list[str]) -> str:

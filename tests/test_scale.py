@@ -1,0 +1,114 @@
+"""Throughput features that must not change the dataset: workers, Ray, shards, interruption and resume."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import render_small, run_cli
+
+SIZE = ["render.width=96", "render.height=72"]
+FRAMES = 9
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    """Every file of a dataset but dataset.json (which records timings), by relative path."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != "dataset.json"
+    }
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict[str, bytes]:
+    """An uninterrupted single-process run, all exports on."""
+    out = tmp_path_factory.mktemp("reference") / "out"
+    result = render_small(out, "output.formats=[coco,yolo,bop]", scenes=FRAMES)
+    assert result.returncode == 0, result.stderr
+    return files_of(out)
+
+
+def test_two_workers_give_the_same_dataset(tmp_path, reference):
+    out = tmp_path / "out"
+    result = render_small(out, "output.formats=[coco,yolo,bop]", "executor.workers=2", scenes=FRAMES)
+    assert result.returncode == 0, result.stderr
+    assert files_of(out) == reference
+
+
+def test_ray_executor_gives_the_same_dataset(tmp_path, reference):
+    out = tmp_path / "out"
+    result = render_small(out, "output.formats=[coco,yolo,bop]", "executor=ray", "executor.workers=2", scenes=FRAMES)
+    assert result.returncode == 0, result.stderr
+    assert files_of(out) == reference
+
+
+def test_shards_merged_equal_the_single_run(tmp_path, reference):
+    shards = []
+    for index in range(3):
+        shards.append(tmp_path / f"shard{index}")
+        result = render_small(
+            shards[-1], "output.formats=[coco,yolo,bop]", f"shard.index={index}", "shard.count=3", scenes=FRAMES
+        )
+        assert result.returncode == 0, result.stderr
+    assert sorted(p.stem for p in (shards[1] / "labels").iterdir()) == ["000001", "000004", "000007"]
+    merged = tmp_path / "merged"
+    result = run_cli("merge", str(merged), *map(str, shards))
+    assert result.returncode == 0, result.stderr
+    assert files_of(merged) == reference
+    missing = run_cli("merge", str(tmp_path / "partial"), str(shards[0]), str(shards[2]))
+    assert missing.returncode == 2 and "frames missing" in missing.stderr and "1, 4, 7" in missing.stderr
+    twice = run_cli("merge", str(tmp_path / "twice"), str(shards[0]), str(shards[0]), str(shards[1]), str(shards[2]))
+    assert twice.returncode == 2 and "is in both" in twice.stderr
+
+
+def start_render(out: Path, *overrides: str) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "scenegen.cli",
+        "render",
+        *SIZE,
+        f"num_scenes={FRAMES}",
+        "output.formats=[coco,yolo,bop]",
+    ]
+    command += [*overrides, f"output_dir={out}", "--no-progress"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def wait_for_frames(out: Path, count: int, process: subprocess.Popen) -> None:
+    deadline = time.time() + 120
+    while len(list((out / "labels").glob("*.json"))) < count:
+        assert process.poll() is None, "the render finished before it could be interrupted"
+        assert time.time() < deadline
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_killed_run_resumes_to_the_same_dataset(tmp_path, reference, workers):
+    out = tmp_path / "out"
+    process = start_render(out, f"executor.workers={workers}")
+    wait_for_frames(out, 3, process)
+    os.killpg(process.pid, signal.SIGKILL)  # kill -9, worker processes included
+    process.wait()
+    assert len(list((out / "labels").glob("*.json"))) < FRAMES
+    result = render_small(out, "output.formats=[coco,yolo,bop]", f"executor.workers={workers}", scenes=FRAMES)
+    assert result.returncode == 0, result.stderr
+    assert files_of(out) == reference
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, reference):
+    out = tmp_path / "out"
+    process = start_render(out, "executor.workers=2")
+    wait_for_frames(out, 2, process)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "run the same command again to resume" in stderr.lower()
+    assert "Traceback" not in stderr
+    result = render_small(out, "output.formats=[coco,yolo,bop]", scenes=FRAMES)
+    assert result.returncode == 0, result.stderr
+    assert files_of(out) == reference
