@@ -13,7 +13,7 @@ import numpy as np
 
 from scenegen.assets import Catalog
 from scenegen.geometry import box_keypoints, image_extent, object_to_camera, points_in_camera, project
-from scenegen.labels import amodal_fields, disjoint_groups, instance_annotations, keypoints_2d
+from scenegen.labels import Crop, amodal_fields, disjoint_groups, instance_annotations, instance_crops, keypoints_2d
 from scenegen.spec import SceneSpec
 
 
@@ -43,24 +43,34 @@ def amodal_groups(spec: SceneSpec, projections: list[Projection]) -> list[list[i
     return [[ids[i] for i in group] for group in disjoint_groups([p.box for p in projections])]
 
 
+def amodal_crops(groups: list[list[int]], alone: list[np.ndarray]) -> dict[int, Crop]:
+    """Instance id -> its unoccluded mask, from the id images of the passes that drew each group alone;
+    objects that cover no pixel are missing."""
+    crops = {}
+    for group, image in zip(groups, alone, strict=True):
+        found = instance_crops(image, max(group))
+        crops.update({k: found[k - 1] for k in group if found[k - 1] is not None})
+    return crops
+
+
 def annotate(
     spec: SceneSpec,
     ids: np.ndarray,
     depth: np.ndarray,
     catalog: Catalog,
     min_visible_pixels: int,
-    amodal: dict[int, np.ndarray] | None = None,
+    amodal: dict[int, Crop] | None = None,
     projections: list[Projection] | None = None,
 ) -> list[dict[str, Any]]:
     """One record per object, in spec order (see the README's frame record).
 
-    ``amodal`` maps instance id -> (h, w) bool unoccluded mask (objects missing from it cover no pixel);
-    with it, ``projections`` gives the truncation flags.
+    ``amodal`` maps instance id -> unoccluded mask (``amodal_crops``); with it, ``projections`` gives
+    the truncation flags.
     """
     cam = spec.camera
     K, camera_pose = np.asarray(cam.K), np.asarray(cam.pose)
     records = instance_annotations(ids, len(spec.objects), min_visible_pixels)
-    empty = np.zeros(ids.shape, bool)
+    empty = Crop(np.zeros((0, 0), bool), 0, 0, ids.shape)
     for i, (record, obj) in enumerate(zip(records, spec.objects, strict=True)):
         rotation, translation = object_to_camera(np.asarray(obj.pose), camera_pose)
         bounds = catalog.asset(obj.asset_id).load_mesh().bounds

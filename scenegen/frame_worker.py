@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from scenegen.annotate import amodal_groups, annotate, project_objects
+from scenegen.annotate import amodal_crops, amodal_groups, annotate, project_objects
 from scenegen.assets import MeshLimits, build_catalog
 from scenegen.config import Config
 from scenegen.labels import depth_millimetres, semantic_image
@@ -59,9 +59,7 @@ class FrameWorker:
         for stage, seconds in rendered.seconds.items():
             self.seconds[stage] += seconds
         start = time.perf_counter()
-        amodal = None
-        if projections is not None:
-            amodal = {k: image == k for group, image in zip(groups, rendered.alone, strict=True) for k in group}
+        amodal = amodal_crops(groups, rendered.alone) if projections is not None else None
         annotations = annotate(
             spec, rendered.ids, rendered.depth, catalog, cfg.output.min_visible_pixels, amodal, projections
         )

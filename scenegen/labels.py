@@ -7,29 +7,63 @@ pixel counts; segmentations are COCO compressed RLE strings.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from scipy import ndimage
 
 
-def mask_box(mask: np.ndarray) -> list[int]:
-    """Tight COCO box ``[x, y, w, h]`` of a non-empty (h, w) bool mask."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return [int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
+@dataclass(frozen=True)
+class Crop:
+    """A mask cut to its bounding box: ``mask`` (mh, mw) bool with its top-left pixel at ``row``, ``col``
+    of an image of ``shape`` (h, w) that is False elsewhere."""
+
+    mask: np.ndarray
+    row: int
+    col: int
+    shape: tuple[int, int]
+
+    @classmethod
+    def of(cls, mask: np.ndarray) -> Crop:
+        """The whole (h, w) mask as a crop."""
+        return cls(np.asarray(mask, dtype=bool), 0, 0, mask.shape)
+
+    def box(self) -> list[int]:
+        """Tight COCO box ``[x, y, w, h]`` (the crop must be non-empty)."""
+        rows, cols = np.flatnonzero(self.mask.any(axis=1)), np.flatnonzero(self.mask.any(axis=0))
+        x, y = self.col + int(cols[0]), self.row + int(rows[0])
+        return [x, y, int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
+
+    def full(self) -> np.ndarray:
+        """The (h, w) bool mask."""
+        out = np.zeros(self.shape, bool)
+        out[self.row : self.row + self.mask.shape[0], self.col : self.col + self.mask.shape[1]] = self.mask
+        return out
 
 
-def instance_areas(ids: np.ndarray, count: int) -> np.ndarray:
-    """(count + 1,) int64 pixel count of every id 0..count in the (h, w) id image."""
-    return np.bincount(ids.ravel(), minlength=count + 1)[: count + 1]
+def instance_crops(ids: np.ndarray, count: int) -> list[Crop | None]:
+    """The crop of every instance 1..count of the (h, w) id image (None: no pixel), in one pass."""
+    slices = ndimage.find_objects(ids.astype(np.int32, copy=False), max_label=count)
+    return [
+        None if s is None else Crop(ids[s] == k, s[0].start, s[1].start, ids.shape)
+        for k, s in enumerate(slices, start=1)
+    ]
 
 
-def rle_counts(mask: np.ndarray) -> list[int]:
-    """Uncompressed COCO RLE: run lengths of the column-major flattened mask, starting with zeros."""
-    flat = np.asarray(mask, dtype=bool).ravel(order="F")
-    changes = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    bounds = np.concatenate([[0], changes, [flat.size]])
-    counts = np.diff(bounds).tolist()
-    if flat.size and flat[0]:
-        counts.insert(0, 0)
-    return counts
+def rle_counts(crop: Crop) -> list[int]:
+    """Uncompressed COCO RLE of the crop's full mask: run lengths of the column-major flattened image,
+    starting with zeros; computed from the crop alone."""
+    height, width = crop.shape
+    mask = np.pad(crop.mask, ((1, 1), (0, 0)))  # False above and below: every run ends inside its column
+    flat = mask.ravel(order="F")
+    edges = np.flatnonzero(flat[1:] != flat[:-1]) + 1  # in the padded crop, column-major
+    col, row = np.divmod(edges, mask.shape[0])
+    position = (crop.col + col) * height + crop.row + row - 1  # in the full image, column-major
+    # A run that ends at the bottom of one column and one that starts at the top of the next are one run.
+    position, seen = np.unique(position, return_counts=True)
+    position = position[(seen == 1) & (position < height * width)]  # a run may end at the image's end
+    bounds = np.concatenate([[0], position, [height * width]])
+    return np.diff(bounds).tolist()
 
 
 def rle_string(counts: list[int]) -> str:
@@ -48,21 +82,21 @@ def rle_string(counts: list[int]) -> str:
     return "".join(out)
 
 
-def encode_rle(mask: np.ndarray) -> dict:
-    """COCO RLE ``{"size": [h, w], "counts": str}`` of an (h, w) bool mask."""
-    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": rle_string(rle_counts(mask))}
+def encode_rle(mask: np.ndarray | Crop) -> dict:
+    """COCO RLE ``{"size": [h, w], "counts": str}`` of an (h, w) bool mask or a Crop."""
+    crop = mask if isinstance(mask, Crop) else Crop.of(mask)
+    return {"size": [int(crop.shape[0]), int(crop.shape[1])], "counts": rle_string(rle_counts(crop))}
 
 
 def instance_annotations(ids: np.ndarray, num_instances: int, min_visible_pixels: int) -> list[dict]:
     """One dict per instance 1..num_instances: ``instance_id``, ``visible_pixels``, and when it has at
     least ``min_visible_pixels`` (and at least one) also ``bbox``, ``area`` and ``segmentation``."""
-    areas = instance_areas(ids, num_instances)
     out = []
-    for k in range(1, num_instances + 1):
-        record = {"instance_id": k, "visible_pixels": int(areas[k])}
-        if areas[k] >= max(min_visible_pixels, 1):
-            mask = ids == k
-            record.update(bbox=mask_box(mask), area=int(areas[k]), segmentation=encode_rle(mask))
+    for k, crop in enumerate(instance_crops(ids, num_instances), start=1):
+        area = 0 if crop is None else int(np.count_nonzero(crop.mask))
+        record = {"instance_id": k, "visible_pixels": area}
+        if crop is not None and area >= min_visible_pixels:
+            record.update(bbox=crop.box(), area=area, segmentation=encode_rle(crop))
         out.append(record)
     return out
 
@@ -97,12 +131,12 @@ def _disjoint(a: list[int], b: list[int]) -> bool:
     return a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1]
 
 
-def amodal_fields(amodal: np.ndarray, visible_pixels: int, truncated: bool) -> dict:
-    """Amodal box, area and RLE of the (h, w) bool unoccluded mask, ``visib_fract`` = visible pixels /
-    amodal pixels (0 when the object covers no pixel), and ``truncated`` (cut by the image border)."""
-    area = int(np.count_nonzero(amodal))
+def amodal_fields(amodal: Crop, visible_pixels: int, truncated: bool) -> dict:
+    """Amodal box, area and RLE of the unoccluded mask, ``visib_fract`` = visible pixels / amodal pixels
+    (0 when the object covers no pixel), and ``truncated`` (cut by the image border)."""
+    area = int(np.count_nonzero(amodal.mask))
     return {
-        "amodal_bbox": mask_box(amodal) if area else None,
+        "amodal_bbox": amodal.box() if area else None,
         "amodal_area": area,
         "amodal_segmentation": encode_rle(amodal),
         "visib_fract": visible_pixels / area if area else 0.0,

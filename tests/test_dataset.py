@@ -8,7 +8,6 @@ from pycocotools import mask as coco_mask
 from pycocotools.coco import COCO
 
 from conftest import run_cli
-from scenegen.labels import mask_box
 
 
 def test_coco_loads_and_matches_id_images(rendered_dataset):
@@ -31,7 +30,8 @@ def test_coco_loads_and_matches_id_images(rendered_dataset):
             mask = coco.annToMask(ann).astype(bool)
             k = rec["instance_id"]
             assert np.array_equal(mask, ids == k)
-            assert ann["bbox"] == mask_box(mask)
+            rows, cols = np.nonzero(mask)
+            assert ann["bbox"] == [cols.min(), rows.min(), cols.max() - cols.min() + 1, rows.max() - rows.min() + 1]
             assert ann["area"] == mask.sum() == coco_mask.area(coco.annToRLE(ann))
             assert ann["iscrowd"] == 0
             assert names[ann["category_id"]] == objects[k]["class_name"] == rec["class_name"]

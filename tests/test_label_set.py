@@ -10,7 +10,7 @@ import trimesh
 from pycocotools.coco import COCO
 
 from conftest import H, W, placed, render_small, run_cli, scene
-from scenegen.annotate import amodal_groups, annotate, project_objects
+from scenegen.annotate import amodal_crops, amodal_groups, annotate, project_objects
 from scenegen.normals import decode_normals
 from scenegen.rle import decode_rle
 from scenegen.sampler import intrinsics
@@ -24,8 +24,7 @@ def labelled(renderer, catalog, spec):
     projections = project_objects(spec, catalog)
     groups = amodal_groups(spec, projections)
     out = renderer.render(spec, alone=groups)
-    amodal = {k: image == k for group, image in zip(groups, out.alone, strict=True) for k in group}
-    return out, annotate(spec, out.ids, out.depth, catalog, 1, amodal, projections)
+    return out, annotate(spec, out.ids, out.depth, catalog, 1, amodal_crops(groups, out.alone), projections)
 
 
 def top_down(objects, height: float = 1.0, fov: float = 50.0) -> SceneSpec:

@@ -4,21 +4,37 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
-from scenegen.labels import encode_rle, instance_annotations, instance_areas, mask_box, semantic_image
+from scenegen.labels import Crop, encode_rle, instance_annotations, instance_crops, semantic_image
 
 
-def test_mask_box_is_tight_and_inclusive():
+def test_box_is_tight_and_inclusive():
     mask = np.zeros((10, 12), bool)
     mask[2:5, 3:9] = True  # rows 2..4, cols 3..8
-    assert mask_box(mask) == [3, 2, 6, 3]
+    assert Crop.of(mask).box() == [3, 2, 6, 3]
     single = np.zeros((4, 4), bool)
     single[3, 0] = True
-    assert mask_box(single) == [0, 3, 1, 1]
+    assert Crop.of(single).box() == [0, 3, 1, 1]
 
 
-def test_areas_count_pixels():
+def test_instance_crops_give_areas_boxes_and_full_masks():
     ids = np.array([[0, 1, 1], [2, 2, 2], [0, 0, 3]], np.uint16)
-    assert instance_areas(ids, 4).tolist() == [3, 2, 3, 1, 0]
+    anns = instance_annotations(ids, 4, 1)
+    assert [a["visible_pixels"] for a in anns] == [2, 3, 1, 0]
+    assert [a.get("bbox") for a in anns] == [[1, 0, 2, 1], [0, 1, 3, 1], [2, 2, 1, 1], None]
+    for k, crop in enumerate(instance_crops(ids, 3), start=1):
+        assert np.array_equal(crop.full(), ids == k)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_rle_of_a_crop_equals_rle_of_the_full_mask(seed):
+    """Runs that cross column boundaries and touch the image border, computed from the crop alone."""
+    rng = np.random.default_rng(seed)
+    h, w = rng.integers(1, 30, 2)
+    ids = (rng.random((h, w)) < 0.3).astype(np.uint16) * rng.integers(1, 3, (h, w)).astype(np.uint16)
+    for k, crop in enumerate(instance_crops(ids, 2), start=1):
+        if crop is not None:
+            theirs = coco_mask.encode(np.asfortranarray((ids == k).astype(np.uint8)))
+            assert encode_rle(crop)["counts"] == theirs["counts"].decode()
 
 
 @pytest.mark.parametrize("seed", range(50))
