@@ -43,11 +43,13 @@ def backdrop_image(spec: BackdropSpec, width: int, height: int) -> np.ndarray:
 
 def composite(rgba: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
     """(h, w, 3) uint8: a render with premultiplied alpha, (h, w, 4) uint8, over ``backdrop`` (h, w, 3) uint8."""
-    alpha = rgba[..., 3:4].astype(np.uint16)
-    if np.all(alpha == 255):
-        return np.ascontiguousarray(rgba[..., :3])
-    blended = rgba[..., :3].astype(np.uint16) + (backdrop.astype(np.uint16) * (255 - alpha) + 127) // 255
-    return np.minimum(blended, 255).astype(np.uint8)
+    out = np.ascontiguousarray(rgba[..., :3])
+    rows = np.flatnonzero((rgba[..., 3] < 255).any(axis=1))  # only rows where the backdrop shows
+    if rows.size:
+        alpha = rgba[rows, :, 3:4].astype(np.uint16)
+        blended = out[rows].astype(np.uint16) + (backdrop[rows].astype(np.uint16) * (255 - alpha) + 127) // 255
+        out[rows] = np.minimum(blended, 255).astype(np.uint8)
+    return out
 
 
 def _read_rgb(path: str) -> np.ndarray:

@@ -1,0 +1,225 @@
+"""Benchmark: the full scenegen pipeline against a bare pyrender loop that only renders colour.
+
+    .venv/bin/python scripts/bench.py                 # everything (about 10 minutes on 2 cores)
+    .venv/bin/python scripts/bench.py --frames 30 --memory-frames 0   # quicker
+
+Both sides render the same scenes (scenegen's sampler, one seed). The bare loop is what a careful
+pyrender user writes: meshes uploaded once, one colour render per frame, nothing labelled or written.
+It runs without MSAA, like scenegen's default; pyrender's own default (4x MSAA) is shown for reference.
+The full pipeline writes images, instance masks, frame records, COCO and YOLO (default config, amodal
+labels and sensor effects on). Ratios compare runs made in this one invocation, one after another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def overrides(width: int, height: int, objects: int, workers: int = 1) -> list[str]:
+    """Config for ``objects`` objects in view: tabletop up to 10, flying beyond (a table that holds 40
+    objects needs a camera too far away to see them)."""
+    layout = ["scene.layout=tabletop", "scene.placement_radius=0.45"] if objects <= 10 else ["+experiment=flying"]
+    return [
+        *layout,
+        f"scene.objects_per_scene=[{objects},{objects}]",
+        f"render.width={width}",
+        f"render.height={height}",
+        "output.formats=[coco,yolo]",
+        f"executor.workers={workers}",
+    ]
+
+
+def run_child(mode: str, frames: int, args: list[str], scratch: Path) -> dict:
+    """Run one measurement in a fresh process (one GL context each), writing under a new folder of
+    ``scratch``, and return its JSON result."""
+    out = scratch / f"run{len(list(scratch.iterdir()))}"
+    command = [sys.executable, __file__, "--child", mode, str(frames), *args, f"output_dir={out}"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    if result.returncode != 0:
+        raise SystemExit(f"{mode} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def throughput(mode: str, frames: int, args: list[str], scratch: Path) -> tuple[float, dict]:
+    """Frames per second at the margin: (frames - frames/4) / (time(frames) - time(frames/4)), each run
+    in its own process, so fixed costs (imports, GL context, first mesh uploads, stable poses) cancel.
+    Also returns the larger run's result."""
+    few = max(frames // 4, 2)
+    small, large = run_child(mode, few, args, scratch), run_child(mode, frames, args, scratch)
+    return (frames - few) / (large["seconds"] - small["seconds"]), large
+
+
+def child_bare(args: list[str], msaa: int, frames: int) -> dict:
+    """The bare loop over the first ``frames`` scenes: the same scene graph as scenegen's (support plane,
+    objects, distractors, lights, materials and textures), meshes uploaded once, colour only."""
+    from scenegen.config import load_config
+    from scenegen.render import backend
+
+    cfg = load_config(args)
+    backend.activate("egl")
+    import numpy as np
+    import pyrender
+    import trimesh
+
+    from scenegen.assets import MeshLimits, build_catalog
+    from scenegen.primitives import unit_primitive
+    from scenegen.render.msaa import set_msaa_samples
+    from scenegen.render.renderer import camera_for
+    from scenegen.sampler import sample_scene
+    from scenegen.textures import make_texture, with_uv
+
+    catalog = build_catalog(list(cfg.objects.packs), [], MeshLimits.of(cfg.objects))
+    specs = [sample_scene(cfg, catalog, i) for i in range(frames)]
+    set_msaa_samples(msaa)
+    renderer = pyrender.OffscreenRenderer(cfg.render.width, cfg.render.height)
+    uploaded: dict[tuple[str, int], pyrender.Mesh] = {}
+
+    def mesh(key: str, k: int, shape: trimesh.Trimesh, material) -> pyrender.Mesh:
+        """The k-th uploaded copy of a mesh, repainted (one copy per use in a frame, as materials differ)."""
+        if (key, k) not in uploaded:
+            uploaded[key, k] = pyrender.Mesh.from_trimesh(
+                with_uv(shape, 0.08), material=pyrender.MetallicRoughnessMaterial()
+            )
+        m = uploaded[key, k]
+        texture = None
+        if material.texture is not None:
+            t = material.texture
+            texture = pyrender.Texture(
+                source=make_texture(t.kind, np.random.default_rng(t.seed), t.size, np.asarray(t.colors)),
+                source_channels="RGB",
+            )
+        for p in m.primitives:
+            p.material.baseColorFactor, p.material.metallicFactor = material.base_color, material.metallic
+            p.material.roughnessFactor, p.material.baseColorTexture = material.roughness, texture
+        return m
+
+    plane = trimesh.creation.box([1.0, 1.0, 1e-3])
+    lights = {"directional": pyrender.DirectionalLight, "point": pyrender.PointLight, "spot": pyrender.SpotLight}
+    start = time.perf_counter()
+    for spec in specs:
+        scene = pyrender.Scene(bg_color=[*spec.backdrop.color, 1.0], ambient_light=spec.ambient_light)
+        if spec.plane is not None:
+            pose = np.diag([spec.plane.size, spec.plane.size, 1.0, 1.0])
+            scene.add(mesh("plane", 0, plane, spec.plane.material), pose=pose)
+        used: dict[str, int] = {}
+        for obj in spec.objects:
+            k = used[obj.asset_id] = used.get(obj.asset_id, -1) + 1
+            m = mesh(obj.asset_id, k, catalog.asset(obj.asset_id).load_mesh(), obj.material)
+            scene.add(m, pose=np.asarray(obj.pose) @ np.diag([obj.scale] * 3 + [1.0]))
+        for d in spec.distractors:
+            k = used[d.shape] = used.get(d.shape, -1) + 1
+            scene.add(
+                mesh(d.shape, k, unit_primitive(d.shape), d.material), pose=np.asarray(d.pose) @ np.diag([*d.size, 1.0])
+            )
+        for light in spec.lights:
+            scene.add(lights[light.kind](color=light.color, intensity=light.intensity), pose=np.asarray(light.pose))
+        scene.add(
+            camera_for(np.asarray(spec.camera.K), spec.camera.znear, spec.camera.zfar),
+            pose=np.asarray(spec.camera.pose),
+        )
+        renderer.render(scene)
+    return {"seconds": time.perf_counter() - start}
+
+
+def child_pipeline(args: list[str], frames: int) -> dict:
+    """The full pipeline for ``frames`` frames, as ``scenegen render`` runs it (start-up included);
+    returns its seconds, stage timings and peak memory."""
+    from scenegen.config import load_config
+    from scenegen.pipeline import render_dataset
+
+    cfg = load_config([*args, f"num_scenes={frames}"])
+    start = time.perf_counter()
+    out = render_dataset(cfg, progress=False)
+    seconds = time.perf_counter() - start
+    timings = json.loads((out / "dataset.json").read_text())["timings"]
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": seconds, "stages": timings["ms_per_frame_by_stage"], "peak_mb": peak_mb}
+
+
+def child_memory(args: list[str], frames: int) -> dict:
+    """Resident memory of one FrameWorker after 200 frames and after ``frames``."""
+    from scenegen.config import load_config
+    from scenegen.frame_worker import FrameWorker
+
+    cfg = load_config([*args, f"num_scenes={frames}"])
+    worker = FrameWorker(cfg, Path(cfg.output_dir), 0)
+    rss = {}
+    for index in range(frames):
+        worker.render(index)
+        if index + 1 in (200, frames):
+            rss[index + 1] = _rss_mb()
+    worker.finish()
+    return {"rss_mb": rss}
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=80, help="frames per measurement (80)")
+    parser.add_argument("--memory-frames", type=int, default=2000, help="frames of the memory run, 0 to skip (2000)")
+    parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        mode, frames, rest = args.child[0], int(args.child[1]), args.child[2:]
+        child = {
+            "bare0": lambda: child_bare(rest, 0, frames),
+            "bare4": lambda: child_bare(rest, 4, frames),
+            "pipeline": lambda: child_pipeline(rest, frames),
+            "memory": lambda: child_memory(rest, frames),
+        }[mode]
+        print(json.dumps(child()))
+        return
+    print(f"scenegen benchmark: {os.cpu_count()} cores, {args.frames} frames per measurement")
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        main_args = overrides(640, 480, 10)
+        bare, _ = throughput("bare0", args.frames, main_args, scratch)
+        bare_msaa, _ = throughput("bare4", args.frames, main_args, scratch)
+        full = {w: throughput("pipeline", args.frames, overrides(640, 480, 10, w), scratch) for w in (1, 2)}
+        print("\n640x480, 10 objects: frames per second at the margin (start-up costs cancelled)")
+        print(f"  bare pyrender loop, colour only:         {bare:6.1f}")
+        print(f"  bare pyrender loop, pyrender's 4x MSAA:  {bare_msaa:6.1f}")
+        for workers, (fps, result) in full.items():
+            print(
+                f"  full pipeline, workers={workers}:               {fps:6.1f} labelled images/s, "
+                f"{fps / bare:.2f}x the bare loop, peak memory {result['peak_mb']:.0f} MB"
+            )
+        print("  ms per frame by stage, workers=1 (encode and write run in a thread, beside rendering):")
+        print("    " + ", ".join(f"{k} {v:.1f}" for k, v in full[1][1]["stages"].items()))
+        print("\nscaling, workers=1: labelled images/s, and in brackets the ratio to the bare loop")
+        print("  " + " " * 11 + "".join(f"{n:>3} objects      " for n in (5, 10, 40)))
+        for width, height in ((320, 240), (640, 480), (1280, 720)):
+            cells = []
+            for n in (5, 10, 40):
+                scaled = overrides(width, height, n)
+                b, _ = throughput("bare0", args.frames // 2, scaled, scratch)
+                p, _ = throughput("pipeline", args.frames // 2, scaled, scratch)
+                cells.append(f"{p:6.1f} ({p / b:.2f})    ")
+            print(f"  {f'{width}x{height}':<11}" + "".join(cells))
+        if args.memory_frames:
+            rss = run_child("memory", args.memory_frames, overrides(320, 240, 10), scratch)["rss_mb"]
+            first, last = rss["200"], rss[str(args.memory_frames)]
+            print(
+                f"\nmemory, one worker, 320x240: {first:.0f} MB after 200 frames, {last:.0f} MB after "
+                f"{args.memory_frames} ({100 * (last / first - 1):+.1f}%)"
+            )
+
+
+if __name__ == "__main__":
+    main()
