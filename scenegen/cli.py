@@ -17,6 +17,9 @@ examples:
   scenegen render render.width=320 render.height=240 +objects.class_weights.mug=3
   scenegen render --show-config                    print the composed config, render nothing
   scenegen export out --format yolo --format bop   add formats to a rendered dataset
+  scenegen audit out --strict                      check a dataset for bias before training on it
+  scenegen preview out                             masks, boxes and class names over a few images
+  scenegen balance --against real.json             class weights that balance real + synthetic
   scenegen pack new my_pack --from ~/meshes        start an asset pack; then pack validate my_pack
   scenegen render objects.packs=[builtin,my_pack]  render with it
   scenegen doctor                                  check headless rendering on this machine
@@ -48,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="Hydra overrides, e.g. num_scenes=10 seed=3")
     render.add_argument("--show-config", action="store_true", help="print the composed config and exit")
+    render.add_argument(
+        "--overrides-file", type=Path, metavar="FILE", help="more overrides, one per line (e.g. from scenegen balance)"
+    )
     render.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     exporter = commands.add_parser(
         "export",
@@ -65,14 +71,39 @@ def build_parser() -> argparse.ArgumentParser:
         "yolo_seg (yolo_seg/), bop (bop/)",
     )
     exporter.add_argument("--val-fraction", type=float, help="validation share (default: the dataset's own)")
+    previewer = commands.add_parser("preview", help="a contact sheet of a dataset with masks, boxes and class names")
+    previewer.add_argument("dataset", type=Path, metavar="DATASET", help="a scenegen dataset folder, or a COCO JSON")
+    previewer.add_argument("--out", type=Path, help="the PNG to write (default: DATASET/preview.png)")
+    previewer.add_argument("--count", type=int, default=12, help="images to show (12)")
+    previewer.add_argument("--images", type=Path, metavar="DIR", help="folder the images' file_name is relative to")
     merge = commands.add_parser(
         "merge",
         help="assemble the folders of shard jobs (shard.index=i shard.count=n) into one dataset",
         description="Link (or copy) the frames of shard folders into one dataset, check that every frame is "
         "there exactly once, and write its exports: the same dataset a single run gives.",
     )
-    merge.add_argument("out", type=Path, help="the merged dataset's folder (new, or empty)")
-    merge.add_argument("shards", type=Path, nargs="+", help="the shard folders")
+    merge.add_argument("out", type=Path, help="the merged dataset's folder (new, or empty); with --coco, a JSON file")
+    merge.add_argument(
+        "shards", type=Path, nargs="+", metavar="SOURCE", help="the shard folders (with --coco: datasets)"
+    )
+    merge.add_argument(
+        "--coco",
+        action="store_true",
+        help="instead, combine datasets (scenegen folders or any COCO JSON, e.g. real data) into the one COCO "
+        "file OUT, categories matched by name",
+    )
+    balancer = commands.add_parser(
+        "balance",
+        help="class weights that balance an existing (e.g. real) COCO dataset plus the synthetic one",
+        description="Read the class counts of a COCO file and write a Hydra override file whose class weights "
+        "make real + synthetic balanced. Render with: scenegen render --overrides-file FILE",
+    )
+    balancer.add_argument("--against", type=Path, required=True, metavar="COCO_JSON", help="the existing dataset")
+    balancer.add_argument("--out", type=Path, default=Path("balance.txt"), help="override file to write (balance.txt)")
+    balancer.add_argument("--instances", type=float, help="synthetic instances planned (default: from the config)")
+    balancer.add_argument(
+        "overrides", nargs="*", metavar="OVERRIDE", help="the render's overrides (classes, num_scenes)"
+    )
     pack = commands.add_parser("pack", help="asset packs: start one from meshes, validate one, list them")
     pack_commands = pack.add_subparsers(dest="pack_command", metavar="PACK_COMMAND", required=True)
     new = pack_commands.add_parser("new", help="write a pack (manifest.yaml + meshes/) from a folder of meshes")
@@ -116,11 +147,15 @@ def main(argv: list[str] | None = None) -> int:
             for written in export_dataset(args.dataset, args.formats, args.val_fraction):
                 print(f"wrote {written}")
             return 0
-        if args.command == "merge":
-            from scenegen.merge import merge_shards
+        if args.command == "preview":
+            from scenegen.preview import preview
 
-            print(f"merged dataset written to {merge_shards(args.out, args.shards)}")
+            print(f"wrote {preview(args.dataset, args.out, args.count, images=args.images)}")
             return 0
+        if args.command == "merge":
+            return _merge(args)
+        if args.command == "balance":
+            return _balance(args)
         if args.command == "pack":
             return _pack(args)
         if args.command == "audit":
@@ -135,6 +170,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scenegen: error: {err}", file=sys.stderr)
         return 2
     parser.print_help()
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    if args.coco:
+        from scenegen.combine import combine_coco
+
+        for source, count in combine_coco(args.out, args.shards).items():
+            print(f"{source}: {count['images']} images, {count['annotations']} annotations")
+        print(f"wrote {args.out}")
+        return 0
+    from scenegen.merge import merge_shards
+
+    print(f"merged dataset written to {merge_shards(args.out, args.shards)}")
+    return 0
+
+
+def _balance(args: argparse.Namespace) -> int:
+    from scenegen.assets import MeshLimits, build_catalog
+    from scenegen.balance import balance_weights, override_lines, real_class_counts
+    from scenegen.config import load_config
+
+    cfg = load_config(args.overrides)
+    catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
+    real = real_class_counts(args.against)
+    low, high = cfg.scene.objects_per_scene
+    synthetic = args.instances if args.instances is not None else cfg.num_scenes * (low + high) / 2
+    weights = balance_weights(real, list(catalog.classes), synthetic)
+    lines = override_lines(weights, real, synthetic, args.against)
+    args.out.write_text("\n".join(lines) + "\n")
+    print("\n".join(line for line in lines if line.startswith("#   ")))
+    print(f"wrote {args.out}; render with: scenegen render --overrides-file {args.out}")
     return 0
 
 
@@ -163,7 +230,8 @@ def _render(args: argparse.Namespace) -> int:
     from scenegen.config import load_config, to_yaml
     from scenegen.pipeline import render_dataset
 
-    cfg = load_config(args.overrides)
+    from_file = read_override_file(args.overrides_file) if args.overrides_file else []
+    cfg = load_config([*from_file, *args.overrides])
     if args.show_config:
         print(to_yaml(cfg), end="")
         return 0
@@ -176,6 +244,15 @@ def _render(args: argparse.Namespace) -> int:
         return 130
     print(f"dataset written to {out}  (COCO: {out / 'annotations' / 'coco.json'})")
     return 0
+
+
+def read_override_file(path: Path) -> list[str]:
+    """The Hydra overrides of a file: one per line; blank lines and ``#`` comments skipped."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as err:
+        raise ScenegenError(f"--overrides-file {path}: {err.strerror}") from None
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ class ObjectsConfig:
     packs: list[str] = MISSING
     classes: list[str] = MISSING  # empty: every class of the packs
     class_weights: dict[str, float] = MISSING  # class -> weight, default 1
+    balance: str = MISSING  # uniform: class frequency ~ weight; assets: ~ weight x the class's asset count
     size_scale: list[float] = span(0.01)  # multiplies each asset's target size
     max_mesh_faces: int = bounded(1)  # a pack's mesh with more faces is an error
     max_mesh_megabytes: float = bounded(0.0)  # a pack's mesh file larger than this is an error
@@ -62,6 +63,7 @@ class MaterialsConfig:
     texture_size: int = bounded(4, 4096)  # pixels per side
     texture_repeat: float = bounded(0.001)  # metres per texture repeat on meshes without UVs
     keep_asset_material: float = bounded(0.0, 1.0)  # chance of keeping the asset's own colour/texture
+    class_hue: dict[str, list[float]] = MISSING  # class -> its own hue span: ties colour to class (a bias!)
 
 
 @dataclass

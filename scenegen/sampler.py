@@ -31,6 +31,7 @@ from scenegen.textures import TEXTURE_KINDS
 
 LIGHT_KINDS = ("directional", "point", "spot")
 LAYOUTS = ("tabletop", "flying")
+BALANCES = ("uniform", "assets")
 Sphere = tuple[np.ndarray, float]  # centre (3,), radius
 
 
@@ -46,6 +47,7 @@ def check_choices(cfg: Config) -> None:
         "scene.distractor_shapes": (cfg.scene.distractor_shapes, DISTRACTOR_SHAPES),
         "materials.texture_kinds": (cfg.materials.texture_kinds, TEXTURE_KINDS),
         "lighting.types": (cfg.lighting.types, LIGHT_KINDS),
+        "objects.balance": ([cfg.objects.balance], BALANCES),
     }
     for key, (values, known) in choices.items():
         unknown = [v for v in values if v not in known]
@@ -56,7 +58,7 @@ def check_choices(cfg: Config) -> None:
 def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
     """Frame ``index`` of the dataset described by ``cfg``."""
     rng = frame_rng(cfg.seed, index)
-    probs = class_probabilities(catalog, cfg.objects.class_weights)
+    probs = class_probabilities(catalog, cfg)
     width, height = cfg.render.width, cfg.render.height
     count = int(rng.integers(cfg.scene.objects_per_scene[0], cfg.scene.objects_per_scene[1] + 1))
     if cfg.scene.layout == "tabletop":
@@ -91,10 +93,12 @@ def uniform(rng: np.random.Generator, span: list[float]) -> float:
     return float(rng.uniform(span[0], span[1]))
 
 
-def hsv_color(rng: np.random.Generator, ranges: MaterialsConfig | BackgroundConfig) -> list[float]:
-    """An RGB colour in [0, 1] from ``hue``, ``saturation`` and ``value`` spans."""
-    h, s, v = uniform(rng, ranges.hue), uniform(rng, ranges.saturation), uniform(rng, ranges.value)
-    return list(colorsys.hsv_to_rgb(h, s, v))
+def hsv_color(
+    rng: np.random.Generator, ranges: MaterialsConfig | BackgroundConfig, hue: list[float] | None = None
+) -> list[float]:
+    """An RGB colour in [0, 1] from ``hue`` (default ``ranges.hue``), ``saturation`` and ``value`` spans."""
+    h = uniform(rng, ranges.hue if hue is None else hue)
+    return list(colorsys.hsv_to_rgb(h, uniform(rng, ranges.saturation), uniform(rng, ranges.value)))
 
 
 def sample_texture(
@@ -133,9 +137,16 @@ def sample_plane_material(rng: np.random.Generator, cfg: BackgroundConfig, textu
 
 def sample_object_material(rng: np.random.Generator, cfg: MaterialsConfig, asset: Asset) -> MaterialSpec | None:
     """A random material, or None (keep the asset's own): always for an asset whose manifest says
-    ``keep_material``, else with probability ``keep_asset_material``."""
+    ``keep_material``, else with probability ``keep_asset_material``. A class listed in
+    ``materials.class_hue`` draws its base colour's hue from its own span (and is never textured):
+    that ties colour to class, which is what the audit's shortcut detectors exist to catch."""
     keep = rng.uniform() < cfg.keep_asset_material
-    return None if keep or asset.keep_material else sample_material(rng, cfg)
+    if keep or asset.keep_material:
+        return None
+    hue = cfg.class_hue.get(asset.class_name)
+    if hue is None:
+        return sample_material(rng, cfg)
+    return MaterialSpec([*hsv_color(rng, cfg, hue), 1.0], uniform(rng, cfg.metallic), uniform(rng, cfg.roughness))
 
 
 def sample_backdrop(rng: np.random.Generator, cfg: BackgroundConfig, textures: MaterialsConfig) -> BackdropSpec:
@@ -150,17 +161,30 @@ def sample_backdrop(rng: np.random.Generator, cfg: BackgroundConfig, textures: M
     return BackdropSpec(color)
 
 
-def class_probabilities(catalog: Catalog, weights: dict[str, float]) -> np.ndarray:
-    """Probability of each catalog class, from ``objects.class_weights`` (default weight 1)."""
+def class_probabilities(catalog: Catalog, cfg: Config) -> np.ndarray:
+    """Probability of each catalog class: ``objects.class_weights`` (default 1) times, with
+    ``objects.balance=assets``, the class's number of assets (``uniform``: times 1)."""
+    weights = cfg.objects.class_weights
+    _check_class_keys(catalog, "objects.class_weights", weights)
+    _check_class_keys(catalog, "materials.class_hue", cfg.materials.class_hue)
     for name, weight in weights.items():
-        if name not in catalog.classes:
-            raise ScenegenError(f"config: objects.class_weights.{name}: unknown class; known: {list(catalog.classes)}")
         if not weight >= 0:
             raise ScenegenError(f"config: objects.class_weights.{name} = {weight} must be >= 0")
+    for name, span in cfg.materials.class_hue.items():
+        if len(span) != 2 or not 0 <= span[0] <= span[1] <= 1:
+            raise ScenegenError(f"config: materials.class_hue.{name} = {list(span)} must be [min, max] within [0, 1]")
     p = np.array([float(weights.get(c, 1.0)) for c in catalog.classes])
+    if cfg.objects.balance == "assets":
+        p *= [len(catalog.assets_by_class[c]) for c in catalog.classes]
     if p.sum() <= 0:
         raise ScenegenError("config: objects.class_weights are all zero")
     return p / p.sum()
+
+
+def _check_class_keys(catalog: Catalog, key: str, mapping: dict) -> None:
+    for name in mapping:
+        if name not in catalog.classes:
+            raise ScenegenError(f"config: {key}.{name}: unknown class; known: {list(catalog.classes)}")
 
 
 def _choose_asset(rng: np.random.Generator, catalog: Catalog, probs: np.ndarray) -> Asset:

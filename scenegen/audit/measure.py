@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 
 from scenegen.audit.config import AuditConfig
-from scenegen.audit.dataset import CocoDataset
 from scenegen.audit.phash import phash
+from scenegen.coco_dataset import CocoDataset
 
 HUE_BINS = 36  # 10 degrees each
 VALUE_BINS = 32

@@ -6,12 +6,17 @@ from pathlib import Path
 from typing import Any
 
 from scenegen.audit.config import AuditConfig, load_audit_config
-from scenegen.audit.dataset import default_out, load_dataset
 from scenegen.audit.measure import measure
 from scenegen.audit.plots import make_plots
 from scenegen.audit.report import write_report
 from scenegen.audit.shortcuts import FEATURES
 from scenegen.audit.summary import summarise
+from scenegen.coco_dataset import load_dataset
+
+
+def default_out(dataset: Path) -> Path:
+    """``<folder>/audit`` for a dataset folder, ``<json stem>_audit`` beside a JSON file."""
+    return dataset / "audit" if dataset.is_dir() else dataset.with_name(f"{dataset.stem}_audit")
 
 
 def audit(dataset: Path, cfg: AuditConfig, images_dir: Path | None = None, out: Path | None = None) -> dict[str, Any]:

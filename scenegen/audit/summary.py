@@ -13,11 +13,11 @@ import cv2
 import numpy as np
 
 from scenegen.audit.config import AuditConfig
-from scenegen.audit.dataset import CocoDataset
 from scenegen.audit.measure import Measurements
 from scenegen.audit.phash import BITS, near_duplicates
 from scenegen.audit.shortcuts import FEATURES, ShortcutResult, detect_shortcut
 from scenegen.audit.stats import circular_hue, class_balance, quantiles
+from scenegen.coco_dataset import CocoDataset
 
 MAX_LISTED_PAIRS = 100  # near-duplicate pairs listed in the summary; all are counted
 

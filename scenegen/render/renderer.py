@@ -88,6 +88,8 @@ class SceneRenderer:
 
         seg_map = self._stage(spec)
         rgba, depth = self._renderer.render(self._scene, pyrender.RenderFlags.RGBA)
+        if rgba.shape[2] == 3:  # OSMesa has no framebuffer objects, so pyrender returns no alpha: use coverage
+            rgba = np.dstack([rgba, np.where(depth > 0, 255, 0).astype(np.uint8)])
         seconds = {"render": lap()}
         seg, _ = self._renderer.render(self._scene, pyrender.RenderFlags.SEG, seg_map)
         seconds["id_pass"] = lap()

@@ -1,4 +1,4 @@
-"""Reading the dataset to audit: any COCO instances file, or a scenegen dataset folder.
+"""Reading any COCO instances dataset: a COCO JSON file, or a scenegen dataset folder.
 
 A folder is read as a scenegen dataset: ``annotations/coco.json``, images relative to the folder, and
 ``visib_fract`` from the frame records ``labels/NNNNNN.json`` when they have it (image id = index + 1,
@@ -44,11 +44,11 @@ class CocoDataset:
         try:
             mask = self.coco.annToMask(ann)
         except Exception as err:  # pycocotools raises bare TypeError, ValueError, KeyError ...
-            raise ScenegenError(f"audit: bad segmentation in annotation {ann['id'] + 1}: {err}") from None
+            raise ScenegenError(f"bad segmentation in annotation {ann['id'] + 1}: {err}") from None
         image = self.images[ann["image_id"]]
         if mask.shape != (image["height"], image["width"]):
             raise ScenegenError(
-                f"audit: annotation {ann['id'] + 1} has a {mask.shape[1]}x{mask.shape[0]} mask on a "
+                f"annotation {ann['id'] + 1} has a {mask.shape[1]}x{mask.shape[0]} mask on a "
                 f"{image['width']}x{image['height']} image"
             )
         return mask.astype(bool)
@@ -60,21 +60,15 @@ class CocoDataset:
         try:
             data = path.read_bytes()
         except OSError:
-            raise ScenegenError(f"audit: cannot read image {path} (image id {image_id}); use --images DIR") from None
+            raise ScenegenError(f"cannot read image {path} (image id {image_id}); use --images DIR") from None
         bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if bgr is None:
-            raise ScenegenError(f"audit: {path} (image id {image_id}) is not an image opencv can decode")
+            raise ScenegenError(f"{path} (image id {image_id}) is not an image opencv can decode")
         if bgr.shape[:2] != (entry["height"], entry["width"]):
             raise ScenegenError(
-                f"audit: image {path} is {bgr.shape[1]}x{bgr.shape[0]}, the COCO file says "
-                f"{entry['width']}x{entry['height']}"
+                f"image {path} is {bgr.shape[1]}x{bgr.shape[0]}, the COCO file says {entry['width']}x{entry['height']}"
             )
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def default_out(dataset: Path) -> Path:
-    """``<folder>/audit`` for a dataset folder, ``<json stem>_audit`` beside a JSON file."""
-    return dataset / "audit" if dataset.is_dir() else dataset.with_name(f"{dataset.stem}_audit")
 
 
 def load_dataset(dataset: Path, images_dir: Path | None = None) -> CocoDataset:
@@ -85,16 +79,16 @@ def load_dataset(dataset: Path, images_dir: Path | None = None) -> CocoDataset:
     if dataset.is_dir():
         annotations_file = dataset / "annotations" / "coco.json"
         if not annotations_file.is_file():
-            raise ScenegenError(f"audit: {dataset} is a folder without annotations/coco.json (not a scenegen dataset)")
+            raise ScenegenError(f"{dataset} is a folder without annotations/coco.json (not a scenegen dataset)")
         root = dataset
     elif dataset.is_file():
         annotations_file, root = dataset, dataset.parent
     else:
-        raise ScenegenError(f"audit: {dataset}: no such file or folder")
+        raise ScenegenError(f"{dataset}: no such file or folder")
     try:
         data = json.loads(annotations_file.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ScenegenError(f"audit: {annotations_file} is not a JSON file: {err}") from None
+        raise ScenegenError(f"{annotations_file} is not a JSON file: {err}") from None
     images, classes, annotations, crowd, box_masks = _check_coco(data, annotations_file)
     is_scenegen = dataset.is_dir()
     visibility = np.array([ann.get("visib_fract", np.nan) for ann in annotations], dtype=float)
@@ -118,9 +112,9 @@ def load_dataset(dataset: Path, images_dir: Path | None = None) -> CocoDataset:
 def _check_coco(data: Any, path: Path) -> tuple[dict[int, dict], list[str], list[dict], int, int]:
     """Validate COCO instances ``data``: its images by id, class names, usable annotations, crowd and box counts."""
     if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "categories")):
-        raise ScenegenError(f"audit: {path} is not COCO instances: it needs 'images' and 'categories' lists")
+        raise ScenegenError(f"{path} is not COCO instances: it needs 'images' and 'categories' lists")
     if not isinstance(data.get("annotations"), list) or not data["annotations"]:
-        raise ScenegenError(f"audit: {path} has no annotations")
+        raise ScenegenError(f"{path} has no annotations")
     try:
         images = {
             int(im["id"]): {
@@ -134,9 +128,9 @@ def _check_coco(data: Any, path: Path) -> tuple[dict[int, dict], list[str], list
         category_ids = [int(c["id"]) for c in data["categories"]]
         names = [str(c["name"]) for c in data["categories"]]
     except (KeyError, TypeError, ValueError) as err:
-        raise ScenegenError(f"audit: {path} is not COCO instances: an image or category lacks {err}") from None
+        raise ScenegenError(f"{path} is not COCO instances: an image or category lacks {err}") from None
     if any(im["width"] < 1 or im["height"] < 1 for im in images.values()):
-        raise ScenegenError(f"audit: {path}: an image has no pixels (width or height below 1)")
+        raise ScenegenError(f"{path}: an image has no pixels (width or height below 1)")
     order = np.argsort(category_ids, kind="stable")
     repeated = {n for n, count in Counter(names).items() if count > 1}
     classes = [f"{names[i]} ({category_ids[i]})" if names[i] in repeated else names[i] for i in order]
@@ -144,20 +138,18 @@ def _check_coco(data: Any, path: Path) -> tuple[dict[int, dict], list[str], list
     annotations, crowd, box_masks = [], 0, 0
     for number, ann in enumerate(data["annotations"], start=1):
         if not isinstance(ann, dict) or not {"image_id", "category_id", "bbox"} <= ann.keys():
-            raise ScenegenError(f"audit: {path}: annotation {number} needs image_id, category_id and bbox")
+            raise ScenegenError(f"{path}: annotation {number} needs image_id, category_id and bbox")
         if ann["image_id"] not in images or ann["category_id"] not in label_of:
-            raise ScenegenError(f"audit: {path}: annotation {number} names an unknown image or category")
+            raise ScenegenError(f"{path}: annotation {number} names an unknown image or category")
         if ann.get("iscrowd", 0):
             crowd += 1
             continue
         try:
             x, y, w, h = (float(v) for v in ann["bbox"])
         except (TypeError, ValueError):
-            raise ScenegenError(
-                f"audit: {path}: annotation {number} has bbox {ann['bbox']!r}, not [x, y, w, h]"
-            ) from None
+            raise ScenegenError(f"{path}: annotation {number} has bbox {ann['bbox']!r}, not [x, y, w, h]") from None
         if not (w >= 0 and h >= 0):
-            raise ScenegenError(f"audit: {path}: annotation {number} has a box of negative size")
+            raise ScenegenError(f"{path}: annotation {number} has a box of negative size")
         segmentation = ann.get("segmentation")
         if not segmentation:
             box_masks += 1
@@ -172,7 +164,7 @@ def _check_coco(data: Any, path: Path) -> tuple[dict[int, dict], list[str], list
             }
         )
     if not annotations:
-        raise ScenegenError(f"audit: {path} has no annotations that are not crowd regions")
+        raise ScenegenError(f"{path} has no annotations that are not crowd regions")
     return images, classes, annotations, crowd, box_masks
 
 
