@@ -36,6 +36,12 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
+def pip_install_target(source: Path, target: Path) -> None:
+    """``pip install SOURCE`` as a regular (wheel) install into the folder ``target``, dependencies not included."""
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target)]
+    subprocess.run([*pip, str(source)], check=True, capture_output=True)
+
+
 def render_small(
     out: Path, *overrides: str, scenes: int = 2, width: int = 96, height: int = 72
 ) -> subprocess.CompletedProcess:

@@ -95,25 +95,16 @@ def test_balance_command_writes_weights_that_render_uses(tmp_path):
 
 
 def test_biased_preset_is_flagged_on_colour_and_default_passes(tmp_path):
-    biased = tmp_path / "biased"
-    assert (
-        render_small(
-            biased, "+experiment=biased_shapes", "scene.objects_per_scene=[3,5]", scenes=40, width=128, height=96
-        ).returncode
-        == 0
-    )
-    result = run_cli("audit", str(biased), "--strict")
-    assert result.returncode == 1, result.stdout + result.stderr
-    summary = json.loads((biased / "audit" / "summary.json").read_text())
+    audits = {}
+    for name, choice in (("biased", "+experiment=biased_shapes"), ("fair", "objects.classes=[ball,box]")):
+        folder = tmp_path / name
+        rendered = render_small(folder, choice, "scene.objects_per_scene=[3,5]", scenes=40, width=128, height=96)
+        assert rendered.returncode == 0, rendered.stderr
+        audits[name] = run_cli("audit", str(folder), "--strict")
+    assert audits["biased"].returncode == 1, audits["biased"].stdout
+    summary = json.loads((tmp_path / "biased" / "audit" / "summary.json").read_text())
     assert any("colour" in flag for flag in summary["flags"]), summary["flags"]
-    fair = tmp_path / "fair"
-    assert (
-        render_small(
-            fair, "objects.classes=[ball,box]", "scene.objects_per_scene=[3,5]", scenes=40, width=128, height=96
-        ).returncode
-        == 0
-    )
-    assert run_cli("audit", str(fair), "--strict").returncode == 0
+    assert audits["fair"].returncode == 0, audits["fair"].stdout
 
 
 def test_merge_with_real_coco_matches_categories_by_name(tmp_path, rendered_dataset):

@@ -3,15 +3,12 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from conftest import run_cli
-
-REPO = Path(__file__).resolve().parent.parent
+from conftest import REPO, pip_install_target, run_cli
 
 
 def test_help_lists_commands_and_config_groups():
@@ -68,19 +65,7 @@ def test_refuses_an_output_dir_of_another_config(tmp_path):
 def test_regular_install_finds_configs_and_assets_from_any_directory(tmp_path):
     """``pip install .`` (a wheel, not editable) carries conf/ and assets/ inside the package."""
     target = tmp_path / "site"
-    pip = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "-q",
-        "--no-deps",
-        "--no-build-isolation",
-        "--target",
-        str(target),
-        str(REPO),
-    ]
-    subprocess.run(pip, check=True, capture_output=True)
+    pip_install_target(REPO, target)
     assert (target / "scenegen" / "conf" / "config.yaml").is_file()
     assert (target / "scenegen" / "assets" / "builtin" / "manifest.json").is_file()
     env = {**os.environ, "PYTHONPATH": str(target)}

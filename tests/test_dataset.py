@@ -7,7 +7,7 @@ import numpy as np
 from pycocotools import mask as coco_mask
 from pycocotools.coco import COCO
 
-from conftest import run_cli
+from conftest import render_small, run_cli
 
 
 def test_coco_loads_and_matches_id_images(rendered_dataset):
@@ -51,15 +51,7 @@ def test_same_seed_same_bytes_different_seed_different_scenes(tmp_path, rendered
     for relative in ["annotations/coco.json", *[f"labels/{i:06d}.json" for i in range(6)], "images/000003.png"]:
         assert (again / relative).read_bytes() == (rendered_dataset / relative).read_bytes(), relative
     other = tmp_path / "other"
-    result = run_cli(
-        "render",
-        "render.width=160",
-        "render.height=120",
-        "num_scenes=2",
-        "seed=1",
-        f"output_dir={other}",
-        "--no-progress",
-    )
+    result = render_small(other, "seed=1", width=160, height=120)
     assert result.returncode == 0, result.stderr
     for i in range(2):
         a = json.loads((other / f"labels/{i:06d}.json").read_text())["spec"]
@@ -80,15 +72,7 @@ def test_rerun_skips_finished_frames_and_keeps_the_dataset(tmp_path):
 
 def test_semantic_masks_hold_category_ids(tmp_path):
     out = tmp_path / "out"
-    result = run_cli(
-        "render",
-        "render.width=96",
-        "render.height=64",
-        "num_scenes=2",
-        "output.semantic_masks=true",
-        f"output_dir={out}",
-        "--no-progress",
-    )
+    result = render_small(out, "output.semantic_masks=true")
     assert result.returncode == 0, result.stderr
     for i in range(2):
         record = json.loads((out / f"labels/{i:06d}.json").read_text())

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
+from conftest import REPO
 from scenegen.doctor import Probe, describe, fix_lines, run_doctor, symptoms
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _gpu(backend: str = "egl") -> Probe:

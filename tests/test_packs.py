@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from conftest import DEFAULT_LIMITS, REPO, render_small, run_cli
+from conftest import DEFAULT_LIMITS, REPO, pip_install_target, render_small, run_cli
 from scenegen.assets import build_catalog, check_pack
 from scenegen.errors import ScenegenError
 
@@ -165,19 +165,7 @@ def test_config_never_instantiates_targets(tmp_path):
 
 def test_installed_example_pack_renders_with_its_texture(tmp_path):
     site = tmp_path / "site"
-    install = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "-q",
-        "--no-deps",
-        "--no-build-isolation",
-        "--target",
-        str(site),
-        str(EXAMPLE),
-    ]
-    subprocess.run(install, check=True, capture_output=True)
+    pip_install_target(EXAMPLE, site)
     env = {**os.environ, "PYTHONPATH": str(site)}
     listing = subprocess.run(
         [sys.executable, "-m", "scenegen.cli", "pack", "list"], env=env, capture_output=True, text=True

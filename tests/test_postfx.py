@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
+from conftest import REPO
 from scenegen.config import validate
 from scenegen.postfx import PostFXConfig, apply_postfx, motion_kernel, standard_normal
 
-REPO = Path(__file__).resolve().parents[1]
 EFFECTS = [f.name for f in dataclasses.fields(PostFXConfig)]
 
 
