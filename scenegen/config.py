@@ -177,8 +177,16 @@ def load_config(overrides: list[str], config_name: str = "config") -> Config:
             cfg = compose(config_name=config_name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as err:
         raise ScenegenError(f"config: {_describe(err)}") from None
+    return finish_config(cfg)
+
+
+def finish_config(cfg: DictConfig) -> Config:
+    """Validate a composed config and return it as dataclasses, interpolations resolved."""
     validate(cfg)
-    return OmegaConf.to_object(cfg)  # type: ignore[return-value]
+    try:
+        return OmegaConf.to_object(cfg)  # type: ignore[return-value]
+    except OmegaConfBaseException as err:
+        raise ScenegenError(f"config: {_describe(err)}") from None
 
 
 def validate(cfg: DictConfig, schema: type = Config, prefix: str = "") -> None:

@@ -112,3 +112,19 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, reference):
     result = render_small(out, "output.formats=[coco,yolo,bop]", scenes=FRAMES)
     assert result.returncode == 0, result.stderr
     assert files_of(out) == reference
+
+
+def test_hydra_multirun_of_shards_merges_to_the_single_run(tmp_path, reference):
+    """The way Slurm or other Hydra launchers run shards: one Hydra multirun job per shard."""
+    command = [sys.executable, "-m", "scenegen.hydra_app", "-m", *SIZE, f"num_scenes={FRAMES}", "shard.count=3"]
+    command += [
+        "shard.index=range(3)",
+        f"output_dir={tmp_path}/shard_${{shard.index}}",
+        "output.formats=[coco,yolo,bop]",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    merged = tmp_path / "merged"
+    result = run_cli("merge", str(merged), *(str(tmp_path / f"shard_{i}") for i in range(3)))
+    assert result.returncode == 0, result.stderr
+    assert files_of(merged) == reference
