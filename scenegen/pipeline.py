@@ -35,8 +35,12 @@ def shard_frames(cfg: Config) -> list[int]:
 
 
 def prepare(cfg: Config) -> tuple[Catalog, Path]:
-    """Check everything that can be checked before writing: packs, classes, a first scene, the folder."""
+    """Check everything that can be checked before writing: packs and every mesh, classes, a first scene,
+    the folder."""
     catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
+    for assets in catalog.assets_by_class.values():
+        for asset in assets:
+            asset.load_mesh()  # a bad mesh stops the run here, not after frames were written
     check_choices(cfg)
     unknown = [name for name in cfg.output.formats if name not in FORMATS]
     if unknown:
@@ -65,7 +69,7 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
     exports; return the folder."""
     catalog, out = prepare(cfg)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*/.*.tmp"):  # left by a killed run: never part of a finished frame
+    for stale in out.rglob(".*.tmp"):  # left by a killed run: never part of a finished frame
         stale.unlink()
     started = time.time()
     frames = shard_frames(cfg)

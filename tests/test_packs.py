@@ -196,3 +196,14 @@ def test_installed_example_pack_renders_with_its_texture(tmp_path):
                 # The wood texture: strong variation of colour within one face-lit object, brown (red > blue).
                 textured += pixels.std(axis=0).mean() > 12 and pixels[:, 2].mean() > pixels[:, 0].mean()
     assert textured > 0
+
+
+def test_a_bad_mesh_stops_the_run_before_anything_is_written(tmp_path):
+    """Even when the bad asset would only be drawn in a later frame."""
+    pack = write_pack(
+        tmp_path / "mixed", [box_asset(), box_asset(id="broken", **{"class": "broken"}, mesh="meshes/bad.ply")]
+    )
+    (pack / "meshes" / "bad.ply").write_bytes(b"ply\nformat ascii 1.0\nelement vertex 3\nend_header\n1 2\n")
+    out = tmp_path / "out"
+    result = render_small(out, f"objects.packs=[{pack}]", "+objects.class_weights={broken:0.001}", scenes=5)
+    assert result.returncode == 2 and "bad.ply" in result.stderr and not out.exists()
