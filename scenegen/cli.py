@@ -28,7 +28,8 @@ examples:
 
 def config_groups_help() -> str:
     """The config groups of ``conf/`` and their options, for ``--help``."""
-    lines = ["config groups (choose with GROUP=OPTION, set values with GROUP.KEY=VALUE):"]
+    lines = ["config groups (choose with GROUP=OPTION, set values with GROUP.KEY=VALUE;"]
+    lines.append("presets are added: +experiment=NAME; `scenegen render --show-config` shows every key):")
     for group in sorted(p for p in conf_dir().iterdir() if p.is_dir()):
         options = ", ".join(sorted(f.stem for f in group.glob("*.yaml")))
         lines.append(f"  {group.name:<12} {options}")
