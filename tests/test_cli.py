@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO, pip_install_target, run_cli
+from conftest import REPO, pip_install_target, render_small, run_cli
 
 
 def test_help_lists_commands_and_config_groups():
@@ -102,13 +102,16 @@ def test_doctor_command_reports_a_working_backend():
     assert "egl: works" in result.stdout
 
 
-def test_osmesa_backend_gives_the_same_labels_as_egl(tmp_path, rendered_dataset):
-    out = tmp_path / "osmesa"
-    args = ["render", "render.width=160", "render.height=120", "num_scenes=2", "render.backend=osmesa"]
-    result = run_cli(*args, f"output_dir={out}", "--no-progress")
-    assert result.returncode == 0, result.stderr
+def test_osmesa_backend_gives_the_same_labels_as_egl(tmp_path):
+    """Same labels byte for byte; the same colour, backdrop included (OSMesa gives pyrender no alpha
+    channel), up to a few levels of shading difference. Sensor effects off, so they do not amplify it."""
+    runs = {}
+    for backend in ("egl", "osmesa"):
+        runs[backend] = tmp_path / backend
+        result = render_small(runs[backend], f"render.backend={backend}", "postfx=none", width=160, height=120)
+        assert result.returncode == 0, result.stderr
     for i in range(2):
-        assert (out / f"labels/{i:06d}.json").read_bytes() == (rendered_dataset / f"labels/{i:06d}.json").read_bytes()
-        # Colour agrees too, backdrop included (OSMesa gives pyrender no alpha channel), up to rounding.
-        ours, egl = (cv2.imread(str(d / f"images/{i:06d}.png")).astype(int) for d in (out, rendered_dataset))
-        assert np.abs(ours - egl).max() <= 8 and np.mean(np.any(ours != egl, axis=2)) < 0.05
+        labels = [(runs[b] / f"labels/{i:06d}.json").read_text() for b in runs]
+        assert labels[0] == labels[1]
+        ours, egl = (cv2.imread(str(runs[b] / f"images/{i:06d}.png")).astype(int) for b in ("osmesa", "egl"))
+        assert np.abs(ours - egl).max() <= 4 and np.mean(np.any(ours != egl, axis=2)) < 0.05
