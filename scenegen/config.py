@@ -166,25 +166,31 @@ def register_schemas() -> None:
     ConfigStore.instance().store(name="base_config", node=Config)
 
 
-def load_config(overrides: list[str], config_name: str = "config") -> Config:
-    """Compose ``conf/<config_name>.yaml`` with Hydra ``overrides``, validate it, return it as dataclasses.
+def load_config(overrides: list[str]) -> Config:
+    """Compose ``conf/config.yaml`` with Hydra ``overrides``, validate it, return it as dataclasses.
 
     Raises ScenegenError with a one-line message naming the key on any problem.
     """
     register_schemas()
+    return compose_config("config", Config, overrides)
+
+
+def compose_config(config_name: str, schema: type, overrides: list[str]) -> Any:
+    """Compose ``conf/<config_name>.yaml`` (whose defaults start with ``schema``'s registered node) with
+    Hydra ``overrides``; validate it against ``schema`` and return it as ``schema`` dataclasses."""
     try:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as err:
         raise ScenegenError(f"config: {_describe(err)}") from None
-    return finish_config(cfg)
+    return finish_config(cfg, schema)
 
 
-def finish_config(cfg: DictConfig) -> Config:
-    """Validate a composed config and return it as dataclasses, interpolations resolved."""
-    validate(cfg)
+def finish_config(cfg: DictConfig, schema: type = Config) -> Any:
+    """Validate a composed config against ``schema``; return it as dataclasses, interpolations resolved."""
+    validate(cfg, schema)
     try:
-        return OmegaConf.to_object(cfg)  # type: ignore[return-value]
+        return OmegaConf.to_object(cfg)
     except OmegaConfBaseException as err:
         raise ScenegenError(f"config: {_describe(err)}") from None
 

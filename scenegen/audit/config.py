@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
-from hydra.errors import HydraException
-from omegaconf import MISSING, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import MISSING
 
-from scenegen.config import _describe, validate
-from scenegen.errors import ScenegenError
-from scenegen.paths import conf_dir
+from scenegen.config import compose_config
 from scenegen.schema_fields import bounded
 
 
@@ -39,10 +34,4 @@ def load_audit_config(overrides: list[str]) -> AuditConfig:
     Raises ScenegenError with a one-line message naming the key, as ``scenegen.config.load_config`` does.
     """
     ConfigStore.instance().store(name="audit_schema", node=AuditConfig)
-    try:
-        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
-            cfg = compose(config_name="audit", overrides=list(overrides))
-    except (HydraException, OmegaConfBaseException) as err:
-        raise ScenegenError(f"config: {_describe(err)}") from None
-    validate(cfg, AuditConfig)
-    return OmegaConf.to_object(cfg)  # type: ignore[return-value]
+    return compose_config("audit", AuditConfig, overrides)
