@@ -1,9 +1,9 @@
 """One process's share of a render: sample, render, label and write frames, with one GL context.
 
-A writer thread encodes and writes frame ``i`` while the GL context renders frame ``i + 1`` (opencv's
-PNG encoder and file writes release the GIL). At most one frame waits for the writer, so memory stays
-flat. The sensor effects draw from their own Generator, ``[seed, index, 1]``, so switching them on or
-off changes nothing else.
+A writer thread applies the sensor effects to frame ``i``, encodes and writes it, while the GL context
+renders frame ``i + 1`` (opencv and large numpy operations release the GIL). At most one frame waits
+for the writer, so memory stays flat. The sensor effects draw from their own Generator,
+``[seed, index, 1]``, so switching them on or off changes nothing else.
 """
 
 from __future__ import annotations
@@ -64,11 +64,8 @@ class FrameWorker:
             spec, rendered.ids, rendered.depth, catalog, cfg.output.min_visible_pixels, amodal, projections
         )
         self.seconds["labels"] += time.perf_counter() - start
-        start = time.perf_counter()
-        image, effects = apply_postfx(rendered.color, cfg.postfx, np.random.default_rng([spec.seed, index, 1]))
-        self.seconds["postfx"] += time.perf_counter() - start
         self._wait()
-        self.pending = self.writer.submit(self._write, spec, image, rendered.ids, rendered.depth, annotations, effects)
+        self.pending = self.writer.submit(self._write, spec, rendered.color, rendered.ids, rendered.depth, annotations)
         self.frames += 1
 
     def finish(self) -> dict[str, Any]:
@@ -85,10 +82,13 @@ class FrameWorker:
             self.pending.result()  # re-raises a failed write here
             self.pending = None
 
-    def _write(
-        self, spec: SceneSpec, image: np.ndarray, ids: np.ndarray, depth: np.ndarray, annotations: list, effects: list
-    ) -> None:
-        """Encode and write the frame's files, then its record: a frame whose record exists is whole."""
+    def _write(self, spec: SceneSpec, color: np.ndarray, ids: np.ndarray, depth: np.ndarray, annotations: list) -> None:
+        """Apply the sensor effects, encode and write the frame's files, then its record: a frame whose
+        record exists is whole."""
+        start = time.perf_counter()
+        rng = np.random.default_rng([spec.seed, spec.index, 1])
+        image, effects = apply_postfx(color, self.cfg.postfx, rng)
+        self.seconds["postfx"] += time.perf_counter() - start
         start = time.perf_counter()
         output, name = self.cfg.output, frame_name(spec.index)
         files = {"image": (f"images/{name}.png", encode_png(image))}
