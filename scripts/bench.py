@@ -1,7 +1,7 @@
 """Benchmark: the full scenegen pipeline against a bare pyrender loop that only renders colour.
 
     .venv/bin/python scripts/bench.py                 # everything (about 10 minutes on 2 cores)
-    .venv/bin/python scripts/bench.py --frames 30 --memory-frames 0   # quicker
+    .venv/bin/python scripts/bench.py --frames 160 --no-scaling       # the main comparison only, longer
 
 Both sides render the same scenes (scenegen's sampler, one seed). The bare loop is what a careful
 pyrender user writes: meshes uploaded once, one colour render per frame, nothing labelled or written.
@@ -173,6 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=80, help="frames per measurement (80)")
     parser.add_argument("--memory-frames", type=int, default=2000, help="frames of the memory run, 0 to skip (2000)")
+    parser.add_argument("--scaling", action=argparse.BooleanOptionalAction, default=True, help="the scaling table")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -200,18 +201,19 @@ def main() -> None:
                 f"  full pipeline, workers={workers}:               {fps:6.1f} labelled images/s, "
                 f"{fps / bare:.2f}x the bare loop, peak memory {result['peak_mb']:.0f} MB"
             )
-        print("  ms per frame by stage, workers=1 (encode and write run in a thread, beside rendering):")
+        print("  ms per frame by stage, workers=1 (postfx, encode and write run in a thread, beside rendering):")
         print("    " + ", ".join(f"{k} {v:.1f}" for k, v in full[1][1]["stages"].items()))
-        print("\nscaling, workers=1: labelled images/s, and in brackets the ratio to the bare loop")
-        print("  " + " " * 11 + "".join(f"{n:>3} objects      " for n in (5, 10, 40)))
-        for width, height in ((320, 240), (640, 480), (1280, 720)):
-            cells = []
-            for n in (5, 10, 40):
-                scaled = overrides(width, height, n)
-                b, _ = throughput("bare0", args.frames // 2, scaled, scratch)
-                p, _ = throughput("pipeline", args.frames // 2, scaled, scratch)
-                cells.append(f"{p:6.1f} ({p / b:.2f})    ")
-            print(f"  {f'{width}x{height}':<11}" + "".join(cells))
+        if args.scaling:
+            print("\nscaling, workers=1: labelled images/s, and in brackets the ratio to the bare loop")
+            print("  " + " " * 11 + "".join(f"{n:>3} objects      " for n in (5, 10, 40)))
+            for width, height in ((320, 240), (640, 480), (1280, 720)):
+                cells = []
+                for n in (5, 10, 40):
+                    scaled = overrides(width, height, n)
+                    b, _ = throughput("bare0", args.frames // 2, scaled, scratch)
+                    p, _ = throughput("pipeline", args.frames // 2, scaled, scratch)
+                    cells.append(f"{p:6.1f} ({p / b:.2f})    ")
+                print(f"  {f'{width}x{height}':<11}" + "".join(cells))
         if args.memory_frames:
             rss = run_child("memory", args.memory_frames, overrides(320, 240, 10), scratch)["rss_mb"]
             first, last = rss["200"], rss[str(args.memory_frames)]
