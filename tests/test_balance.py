@@ -1,17 +1,20 @@
 """Class balance, the biased preset caught by the audit, merging with real COCO data, and previews."""
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
+import trimesh
 from pycocotools.coco import COCO
 
 from conftest import render_small, run_cli, small_config
+from scenegen.assets import MeshLimits, build_catalog
 from scenegen.balance import balance_weights
-from scenegen.sampler import sample_scene
+from scenegen.sampler import class_probabilities, sample_scene
 
 
-def hand_made_coco(folder, counts: dict[str, int]) -> "Path":  # noqa: F821
+def hand_made_coco(folder: Path, counts: dict[str, int]) -> Path:
     """A COCO file this code did not write: one 64x48 image per instance, a box-shaped polygon each."""
     folder.mkdir(parents=True, exist_ok=True)
     categories = [{"id": 10 + i, "name": name} for i, name in enumerate(counts)]  # ids unlike ours
@@ -41,14 +44,10 @@ def hand_made_coco(folder, counts: dict[str, int]) -> "Path":  # noqa: F821
 def test_balance_is_uniform_or_by_assets(tmp_path, catalog):
     """balance=uniform: classes equally likely; balance=assets: in proportion to their assets (here a
     pack where one class has three assets)."""
-    from scenegen.sampler import class_probabilities
-
     cfg = small_config(tmp_path)
     np.testing.assert_allclose(class_probabilities(catalog, cfg), np.full(8, 1 / 8))
     pack = tmp_path / "pack"
     (pack / "m").mkdir(parents=True)
-    import trimesh
-
     trimesh.creation.box([0.1, 0.1, 0.1]).export(pack / "m" / "a.ply")
     assets = [{"id": f"cube{i}", "class": "cube", "mesh": "m/a.ply", "target_size": 0.1} for i in range(3)]
     assets.append({"id": "slab", "class": "slab", "mesh": "m/a.ply", "target_size": 0.2})
@@ -60,8 +59,6 @@ def test_balance_is_uniform_or_by_assets(tmp_path, catalog):
         "scene.objects_per_scene=[5,5]",
         "scene.placement_radius=2",
     )
-    from scenegen.assets import MeshLimits, build_catalog
-
     mine = build_catalog([str(pack)], [], MeshLimits.of(by_assets.objects))
     names = [o.class_name for i in range(200) for o in sample_scene(by_assets, mine, i).objects]
     share = names.count("cube") / len(names)
