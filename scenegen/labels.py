@@ -34,12 +34,6 @@ class Crop:
         x, y = self.col + int(cols[0]), self.row + int(rows[0])
         return [x, y, int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)]
 
-    def full(self) -> np.ndarray:
-        """The (h, w) bool mask."""
-        out = np.zeros(self.shape, bool)
-        out[self.row : self.row + self.mask.shape[0], self.col : self.col + self.mask.shape[1]] = self.mask
-        return out
-
 
 def instance_crops(ids: np.ndarray, count: int) -> list[Crop | None]:
     """The crop of every instance 1..count of the (h, w) id image (None: no pixel), in one pass."""
