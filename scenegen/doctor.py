@@ -59,7 +59,7 @@ FIXES: list[tuple[str, str]] = [
     ("libOSMesa missing", "apt-get install libosmesa6, and use PyOpenGL >= 3.1.4"),
     (
         "EGL device index out of range",
-        "set render.egl_device lower (below the EGL device count)",
+        "list only devices below the EGL device count in render.egl_device, e.g. render.egl_device=[0]",
     ),
     ("no GPU found", "llvmpipe is used: rendering works on CPU, but slower"),
     (
