@@ -207,3 +207,17 @@ def test_a_bad_mesh_stops_the_run_before_anything_is_written(tmp_path):
     out = tmp_path / "out"
     result = render_small(out, f"objects.packs=[{pack}]", "+objects.class_weights={broken:0.001}", scenes=5)
     assert result.returncode == 2 and "bad.ply" in result.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("suffix", ["obj", "ply", "stl", "glb", "gltf", "off"])
+def test_every_supported_mesh_format_loads(tmp_path, suffix):
+    pack = write_pack(tmp_path / "formats", [box_asset(mesh=f"meshes/box.{suffix}")])
+    box = trimesh.creation.box([0.1, 0.08, 0.05])
+    exported = box.export(file_type=suffix)
+    files = exported if isinstance(exported, dict) else {f"box.{suffix}": exported}  # gltf: json + buffers
+    for name, data in files.items():
+        target = pack / "meshes" / (f"box.{suffix}" if name.endswith(f".{suffix}") else name)
+        target.write_bytes(data if isinstance(data, bytes) else data.encode())
+    assert problems_of(pack) == []
+    mesh = build_catalog([str(pack)], [], DEFAULT_LIMITS).asset("widget").load_mesh()
+    np.testing.assert_allclose(mesh.extents, [0.1, 0.08, 0.05], atol=1e-6)
