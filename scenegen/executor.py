@@ -18,6 +18,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from scenegen.assets import Catalog
 from scenegen.config import Config
 from scenegen.errors import ScenegenError
 from scenegen.frame_worker import FrameWorker
@@ -26,14 +27,15 @@ Stats = dict[str, Any]  # FrameWorker.finish(): frames and per-stage seconds
 RESUME_HINT = "finished frames are kept: run the same command to resume"
 
 
-def run_frames(cfg: Config, out: Path, todo: list[int], progress: bool) -> list[Stats]:
-    """Render frames ``todo`` of ``cfg`` into ``out`` with ``cfg.executor``; one Stats per worker."""
+def run_frames(cfg: Config, out: Path, todo: list[int], progress: bool, catalog: Catalog) -> list[Stats]:
+    """Render frames ``todo`` of ``cfg`` into ``out`` with ``cfg.executor``; one Stats per worker.
+    ``catalog`` is this process's: a worker here reuses it, worker processes build their own."""
     bar = tqdm(total=len(todo), desc="rendering", unit="frame", disable=not progress, file=sys.stderr)
     with bar:
         if cfg.executor.kind == "ray":
             return _run_ray(cfg, out, todo, bar)
         if cfg.executor.workers == 1 or len(todo) <= 1:
-            return [_run_here(cfg, out, todo, bar)]
+            return [_run_here(cfg, out, todo, bar, catalog)]
         return _run_processes(cfg, out, todo, bar)
 
 
@@ -41,8 +43,8 @@ def _device(cfg: Config, worker: int) -> int:
     return cfg.render.egl_device[worker % len(cfg.render.egl_device)]
 
 
-def _run_here(cfg: Config, out: Path, todo: list[int], bar: tqdm) -> Stats:
-    worker = FrameWorker(cfg, out, _device(cfg, 0))
+def _run_here(cfg: Config, out: Path, todo: list[int], bar: tqdm, catalog: Catalog) -> Stats:
+    worker = FrameWorker(cfg, out, _device(cfg, 0), catalog)
     try:
         for index in todo:
             worker.render(index)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from scenegen.annotate import amodal_crops, amodal_groups, annotate, project_objects
-from scenegen.assets import MeshLimits, build_catalog
+from scenegen.assets import Catalog, MeshLimits, build_catalog
 from scenegen.config import Config
 from scenegen.labels import depth_millimetres, semantic_image
 from scenegen.normals import encode_normals, normals_from_depth
@@ -30,11 +30,13 @@ from scenegen.writers.frame_record import encode_npy, encode_png, frame_name, wr
 
 class FrameWorker:
     """Renders frames of the dataset ``cfg`` into ``out`` on EGL device ``device``; create it in the
-    process that uses it, and ``finish`` it there."""
+    process that uses it, and ``finish`` it there. ``catalog``: one already built in this process (its
+    meshes and stable poses are reused), else the worker builds its own."""
 
-    def __init__(self, cfg: Config, out: Path, device: int) -> None:
+    def __init__(self, cfg: Config, out: Path, device: int, catalog: Catalog | None = None) -> None:
         self.cfg, self.out = cfg, out
-        self.catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
+        limits = MeshLimits.of(cfg.objects)
+        self.catalog = catalog or build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), limits)
         backend.activate(backend.choose_backend(cfg.render.backend), device)
         from scenegen.render.renderer import SceneRenderer  # imports OpenGL: only after activate()
 

@@ -75,7 +75,7 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
     frames = shard_frames(cfg)
     write_dataset_file(out, to_container(cfg), catalog.categories(), status="rendering")
     todo = [i for i in frames if not record_path(out, i).is_file()]
-    stats = run_frames(cfg, out, todo, progress)
+    stats = run_frames(cfg, out, todo, progress, catalog)
     records = read_records(out, frames)
     for name in cfg.output.formats:
         export(out, name, records, catalog.categories(), cfg.output.val_fraction, cfg.seed)
