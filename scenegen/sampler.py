@@ -7,6 +7,8 @@ so every frame is reproducible on its own, whatever the split of the work.
 from __future__ import annotations
 
 import colorsys
+from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -32,7 +34,8 @@ from scenegen.textures import TEXTURE_KINDS
 LIGHT_KINDS = ("directional", "point", "spot")
 LAYOUTS = ("tabletop", "flying")
 BALANCES = ("uniform", "assets")
-Sphere = tuple[np.ndarray, float]  # centre (3,), radius
+Sphere = tuple[np.ndarray, float]
+T = TypeVar("T")  # centre (3,), radius
 
 
 def frame_rng(seed: int, index: int) -> np.random.Generator:
@@ -60,7 +63,7 @@ def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
     rng = frame_rng(cfg.seed, index)
     probs = class_probabilities(catalog, cfg)
     width, height = cfg.render.width, cfg.render.height
-    count = int(rng.integers(cfg.scene.objects_per_scene[0], cfg.scene.objects_per_scene[1] + 1))
+    count = integer(rng, cfg.scene.objects_per_scene)
     if cfg.scene.layout == "tabletop":
         objects, spheres = sample_resting_objects(rng, cfg, catalog, probs, count)
         centre = np.mean([s[0] for s in spheres], axis=0) if spheres else np.zeros(3)
@@ -93,6 +96,16 @@ def uniform(rng: np.random.Generator, span: list[float]) -> float:
     return float(rng.uniform(span[0], span[1]))
 
 
+def integer(rng: np.random.Generator, span: list[int]) -> int:
+    """A uniform integer in ``[span[0], span[1]]``, both ends included."""
+    return int(rng.integers(span[0], span[1] + 1))
+
+
+def pick(rng: np.random.Generator, choices: Sequence[T]) -> T:
+    """A uniformly random element of ``choices``."""
+    return choices[int(rng.integers(len(choices)))]
+
+
 def hsv_color(
     rng: np.random.Generator, ranges: MaterialsConfig | BackgroundConfig, hue: list[float] | None = None
 ) -> list[float]:
@@ -105,7 +118,7 @@ def sample_texture(
     rng: np.random.Generator, colors: MaterialsConfig | BackgroundConfig, textures: MaterialsConfig
 ) -> TextureSpec:
     """A procedural texture of a random kind (``textures.texture_kinds``) blending two colours of ``colors``."""
-    kind = textures.texture_kinds[int(rng.integers(len(textures.texture_kinds)))]
+    kind = pick(rng, textures.texture_kinds)
     pair = [hsv_color(rng, colors), hsv_color(rng, colors)]
     return TextureSpec(kind, int(rng.integers(2**31)), pair, textures.texture_size)
 
@@ -155,7 +168,7 @@ def sample_backdrop(rng: np.random.Generator, cfg: BackgroundConfig, textures: M
     if cfg.image_dir and rng.uniform() < cfg.image_probability:
         images = list_images(cfg.image_dir)
         crop = [float(rng.uniform()), float(rng.uniform()), float(rng.uniform(0.5, 1.0))]
-        return BackdropSpec(color, image=images[int(rng.integers(len(images)))], crop=crop)
+        return BackdropSpec(color, image=pick(rng, images), crop=crop)
     if rng.uniform() < cfg.texture_probability:
         return BackdropSpec(color, texture=sample_texture(rng, cfg, textures))
     return BackdropSpec(color)
@@ -189,7 +202,7 @@ def _check_class_keys(catalog: Catalog, key: str, mapping: dict) -> None:
 
 def _choose_asset(rng: np.random.Generator, catalog: Catalog, probs: np.ndarray) -> Asset:
     assets = catalog.assets_by_class[catalog.classes[rng.choice(len(catalog.classes), p=probs)]]
-    return assets[int(rng.integers(len(assets)))]
+    return pick(rng, assets)
 
 
 def sample_resting_objects(
@@ -254,8 +267,8 @@ def sample_distractors(
     reach = float(np.linalg.norm(target - eye))
     taken = list(spheres)
     distractors = []
-    for _ in range(int(rng.integers(cfg.scene.distractors[0], cfg.scene.distractors[1] + 1))):
-        shape = cfg.scene.distractor_shapes[int(rng.integers(len(cfg.scene.distractor_shapes)))]
+    for _ in range(integer(rng, cfg.scene.distractors)):
+        shape = pick(rng, cfg.scene.distractor_shapes)
         size = rng.uniform(cfg.scene.distractor_size[0], cfg.scene.distractor_size[1], 3)
         radius = 0.5 * float(np.linalg.norm(size))
         rotation = _random_rotation(rng)
@@ -394,8 +407,8 @@ def kelvin_to_rgb(kelvin: float) -> list[float]:
 def sample_lights(rng: np.random.Generator, cfg: LightingConfig, target: np.ndarray) -> list[LightSpec]:
     """``lighting.count`` lights of random kind and colour temperature, aimed at ``target``."""
     lights = []
-    for _ in range(int(rng.integers(cfg.count[0], cfg.count[1] + 1))):
-        kind = cfg.types[int(rng.integers(len(cfg.types)))]
+    for _ in range(integer(rng, cfg.count)):
+        kind = pick(rng, cfg.types)
         elevation, azimuth = np.radians(uniform(rng, cfg.elevation_deg)), rng.uniform(0.0, 2 * np.pi)
         pose = look_at(target + uniform(rng, cfg.distance) * _direction(elevation, azimuth), target)
         color = kelvin_to_rgb(uniform(rng, cfg.color_temperature))
