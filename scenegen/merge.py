@@ -9,7 +9,7 @@ from typing import Any
 from scenegen.atomic import link_or_copy
 from scenegen.errors import ScenegenError
 from scenegen.pipeline import identity_of, write_dataset_file
-from scenegen.writers.exports import DATASET_FILE, export
+from scenegen.writers.exports import export, read_dataset_file
 from scenegen.writers.frame_record import frame_name, read_records, record_path
 
 FILE_KEYS = ("image", "instance_mask", "semantic_mask", "depth_png", "depth_npy", "normals")
@@ -58,10 +58,7 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
 
 
 def _manifest(folder: Path) -> dict[str, Any]:
-    path = folder / DATASET_FILE
-    if not path.is_file():
-        raise ScenegenError(f"{folder}: not a scenegen dataset (no {DATASET_FILE})")
-    manifest = json.loads(path.read_text())
+    manifest = read_dataset_file(folder)
     if manifest.get("status") != "complete":
         raise ScenegenError(f"{folder}: the shard did not finish; rerun its command to complete it")
     return manifest

@@ -41,16 +41,21 @@ def export(
     return FORMATS[name](dataset_dir, records, categories, val_fraction, seed)
 
 
+def read_dataset_file(folder: Path) -> dict[str, Any]:
+    """A dataset folder's ``dataset.json``; ScenegenError when the folder is not a scenegen dataset."""
+    path = Path(folder) / DATASET_FILE
+    if not path.is_file():
+        raise ScenegenError(f"{folder}: not a scenegen dataset (no {DATASET_FILE})")
+    return json.loads(path.read_text())
+
+
 def export_dataset(dataset_dir: Path, names: list[str], val_fraction: float | None = None) -> list[Path]:
     """Write formats ``names`` of an existing dataset folder from its frame records and ``dataset.json``
     (categories, seed, and the split's ``output.val_fraction`` unless ``val_fraction`` is given)."""
-    manifest_path = Path(dataset_dir) / DATASET_FILE
-    if not manifest_path.is_file():
-        raise ScenegenError(f"{dataset_dir}: not a scenegen dataset (no {DATASET_FILE})")
+    manifest = read_dataset_file(dataset_dir)
     unknown = [name for name in names if name not in FORMATS]
     if unknown:
         raise ScenegenError(f"--format: unknown format {unknown[0]!r}; known: {list(FORMATS)}")
-    manifest = json.loads(manifest_path.read_text())
     fraction = manifest["config"]["output"]["val_fraction"] if val_fraction is None else val_fraction
     if not 0.0 <= fraction <= 1.0:
         raise ScenegenError(f"--val-fraction {fraction} must be in [0, 1]")
