@@ -71,11 +71,9 @@ class CocoDataset:
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def load_dataset(dataset: Path, images_dir: Path | None = None) -> CocoDataset:
-    """Read and check the COCO file of ``dataset`` (a scenegen folder or a JSON file).
-
-    ``images_dir`` overrides where ``file_name`` is resolved (default: the folder, or the JSON's folder).
-    """
+def read_coco_json(dataset: Path) -> tuple[Any, Path, Path]:
+    """The parsed COCO JSON of ``dataset``, its path, and the folder its ``file_name`` paths start from:
+    a scenegen folder (``annotations/coco.json``, paths from the folder) or a JSON file (paths from its folder)."""
     if dataset.is_dir():
         annotations_file = dataset / "annotations" / "coco.json"
         if not annotations_file.is_file():
@@ -86,9 +84,17 @@ def load_dataset(dataset: Path, images_dir: Path | None = None) -> CocoDataset:
     else:
         raise ScenegenError(f"{dataset}: no such file or folder")
     try:
-        data = json.loads(annotations_file.read_text())
+        return json.loads(annotations_file.read_text()), annotations_file, root
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ScenegenError(f"{annotations_file} is not a JSON file: {err}") from None
+
+
+def load_dataset(dataset: Path, images_dir: Path | None = None) -> CocoDataset:
+    """Read and check the COCO file of ``dataset`` (a scenegen folder or a JSON file).
+
+    ``images_dir`` overrides where ``file_name`` is resolved (default: the folder, or the JSON's folder).
+    """
+    data, annotations_file, root = read_coco_json(dataset)
     images, classes, annotations, crowd, box_masks = _check_coco(data, annotations_file)
     is_scenegen = dataset.is_dir()
     visibility = np.array([ann.get("visib_fract", np.nan) for ann in annotations], dtype=float)

@@ -3,23 +3,19 @@ category list matched by name and image paths relative to the new file."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from scenegen import atomic
+from scenegen.coco_dataset import read_coco_json
 from scenegen.errors import ScenegenError
 
 
 def read_coco(source: Path) -> tuple[dict[str, Any], Path]:
     """A COCO instances dict and the folder its ``file_name`` paths start from: a scenegen dataset folder
     (``annotations/coco.json``, paths from the folder) or a COCO JSON file (paths from its folder)."""
-    path, root = (source / "annotations" / "coco.json", source) if source.is_dir() else (source, source.parent)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise ScenegenError(f"{path}: cannot read a COCO file ({err})") from None
+    data, path, root = read_coco_json(source)
     if not isinstance(data, dict) or not all(
         isinstance(data.get(k), list) for k in ("images", "annotations", "categories")
     ):
