@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from scenegen.errors import ScenegenError
+from scenegen.formats.registry import FORMATS, export_dataset
 from scenegen.paths import conf_dir
-from scenegen.writers.exports import FORMATS, export_dataset
 
 EXAMPLES = """\
 examples:
@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {written}")
             return 0
         if args.command == "preview":
-            from scenegen.preview import preview
+            from scenegen.tools.preview import preview
 
             print(f"wrote {preview(args.dataset, args.out, args.count, images=args.images)}")
             return 0
@@ -160,11 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "pack":
             return _pack(args)
         if args.command == "audit":
-            from scenegen.audit.run import audit_command
+            from scenegen.tools.audit.run import audit_command
 
             return audit_command(args.dataset, args.images, args.out, args.strict, args.overrides)
         if args.command == "doctor":
-            from scenegen.doctor import run_doctor
+            from scenegen.tools.doctor import run_doctor
 
             return run_doctor()
     except ScenegenError as err:
@@ -176,22 +176,22 @@ def main(argv: list[str] | None = None) -> int:
 
 def _merge(args: argparse.Namespace) -> int:
     if args.coco:
-        from scenegen.combine import combine_coco
+        from scenegen.tools.combine import combine_coco
 
         for source, count in combine_coco(args.out, args.shards).items():
             print(f"{source}: {count['images']} images, {count['annotations']} annotations")
         print(f"wrote {args.out}")
         return 0
-    from scenegen.merge import merge_shards
+    from scenegen.dataset.merge import merge_shards
 
     print(f"merged dataset written to {merge_shards(args.out, args.shards)}")
     return 0
 
 
 def _balance(args: argparse.Namespace) -> int:
-    from scenegen.assets import MeshLimits, build_catalog
-    from scenegen.balance import balance_weights, override_lines, real_class_counts
-    from scenegen.config import load_config
+    from scenegen.assets.catalog import MeshLimits, build_catalog
+    from scenegen.config.load import load_config
+    from scenegen.tools.balance import balance_weights, override_lines, real_class_counts
 
     cfg = load_config(args.overrides)
     catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
@@ -207,9 +207,9 @@ def _balance(args: argparse.Namespace) -> int:
 
 
 def _pack(args: argparse.Namespace) -> int:
-    from scenegen.assets import MeshLimits
-    from scenegen.config import load_config
-    from scenegen.pack_tools import describe_packs, new_pack, validate_pack
+    from scenegen.assets.catalog import MeshLimits
+    from scenegen.config.load import load_config
+    from scenegen.tools.packs import describe_packs, new_pack, validate_pack
 
     if args.pack_command == "new":
         manifest, count = new_pack(args.dir, args.source, args.target_size)
@@ -228,8 +228,8 @@ def _pack(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from scenegen.config import load_config, to_yaml
-    from scenegen.pipeline import render_dataset
+    from scenegen.config.load import load_config, to_yaml
+    from scenegen.pipeline.run import render_dataset
 
     from_file = read_override_file(args.overrides_file) if args.overrides_file else []
     cfg = load_config([*from_file, *args.overrides])

@@ -14,10 +14,11 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from scenegen.config import finish_config, register_schemas
+from scenegen.config.load import finish_config
+from scenegen.config.schema import register_schemas
 from scenegen.errors import ScenegenError
 from scenegen.paths import conf_dir
-from scenegen.pipeline import render_dataset
+from scenegen.pipeline.run import render_dataset
 
 
 @hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")

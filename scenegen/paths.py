@@ -1,8 +1,8 @@
 """Where scenegen's data folders live, for source checkouts and wheels alike.
 
 A wheel carries ``conf/`` and ``assets/`` inside the package
-(``scenegen/conf``); a source checkout or editable install keeps them at the
-repository root beside ``scenegen/``.
+(``scenegen/data/conf``, ``scenegen/data/assets``); a source checkout or
+editable install keeps them at the repository root beside ``scenegen/``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def _data_dir(name: str) -> Path:
-    for candidate in (_PACKAGE / name, _PACKAGE.parent / name):
+    for candidate in (_PACKAGE / "data" / name, _PACKAGE.parent / name):
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"scenegen's {name}/ folder is missing from {_PACKAGE}; reinstall scenegen")

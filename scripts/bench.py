@@ -62,7 +62,7 @@ def throughput(mode: str, frames: int, args: list[str], scratch: Path) -> tuple[
 def child_bare(args: list[str], msaa: int, frames: int) -> dict:
     """The bare loop over the first ``frames`` scenes: the same scene graph as scenegen's (support plane,
     objects, distractors, lights, materials and textures), meshes uploaded once, colour only."""
-    from scenegen.config import load_config
+    from scenegen.config.load import load_config
     from scenegen.render import backend
 
     cfg = load_config(args)
@@ -71,12 +71,12 @@ def child_bare(args: list[str], msaa: int, frames: int) -> dict:
     import pyrender
     import trimesh
 
-    from scenegen.assets import MeshLimits, build_catalog
-    from scenegen.primitives import unit_primitive
+    from scenegen.assets.catalog import MeshLimits, build_catalog
+    from scenegen.assets.primitives import unit_primitive
     from scenegen.render.msaa import set_msaa_samples
     from scenegen.render.renderer import camera_for
-    from scenegen.sampler import sample_scene
-    from scenegen.textures import make_texture, with_uv
+    from scenegen.scene.sampler import sample_scene
+    from scenegen.scene.textures import make_texture, with_uv
 
     catalog = build_catalog(list(cfg.objects.packs), [], MeshLimits.of(cfg.objects))
     specs = [sample_scene(cfg, catalog, i) for i in range(frames)]
@@ -134,8 +134,8 @@ def child_bare(args: list[str], msaa: int, frames: int) -> dict:
 def child_pipeline(args: list[str], frames: int) -> dict:
     """The full pipeline for ``frames`` frames, as ``scenegen render`` runs it (start-up included);
     returns its seconds, stage timings and peak memory."""
-    from scenegen.config import load_config
-    from scenegen.pipeline import render_dataset
+    from scenegen.config.load import load_config
+    from scenegen.pipeline.run import render_dataset
 
     cfg = load_config([*args, f"num_scenes={frames}"])
     start = time.perf_counter()
@@ -148,8 +148,8 @@ def child_pipeline(args: list[str], frames: int) -> dict:
 
 def child_memory(args: list[str], frames: int) -> dict:
     """Resident memory of one FrameWorker after 200 frames and after ``frames``."""
-    from scenegen.config import load_config
-    from scenegen.frame_worker import FrameWorker
+    from scenegen.config.load import load_config
+    from scenegen.pipeline.worker import FrameWorker
 
     cfg = load_config([*args, f"num_scenes={frames}"])
     worker = FrameWorker(cfg, Path(cfg.output_dir), 0)

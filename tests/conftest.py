@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 import trimesh
 
-from scenegen.assets import Catalog, MeshLimits, build_catalog
-from scenegen.config import Config, load_config
-from scenegen.sampler import intrinsics, look_at
-from scenegen.spec import BackdropSpec, CameraSpec, MaterialSpec, ObjectSpec, SceneSpec
+from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
+from scenegen.config.load import load_config
+from scenegen.config.schema import Config
+from scenegen.labels.geometry import intrinsics, look_at
+from scenegen.scene.spec import BackdropSpec, CameraSpec, MaterialSpec, ObjectSpec, SceneSpec
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_LIMITS = MeshLimits.of(load_config([]).objects)

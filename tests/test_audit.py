@@ -13,9 +13,9 @@ import pytest
 from pycocotools import mask as mask_api
 
 from conftest import run_cli
-from scenegen.audit.config import load_audit_config
-from scenegen.audit.run import audit
-from scenegen.audit.shortcuts import detect_shortcut
+from scenegen.tools.audit.config import load_audit_config
+from scenegen.tools.audit.run import audit
+from scenegen.tools.audit.shortcuts import detect_shortcut
 
 W, H = 96, 72
 RED_HUE, BLUE_HUE = 0.0, 0.63  # HSV hue in [0, 1]

@@ -9,9 +9,9 @@ import trimesh
 from pycocotools.coco import COCO
 
 from conftest import render_small, run_cli, small_config
-from scenegen.assets import MeshLimits, build_catalog
-from scenegen.balance import balance_weights
-from scenegen.sampler import class_probabilities, sample_scene
+from scenegen.assets.catalog import MeshLimits, build_catalog
+from scenegen.scene.sampler import class_probabilities, sample_scene
+from scenegen.tools.balance import balance_weights
 
 
 def hand_made_coco(folder: Path, counts: dict[str, int]) -> Path:

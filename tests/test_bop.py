@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
-from scenegen.assets import Catalog
-from scenegen.geometry import box_corners, project
-from scenegen.writers.bop import write_bop
-from scenegen.writers.frame_record import read_records
+from scenegen.assets.catalog import Catalog
+from scenegen.dataset.record import read_records
+from scenegen.formats.bop import write_bop
+from scenegen.labels.geometry import box_corners, project
 
 
 @pytest.fixture(scope="module")

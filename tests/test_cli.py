@@ -66,8 +66,8 @@ def test_regular_install_finds_configs_and_assets_from_any_directory(tmp_path):
     """``pip install .`` (a wheel, not editable) carries conf/ and assets/ inside the package."""
     target = tmp_path / "site"
     pip_install_target(REPO, target)
-    assert (target / "scenegen" / "conf" / "config.yaml").is_file()
-    assert (target / "scenegen" / "assets" / "builtin" / "manifest.json").is_file()
+    assert (target / "scenegen" / "data" / "conf" / "config.yaml").is_file()
+    assert (target / "scenegen" / "data" / "assets" / "builtin" / "manifest.json").is_file()
     env = {**os.environ, "PYTHONPATH": str(target)}
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -93,7 +93,7 @@ def test_regular_install_finds_configs_and_assets_from_any_directory(tmp_path):
     assert (elsewhere / "out" / "annotations" / "coco.json").is_file()
     probe = "import scenegen.paths as p; print(p.conf_dir())"
     located = subprocess.run([sys.executable, "-c", probe], cwd=elsewhere, env=env, capture_output=True, text=True)
-    assert located.stdout.strip() == str(target / "scenegen" / "conf")
+    assert located.stdout.strip() == str(target / "scenegen" / "data" / "conf")
 
 
 def test_doctor_command_reports_a_working_backend():

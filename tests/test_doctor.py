@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from conftest import REPO
-from scenegen.doctor import Probe, describe, fix_lines, run_doctor, symptoms
+from scenegen.tools.doctor import Probe, describe, fix_lines, run_doctor, symptoms
 
 
 def _gpu(backend: str = "egl") -> Probe:
@@ -31,7 +31,7 @@ def test_run_doctor_here_finds_egl_working(capsys) -> None:
 
 
 def test_doctor_never_imports_opengl_in_its_own_process() -> None:
-    code = "import sys; from scenegen.doctor import run_doctor; run_doctor(); sys.exit('OpenGL' in sys.modules)"
+    code = "import sys; from scenegen.tools.doctor import run_doctor; run_doctor(); sys.exit('OpenGL' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False, cwd=REPO, capture_output=True).returncode == 0
 
 

@@ -6,18 +6,17 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
-from scenegen.geometry import (
+from scenegen.labels.geometry import (
     GL_TO_CV,
     box_corners,
     box_keypoints,
+    look_at,
     object_to_camera,
     project,
     rigid_inverse,
     world_to_camera_cv,
 )
-from scenegen.labels import encode_rle
-from scenegen.rle import decode_rle, parse_counts
-from scenegen.sampler import look_at
+from scenegen.labels.rle import decode_rle, encode_rle, parse_counts
 
 K = np.array([[500.0, 0.0, 319.5], [0.0, 400.0, 239.5], [0.0, 0.0, 1.0]])
 

@@ -10,11 +10,11 @@ import trimesh
 from pycocotools.coco import COCO
 
 from conftest import H, W, placed, render_small, run_cli, scene
-from scenegen.annotate import amodal_crops, amodal_groups, annotate, project_objects
-from scenegen.normals import decode_normals
-from scenegen.rle import decode_rle
-from scenegen.sampler import intrinsics
-from scenegen.spec import BackdropSpec, CameraSpec, SceneSpec
+from scenegen.labels.annotate import amodal_crops, amodal_groups, annotate, project_objects
+from scenegen.labels.geometry import intrinsics
+from scenegen.labels.normals import decode_normals
+from scenegen.labels.rle import decode_rle
+from scenegen.scene.spec import BackdropSpec, CameraSpec, SceneSpec
 
 BOX = (0.15, 0.10, 0.06)  # the built-in box's extents in metres (x, y, z), resting on z = 0
 

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
-from scenegen.labels import Crop, encode_rle, instance_annotations, instance_crops, semantic_image
+from scenegen.labels.crop import Crop, instance_crops
+from scenegen.labels.masks import instance_annotations, semantic_image
+from scenegen.labels.rle import encode_rle
 
 
 def test_box_is_tight_and_inclusive():

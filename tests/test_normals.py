@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scenegen.normals import MAX_RELATIVE_STEP, decode_normals, encode_normals, normals_from_depth
+from scenegen.labels.normals import MAX_RELATIVE_STEP, decode_normals, encode_normals, normals_from_depth
 
 H, W = 240, 320
 K = np.array([[300.0, 0.0, 159.5], [0.0, 280.0, 119.5], [0.0, 0.0, 1.0]])

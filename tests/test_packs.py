@@ -12,7 +12,7 @@ import pytest
 import trimesh
 
 from conftest import DEFAULT_LIMITS, REPO, pip_install_target, render_small, run_cli
-from scenegen.assets import build_catalog, check_pack
+from scenegen.assets.catalog import build_catalog, check_pack
 from scenegen.errors import ScenegenError
 
 EXAMPLE = REPO / "examples" / "scenegen-example-pack"

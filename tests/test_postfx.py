@@ -1,4 +1,4 @@
-"""Tests for the camera and sensor effects of ``scenegen.postfx``, on synthetic images."""
+"""Tests for the camera and sensor effects of ``scenegen.render.postfx``, on synthetic images."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import REPO
-from scenegen.config import validate
-from scenegen.postfx import PostFXConfig, apply_postfx, motion_kernel, standard_normal
+from scenegen.config.load import validate
+from scenegen.config.postfx import PostFXConfig
+from scenegen.render.postfx import apply_postfx, motion_kernel, standard_normal
 
 EFFECTS = [f.name for f in dataclasses.fields(PostFXConfig)]
 

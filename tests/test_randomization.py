@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from conftest import render_small, small_config
-from scenegen.backdrop import backdrop_image, composite
-from scenegen.geometry import project, world_to_camera_cv
-from scenegen.postfx import PostFXConfig
-from scenegen.sampler import kelvin_to_rgb, sample_scene
-from scenegen.spec import BackdropSpec
+from scenegen.config.postfx import PostFXConfig
+from scenegen.labels.geometry import project, world_to_camera_cv
+from scenegen.render.backdrop import backdrop_image, composite
+from scenegen.scene.lights import kelvin_to_rgb
+from scenegen.scene.sampler import sample_scene
+from scenegen.scene.spec import BackdropSpec
 
 ALL_ON = [
     "materials.texture_probability=1",

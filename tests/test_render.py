@@ -4,8 +4,8 @@ import numpy as np
 import trimesh
 
 from conftest import GREY, H, W, placed, scene
-from scenegen.labels import instance_annotations
-from scenegen.spec import DistractorSpec, LightSpec, SceneSpec
+from scenegen.labels.masks import instance_annotations
+from scenegen.scene.spec import DistractorSpec, LightSpec, SceneSpec
 
 
 def test_hidden_object_gets_no_annotation(renderer):

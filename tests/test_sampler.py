@@ -7,8 +7,8 @@ import trimesh
 from scipy.spatial import ConvexHull
 
 from conftest import small_config
-from scenegen.sampler import sample_scene
-from scenegen.spec import SceneSpec
+from scenegen.scene.sampler import sample_scene
+from scenegen.scene.spec import SceneSpec
 
 
 def posed_vertices(obj, catalog) -> np.ndarray:

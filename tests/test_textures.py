@@ -11,7 +11,7 @@ import pyrender
 import pytest
 import trimesh
 
-from scenegen.textures import TEXTURE_KINDS, box_uv, make_texture, with_uv
+from scenegen.scene.textures import TEXTURE_KINDS, box_uv, make_texture, with_uv
 
 COLORS = np.array([[0.9, 0.1, 0.1], [0.1, 0.2, 0.9]])
 

@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from conftest import run_cli
-from scenegen.rle import decode_rle
-from scenegen.writers.frame_record import read_records
-from scenegen.writers.split import split_indices
-from scenegen.writers.yolo import mask_polygon, write_yolo, yolo_detection_lines, yolo_segmentation_lines
+from scenegen.dataset.record import read_records
+from scenegen.formats.split import split_indices
+from scenegen.formats.yolo import mask_polygon, write_yolo, yolo_detection_lines, yolo_segmentation_lines
+from scenegen.labels.rle import decode_rle
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import trimesh
 from PIL import Image
 
-from scenegen.textures import make_texture, with_uv
+from scenegen.scene.textures import make_texture, with_uv
 
 MESHES = Path(__file__).resolve().parent / "scenegen_example_pack" / "meshes"
 

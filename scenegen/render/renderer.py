@@ -17,12 +17,12 @@ import numpy as np
 import pyrender
 import trimesh
 
-from scenegen.assets import Catalog
-from scenegen.backdrop import backdrop_image, composite
-from scenegen.primitives import unit_primitive
+from scenegen.assets.catalog import Catalog
+from scenegen.assets.primitives import unit_primitive
+from scenegen.render.backdrop import backdrop_image, composite
 from scenegen.render.msaa import set_msaa_samples
-from scenegen.spec import LightSpec, MaterialSpec, SceneSpec, TextureSpec
-from scenegen.textures import make_texture, with_uv
+from scenegen.scene.spec import LightSpec, MaterialSpec, SceneSpec, TextureSpec
+from scenegen.scene.textures import make_texture, with_uv
 
 MSAA_SAMPLES = 4
 PLANE_REPEATS = 8  # texture repeats across the support plane

@@ -1,0 +1,1 @@
+"""Config: the schemas of every group (types and bounds), loading with Hydra overrides, validation."""

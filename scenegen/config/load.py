@@ -1,0 +1,101 @@
+"""Load a config: compose ``conf/`` with Hydra overrides, validate every bound, return dataclasses.
+
+Every problem is a ScenegenError with one line naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from scenegen.config.fields import INF
+from scenegen.config.schema import Config, register_schemas
+from scenegen.errors import ScenegenError
+from scenegen.paths import conf_dir
+
+
+def load_config(overrides: list[str]) -> Config:
+    """Compose ``conf/config.yaml`` with Hydra ``overrides``, validate it, return it as dataclasses.
+
+    Raises ScenegenError with a one-line message naming the key on any problem.
+    """
+    register_schemas()
+    return compose_config("config", Config, overrides)
+
+
+def compose_config(config_name: str, schema: type, overrides: list[str]) -> Any:
+    """Compose ``conf/<config_name>.yaml`` (whose defaults start with ``schema``'s registered node) with
+    Hydra ``overrides``; validate it against ``schema`` and return it as ``schema`` dataclasses."""
+    try:
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
+            cfg = compose(config_name=config_name, overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as err:
+        raise ScenegenError(f"config: {_describe(err)}") from None
+    return finish_config(cfg, schema)
+
+
+def finish_config(cfg: DictConfig, schema: type = Config) -> Any:
+    """Validate a composed config against ``schema``; return it as dataclasses, interpolations resolved."""
+    validate(cfg, schema)
+    try:
+        return OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as err:
+        raise ScenegenError(f"config: {_describe(err)}") from None
+
+
+def validate(cfg: DictConfig, schema: type = Config, prefix: str = "") -> None:
+    """Check every ``span`` and ``bounds`` of ``schema`` in ``cfg``; raise ScenegenError naming the key."""
+    types = typing.get_type_hints(schema)
+    if "_target_" in cfg:
+        raise ScenegenError(f"config: {prefix}_target_: scenegen never instantiates objects named in its config")
+    unknown = set(cfg.keys()) - set(types)
+    if unknown:
+        raise ScenegenError(f"config: {prefix}{sorted(unknown)[0]}: unknown key")
+    for f in dataclasses.fields(schema):
+        key = f"{prefix}{f.name}"
+        value = cfg[f.name]
+        if dataclasses.is_dataclass(types[f.name]):
+            validate(value, types[f.name], f"{key}.")
+        elif "span" in f.metadata:
+            _check_span(key, list(value), *f.metadata["span"])
+        elif "bounds" in f.metadata:
+            _check_bounds(key, value, *f.metadata["bounds"])
+
+
+def _check_span(key: str, value: list[float], lo: float, hi: float) -> None:
+    if len(value) != 2:
+        raise ScenegenError(f"config: {key} must be [min, max], got {value}")
+    if value[0] > value[1]:
+        raise ScenegenError(f"config: {key} has min {value[0]} > max {value[1]}")
+    for v in value:
+        _check_bounds(key, v, lo, hi)
+
+
+def _check_bounds(key: str, value: float, lo: float, hi: float) -> None:
+    if not lo <= value <= hi:
+        allowed = f">= {lo}" if hi == INF else f"in [{lo}, {hi}]"
+        raise ScenegenError(f"config: {key} = {value} must be {allowed}")
+
+
+def _describe(err: BaseException) -> str:
+    """One line for a Hydra or OmegaConf error: the key and the problem, found along the cause chain."""
+    first_line = str(err).strip().split("\n")[0]
+    cause = err.__cause__
+    if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
+        return f"{cause.full_key}: {str(cause).strip().splitlines()[0]}"
+    return first_line or type(err).__name__
+
+
+def to_container(cfg: Config) -> dict[str, Any]:
+    """The config as plain data, for dataset.json."""
+    return dataclasses.asdict(cfg)
+
+
+def to_yaml(cfg: Config) -> str:
+    return OmegaConf.to_yaml(OmegaConf.structured(cfg))

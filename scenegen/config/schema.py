@@ -1,0 +1,158 @@
+"""Config schemas, registered with Hydra's ConfigStore.
+
+Every group in ``conf/`` has a dataclass here, so a wrong key or a wrong type
+fails at composition with the key named. The schemas hold types and bounds;
+the values, defaults included, live in the YAML files of ``conf/``. Bounds are
+field metadata: ``span`` marks a ``[min, max]`` pair, ``bounds`` a scalar, and
+``scenegen.config.load.validate`` checks both before anything is rendered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from scenegen.config.fields import bounded, span
+from scenegen.config.postfx import PostFXConfig
+
+
+@dataclass
+class SceneConfig:
+    layout: str = MISSING  # tabletop: resting on the plane; flying: floating in front of the camera
+    objects_per_scene: list[int] = span(0, 200)
+    placement_radius: float = bounded(0.01)  # metres: tabletop objects rest inside this disk
+    plane_size: float = bounded(0.0)  # metres; 0 means no support plane
+    max_placement_tries: int = bounded(1)
+    flying_depth: list[float] = span(0.01)  # metres from the camera, flying layout
+    distractors: list[int] = span(0, 200)  # unlabelled occluders per scene
+    distractor_shapes: list[str] = MISSING
+    distractor_size: list[float] = span(0.001)  # metres, each extent of a distractor
+    bin_wall_height: float = bounded(0.0)  # metres; > 0 walls the placement disk in, as a bin
+
+
+@dataclass
+class ObjectsConfig:
+    packs: list[str] = MISSING
+    classes: list[str] = MISSING  # empty: every class of the packs
+    class_weights: dict[str, float] = MISSING  # class -> weight, default 1
+    balance: str = MISSING  # uniform: class frequency ~ weight; assets: ~ weight x the class's asset count
+    size_scale: list[float] = span(0.01)  # multiplies each asset's target size
+    max_mesh_faces: int = bounded(1)  # a pack's mesh with more faces is an error
+    max_mesh_megabytes: float = bounded(0.0)  # a pack's mesh file larger than this is an error
+
+
+@dataclass
+class MaterialsConfig:
+    hue: list[float] = span(0.0, 1.0)
+    saturation: list[float] = span(0.0, 1.0)
+    value: list[float] = span(0.0, 1.0)
+    metallic: list[float] = span(0.0, 1.0)
+    roughness: list[float] = span(0.0, 1.0)
+    texture_probability: float = bounded(0.0, 1.0)  # chance of a procedural texture on an object
+    texture_kinds: list[str] = MISSING
+    texture_size: int = bounded(4, 4096)  # pixels per side
+    texture_repeat: float = bounded(0.001)  # metres per texture repeat on meshes without UVs
+    keep_asset_material: float = bounded(0.0, 1.0)  # chance of keeping the asset's own colour/texture
+    class_hue: dict[str, list[float]] = MISSING  # class -> its own hue span: ties colour to class (a bias!)
+
+
+@dataclass
+class LightingConfig:
+    count: list[int] = span(0, 8)
+    types: list[str] = MISSING
+    directional_intensity: list[float] = span(0.0)
+    point_intensity: list[float] = span(0.0)  # candela, lights ~1-2 m away
+    spot_intensity: list[float] = span(0.0)
+    color_temperature: list[float] = span(1000.0, 40000.0)  # kelvin: 2700 warm bulb, 6500 daylight
+    elevation_deg: list[float] = span(-90.0, 90.0)  # direction the light comes from
+    distance: list[float] = span(0.01)  # metres from the scene centre, point and spot lights
+    ambient: list[float] = span(0.0, 1.0)
+
+
+@dataclass
+class CameraConfig:
+    distance: list[float] = span(0.01)
+    elevation_deg: list[float] = span(-90.0, 90.0)
+    azimuth_deg: list[float] = span(-360.0, 720.0)
+    roll_deg: list[float] = span(-180.0, 180.0)
+    fov_deg: list[float] = span(1.0, 170.0)  # vertical field of view
+    look_at_jitter: float = bounded(0.0)  # metres
+    focal_jitter: float = bounded(0.0, 0.5)  # fx, fy each scaled by 1 + U(-j, j)
+    principal_point_jitter: float = bounded(0.0)  # pixels, cx and cy each shifted by U(-j, j)
+    znear: float = bounded(1e-6)
+    zfar: float = bounded(1e-3)
+
+
+@dataclass
+class BackgroundConfig:
+    hue: list[float] = span(0.0, 1.0)
+    saturation: list[float] = span(0.0, 1.0)
+    value: list[float] = span(0.0, 1.0)
+    texture_probability: float = bounded(0.0, 1.0)  # procedural texture on the backdrop and on the plane
+    image_dir: str = MISSING  # folder of background images; "" for none
+    image_probability: float = bounded(0.0, 1.0)  # chance the backdrop is a crop of one of them
+
+
+@dataclass
+class RenderConfig:
+    width: int = bounded(1, 16384)
+    height: int = bounded(1, 16384)
+    backend: str = MISSING  # auto, egl or osmesa
+    egl_device: list[int] = MISSING  # EGL devices; worker k renders on egl_device[k % len]
+    antialias: bool = MISSING  # 4x MSAA on the colour image; labels are never anti-aliased
+
+
+@dataclass
+class OutputConfig:
+    min_visible_pixels: int = bounded(0)  # fewer visible pixels: counted, not annotated
+    instance_masks: bool = MISSING  # masks/NNNNNN.png, 16-bit instance ids
+    semantic_masks: bool = MISSING  # semantic/NNNNNN.png, 16-bit category ids
+    depth_png: bool = MISSING  # depth/NNNNNN.png, 16-bit millimetres, 0 = no surface
+    depth_npy: bool = MISSING  # depth/NNNNNN.npy, float32 metres, 0 = no surface
+    normals: bool = MISSING  # normals/NNNNNN.png, camera-frame normals, 8-bit
+    amodal: bool = MISSING  # amodal masks, boxes, visibility and truncation per object
+    formats: list[str] = MISSING  # exports built from labels/ at the end: see scenegen.formats.registry
+    val_fraction: float = bounded(0.0, 1.0)  # share of frames in the validation split of the exports
+
+
+@dataclass
+class ExecutorConfig:
+    kind: str = MISSING  # local: this machine's processes; ray: Ray actors
+    workers: int = bounded(1, 1024)  # processes (or Ray actors), each with its own GL context
+
+
+@dataclass
+class RayConfig:
+    address: str = MISSING  # "" starts a local Ray instance; else a cluster's address, e.g. ray://head:10001
+
+
+@dataclass
+class ShardConfig:
+    index: int = bounded(0)  # this job renders frames i with i % count == index
+    count: int = bounded(1)
+
+
+@dataclass
+class Config:
+    num_scenes: int = bounded(0)
+    seed: int = MISSING
+    output_dir: str = MISSING
+    scene: SceneConfig = MISSING
+    objects: ObjectsConfig = MISSING
+    materials: MaterialsConfig = MISSING
+    lighting: LightingConfig = MISSING
+    camera: CameraConfig = MISSING
+    background: BackgroundConfig = MISSING
+    render: RenderConfig = MISSING
+    postfx: PostFXConfig = MISSING
+    output: OutputConfig = MISSING
+    executor: ExecutorConfig = MISSING
+    ray: RayConfig = MISSING
+    shard: ShardConfig = MISSING
+
+
+def register_schemas() -> None:
+    """Register ``Config`` as ``base_config``, the first entry of ``conf/config.yaml``'s defaults."""
+    ConfigStore.instance().store(name="base_config", node=Config)

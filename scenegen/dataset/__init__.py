@@ -1,0 +1,1 @@
+"""A dataset folder: the frame record, dataset.json, atomic writes, merging shards."""

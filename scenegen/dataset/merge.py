@@ -1,0 +1,79 @@
+"""``scenegen merge``: assemble the folders of shard jobs into the one dataset a single run would give."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from scenegen.dataset.atomic import link_or_copy
+from scenegen.dataset.dataset_file import identity_of, read_dataset_file, write_dataset_file
+from scenegen.dataset.record import frame_name, read_records, record_path
+from scenegen.errors import ScenegenError
+from scenegen.formats.registry import export
+
+FILE_KEYS = ("image", "instance_mask", "semantic_mask", "depth_png", "depth_npy", "normals")
+
+
+def merge_shards(out: Path, shards: list[Path]) -> Path:
+    """Link (or copy) every frame of ``shards`` into ``out``, then write its exports and ``dataset.json``.
+
+    The shards must be complete, of one config apart from ``shard`` (and how or where they ran), and
+    together hold each frame of ``num_scenes`` exactly once."""
+    manifests = [_manifest(folder) for folder in shards]
+    first = manifests[0]
+    for folder, manifest in zip(shards, manifests, strict=True):
+        difference = _first_difference(_content(first), _content(manifest))
+        if difference:
+            raise ScenegenError(f"{folder}: made with another config than {shards[0]} ({difference})")
+    owner: dict[int, Path] = {}
+    for folder in shards:
+        for path in sorted((folder / "labels").glob("*.json")):
+            index = int(path.stem)
+            if index in owner:
+                raise ScenegenError(f"frame {index} is in both {owner[index]} and {folder}")
+            owner[index] = folder
+    expected = range(first["config"]["num_scenes"])
+    missing = [i for i in expected if i not in owner]
+    if missing:
+        shown = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
+        raise ScenegenError(f"{len(missing)} frames missing from the shards: {shown}; render the missing shards")
+    if out.exists() and any(out.iterdir()):
+        raise ScenegenError(f"{out}: exists and is not empty; choose a new folder for the merged dataset")
+    for index in expected:
+        folder = owner[index]
+        record = json.loads(record_path(folder, index).read_text())
+        for key in FILE_KEYS:
+            if key in record:
+                (out / record[key]).parent.mkdir(parents=True, exist_ok=True)
+                link_or_copy(folder / record[key], out / record[key])
+        (out / "labels").mkdir(parents=True, exist_ok=True)
+        link_or_copy(record_path(folder, index), out / "labels" / f"{frame_name(index)}.json")
+    config = {**first["config"], "shard": {"index": 0, "count": 1}, "output_dir": str(out)}
+    records = read_records(out, list(expected))
+    for name in config["output"]["formats"]:
+        export(out, name, records, first["categories"], config["output"]["val_fraction"], config["seed"])
+    write_dataset_file(out, config, first["categories"], "complete", records)
+    return out
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    manifest = read_dataset_file(folder)
+    if manifest.get("status") != "complete":
+        raise ScenegenError(f"{folder}: the shard did not finish; rerun its command to complete it")
+    return manifest
+
+
+def _content(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in identity_of(manifest["config"]).items() if k != "shard"}
+
+
+def _first_difference(a: Any, b: Any, key: str = "") -> str | None:
+    """The first key whose values differ, as ``key: a != b``; None when equal."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            found = _first_difference(a.get(k), b.get(k), f"{key}.{k}" if key else k)
+            if found:
+                return found
+        return None
+    return None if a == b else f"{key}: {a!r} != {b!r}"

@@ -1,0 +1,153 @@
+"""Run a dataset's frames: in this process, in local worker processes, or as Ray actors.
+
+Every frame is rendered, labelled and written by whichever worker takes it, from its own seed, so the
+dataset is the same byte for byte however the frames are spread. Each worker owns one GL context,
+created inside its own process, on EGL device ``render.egl_device[k % len]`` for worker ``k``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import signal
+import sys
+import traceback
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from scenegen.assets.catalog import Catalog
+from scenegen.config.schema import Config
+from scenegen.errors import ScenegenError
+from scenegen.pipeline.worker import FrameWorker
+
+Stats = dict[str, Any]  # FrameWorker.finish(): frames and per-stage seconds
+RESUME_HINT = "finished frames are kept: run the same command to resume"
+
+
+def run_frames(cfg: Config, out: Path, todo: list[int], progress: bool, catalog: Catalog) -> list[Stats]:
+    """Render frames ``todo`` of ``cfg`` into ``out`` with ``cfg.executor``; one Stats per worker.
+    ``catalog`` is this process's: a worker here reuses it, worker processes build their own."""
+    bar = tqdm(total=len(todo), desc="rendering", unit="frame", disable=not progress, file=sys.stderr)
+    with bar:
+        if cfg.executor.kind == "ray":
+            return _run_ray(cfg, out, todo, bar)
+        if cfg.executor.workers == 1 or len(todo) <= 1:
+            return [_run_here(cfg, out, todo, bar, catalog)]
+        return _run_processes(cfg, out, todo, bar)
+
+
+def _device(cfg: Config, worker: int) -> int:
+    return cfg.render.egl_device[worker % len(cfg.render.egl_device)]
+
+
+def _run_here(cfg: Config, out: Path, todo: list[int], bar: tqdm, catalog: Catalog) -> Stats:
+    worker = FrameWorker(cfg, out, _device(cfg, 0), catalog)
+    try:
+        for index in todo:
+            worker.render(index)
+            bar.update()
+    finally:
+        stats = worker.finish()
+    return stats
+
+
+def _process_main(cfg: Config, out: Path, device: int, tasks: Any, results: Any) -> None:
+    """A worker process: frames from ``tasks`` until None; reports ("frame", i), ("done", stats) or ("error", text)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers on Ctrl-C
+    try:
+        worker = FrameWorker(cfg, out, device)
+        try:
+            for index in iter(tasks.get, None):
+                worker.render(index)
+                results.put(("frame", index))
+        finally:
+            stats = worker.finish()
+        results.put(("done", stats))
+    except ScenegenError as err:
+        results.put(("error", str(err)))
+    except BaseException:
+        results.put(("error", traceback.format_exc()))
+
+
+def _run_processes(cfg: Config, out: Path, todo: list[int], bar: tqdm) -> list[Stats]:
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no GL state inherited
+    tasks, results = context.Queue(), context.Queue()
+    workers = min(cfg.executor.workers, len(todo))
+    for index in todo:
+        tasks.put(index)
+    for _ in range(workers):
+        tasks.put(None)
+    processes = [
+        context.Process(target=_process_main, args=(cfg, out, _device(cfg, k), tasks, results), daemon=True)
+        for k in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    stats: list[Stats] = []
+    try:
+        while len(stats) < workers:
+            try:
+                kind, value = results.get(timeout=1.0)
+            except queue.Empty:
+                dead = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+                if dead:
+                    raise ScenegenError(f"a worker process died (exit code {dead[0]}); {RESUME_HINT}") from None
+                continue
+            if kind == "error":
+                raise ScenegenError(value.strip().splitlines()[-1] if "Traceback" in value else value)
+            if kind == "done":
+                stats.append(value)
+            else:
+                bar.update()
+    finally:
+        for process in processes:
+            if len(stats) < workers:
+                process.terminate()
+            process.join()
+    return stats
+
+
+def _run_ray(cfg: Config, out: Path, todo: list[int], bar: tqdm) -> list[Stats]:
+    """Frames as tasks of ``executor.workers`` Ray actors, each holding one FrameWorker (its GL context).
+
+    ``ray.address`` empty starts a local Ray instance for the run; otherwise it joins that cluster,
+    whose nodes must all see ``output_dir`` (a shared file system)."""
+    try:
+        import ray
+    except ImportError:
+        raise ScenegenError("executor=ray needs Ray: pip install 'ray>=2.40'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        local = {"num_cpus": cfg.executor.workers, "include_dashboard": False}
+        ray.init(address=cfg.ray.address or None, log_to_driver=False, **({} if cfg.ray.address else local))
+    try:
+        actor = ray.remote(num_cpus=1)(FrameWorker)
+        workers = [actor.remote(cfg, out, _device(cfg, k)) for k in range(min(cfg.executor.workers, len(todo)))]
+        waiting = deque(todo)
+        running = {}
+        for worker in workers:  # two frames queued per actor keep each one busy
+            for _ in range(2):
+                if waiting:
+                    running[worker.render.remote(waiting.popleft())] = worker
+        while running:
+            done, _ = ray.wait(list(running), num_returns=1)
+            worker = running.pop(done[0])
+            _ray_result(ray, done[0])
+            bar.update()
+            if waiting:
+                running[worker.render.remote(waiting.popleft())] = worker
+        return [_ray_result(ray, ref) for ref in [w.finish.remote() for w in workers]]
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _ray_result(ray: Any, ref: Any) -> Any:
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as err:
+        cause = err.cause if isinstance(err.cause, ScenegenError) else None
+        raise ScenegenError(str(cause) if cause else f"a Ray worker failed: {err}") from None

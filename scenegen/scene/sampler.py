@@ -1,0 +1,104 @@
+"""Draw a SceneSpec from the config's distribution: pure numpy, one Generator per frame.
+
+Frame ``index`` of a dataset with ``seed`` uses ``np.random.default_rng([seed, index])``,
+so every frame is reproducible on its own, whatever the split of the work.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scenegen.assets.catalog import Catalog
+from scenegen.assets.primitives import DISTRACTOR_SHAPES
+from scenegen.config.schema import Config
+from scenegen.errors import ScenegenError
+from scenegen.scene.camera import sample_camera
+from scenegen.scene.draws import integer, uniform
+from scenegen.scene.lights import LIGHT_KINDS, sample_lights
+from scenegen.scene.materials import sample_backdrop, sample_plane_material
+from scenegen.scene.placement import bin_walls, sample_distractors, sample_flying_objects, sample_resting_objects
+from scenegen.scene.spec import PlaneSpec, SceneSpec
+from scenegen.scene.textures import TEXTURE_KINDS
+
+LAYOUTS = ("tabletop", "flying")
+BALANCES = ("uniform", "assets")
+
+
+def frame_rng(seed: int, index: int) -> np.random.Generator:
+    """The Generator of frame ``index``."""
+    return np.random.default_rng([seed, index])
+
+
+def check_choices(cfg: Config) -> None:
+    """Raise ScenegenError naming the key of any name-valued setting outside its known choices."""
+    choices = {
+        "scene.layout": ([cfg.scene.layout], LAYOUTS),
+        "scene.distractor_shapes": (cfg.scene.distractor_shapes, DISTRACTOR_SHAPES),
+        "materials.texture_kinds": (cfg.materials.texture_kinds, TEXTURE_KINDS),
+        "lighting.types": (cfg.lighting.types, LIGHT_KINDS),
+        "objects.balance": ([cfg.objects.balance], BALANCES),
+    }
+    for key, (values, known) in choices.items():
+        unknown = [v for v in values if v not in known]
+        if unknown or not values:
+            raise ScenegenError(f"config: {key} must be a non-empty choice of {list(known)}, got {list(values)}")
+
+
+def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
+    """Frame ``index`` of the dataset described by ``cfg``."""
+    rng = frame_rng(cfg.seed, index)
+    probs = class_probabilities(catalog, cfg)
+    width, height = cfg.render.width, cfg.render.height
+    count = integer(rng, cfg.scene.objects_per_scene)
+    if cfg.scene.layout == "tabletop":
+        objects, spheres = sample_resting_objects(rng, cfg, catalog, probs, count)
+        centre = np.mean([s[0] for s in spheres], axis=0) if spheres else np.zeros(3)
+        target = centre + rng.normal(0.0, cfg.camera.look_at_jitter, 3)
+        camera = sample_camera(rng, cfg.camera, width, height, target)
+    else:
+        target = rng.normal(0.0, cfg.camera.look_at_jitter, 3)
+        camera = sample_camera(rng, cfg.camera, width, height, target)
+        objects, spheres = sample_flying_objects(rng, cfg, catalog, probs, count, camera)
+    distractors = sample_distractors(rng, cfg, camera, target, spheres) + bin_walls(rng, cfg)
+    lights = sample_lights(rng, cfg.lighting, target)
+    plane = None
+    if cfg.scene.plane_size > 0:
+        plane = PlaneSpec(cfg.scene.plane_size, sample_plane_material(rng, cfg.background, cfg.materials))
+    return SceneSpec(
+        index=index,
+        seed=cfg.seed,
+        camera=camera,
+        objects=objects,
+        lights=lights,
+        backdrop=sample_backdrop(rng, cfg.background, cfg.materials),
+        ambient_light=[uniform(rng, cfg.lighting.ambient)] * 3,
+        plane=plane,
+        distractors=distractors,
+        unplaced=count - len(objects),
+    )
+
+
+def class_probabilities(catalog: Catalog, cfg: Config) -> np.ndarray:
+    """Probability of each catalog class: ``objects.class_weights`` (default 1) times, with
+    ``objects.balance=assets``, the class's number of assets (``uniform``: times 1)."""
+    weights = cfg.objects.class_weights
+    _check_class_keys(catalog, "objects.class_weights", weights)
+    _check_class_keys(catalog, "materials.class_hue", cfg.materials.class_hue)
+    for name, weight in weights.items():
+        if not weight >= 0:
+            raise ScenegenError(f"config: objects.class_weights.{name} = {weight} must be >= 0")
+    for name, span in cfg.materials.class_hue.items():
+        if len(span) != 2 or not 0 <= span[0] <= span[1] <= 1:
+            raise ScenegenError(f"config: materials.class_hue.{name} = {list(span)} must be [min, max] within [0, 1]")
+    p = np.array([float(weights.get(c, 1.0)) for c in catalog.classes])
+    if cfg.objects.balance == "assets":
+        p *= [len(catalog.assets_by_class[c]) for c in catalog.classes]
+    if p.sum() <= 0:
+        raise ScenegenError("config: objects.class_weights are all zero")
+    return p / p.sum()
+
+
+def _check_class_keys(catalog: Catalog, key: str, mapping: dict) -> None:
+    for name in mapping:
+        if name not in catalog.classes:
+            raise ScenegenError(f"config: {key}.{name}: unknown class; known: {list(catalog.classes)}")

@@ -1,0 +1,1 @@
+"""User tools beside rendering: audit, balance, preview, doctor, pack tools, combining COCO files."""
