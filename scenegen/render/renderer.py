@@ -30,8 +30,9 @@ PLANE_REPEATS = 8  # texture repeats across the support plane
 
 @dataclass
 class RenderOutput:
-    """color: (h, w, 3) uint8; depth: (h, w) float32 metres along the view axis at pixel centres, 0
-    where nothing was hit, from the id pass (exact whatever the anti-aliasing); ids: (h, w) uint16 instance ids, 0 for background, support plane and distractors;
+    """color: (h, w, 3) uint8; depth: (h, w) float32 metres along the view axis at pixel centres (exact
+    whatever the anti-aliasing), 0 where nothing was hit; ids: (h, w) uint16 instance ids, 0 for
+    background, support plane and distractors;
     alone: one (h, w) uint16 id image per group asked of ``render``, drawing that group's objects only;
     seconds: wall time of each pass (``render``: colour, ``id_pass``: ids and depth, ``amodal``, ``backdrop``)."""
 
