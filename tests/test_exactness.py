@@ -139,6 +139,7 @@ def test_recorded_poses_reproject_the_mesh_files(tmp_path, layout):
         for ann, bop_entry in zip(record["annotations"], bop[str(record["index"])], strict=True):
             mesh, scale = file_mesh(files[ann["asset_id"]]), objects[ann["instance_id"]]["scale"]
             cam = to_camera(mesh.vertices, ann, scale)
+            assert cam[:, 2].min() > camera["znear"]
             rotation_bop = np.reshape(bop_entry["cam_R_m2c"], (3, 3))  # BOP: model millimetres to camera mm
             cam_bop = (1000 * scale * mesh.vertices) @ rotation_bop.T + np.asarray(bop_entry["cam_t_m2c"])
             np.testing.assert_allclose(cam_bop / 1000, cam, atol=1e-9)
