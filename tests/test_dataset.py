@@ -20,7 +20,7 @@ def test_coco_loads_and_matches_id_images(rendered_dataset):
     assert len(ann_ids) == len(set(ann_ids)) > 0
     for image in coco.loadImgs(coco.getImgIds()):
         record = json.loads((rendered_dataset / "labels" / f"{image['id'] - 1:06d}.json").read_text())
-        ids = cv2.imread(str(rendered_dataset / record["instance_mask"]), cv2.IMREAD_UNCHANGED)
+        ids = cv2.imread(str(rendered_dataset / record["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
         assert ids.dtype == np.uint16 and ids.shape == (image["height"], image["width"])
         assert cv2.imread(str(rendered_dataset / image["file_name"])).shape == (*ids.shape, 3)
         objects = {o["instance_id"]: o for o in record["spec"]["objects"]}
@@ -76,8 +76,8 @@ def test_semantic_masks_hold_category_ids(tmp_path):
     assert result.returncode == 0, result.stderr
     for i in range(2):
         record = json.loads((out / f"labels/{i:06d}.json").read_text())
-        ids = cv2.imread(str(out / record["instance_mask"]), cv2.IMREAD_UNCHANGED)
-        semantic = cv2.imread(str(out / record["semantic_mask"]), cv2.IMREAD_UNCHANGED)
+        ids = cv2.imread(str(out / record["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
+        semantic = cv2.imread(str(out / record["files"]["semantic_mask"]["path"]), cv2.IMREAD_UNCHANGED)
         for ann in record["annotations"]:
             assert np.all(semantic[ids == ann["instance_id"]] == ann["category_id"])
         assert np.all(semantic[ids == 0] == 0)

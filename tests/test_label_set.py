@@ -154,10 +154,12 @@ def test_depth_and_normals_outputs_match_geometry(tmp_path, catalog):
     agree = []  # cosine between the normal image and the true face normal, per checked pixel
     for index in range(3):
         record = json.loads((out / f"labels/{index:06d}.json").read_text())
-        depth_mm = cv2.imread(str(out / record["depth_png"]), cv2.IMREAD_UNCHANGED)
-        depth_m = np.load(out / record["depth_npy"])
-        normals = decode_normals(cv2.cvtColor(cv2.imread(str(out / record["normals"])), cv2.COLOR_BGR2RGB))
-        ids = cv2.imread(str(out / record["instance_mask"]), cv2.IMREAD_UNCHANGED)
+        depth_mm = cv2.imread(str(out / record["files"]["depth_png"]["path"]), cv2.IMREAD_UNCHANGED)
+        depth_m = np.load(out / record["files"]["depth_npy"]["path"])
+        normals = decode_normals(
+            cv2.cvtColor(cv2.imread(str(out / record["files"]["normals"]["path"])), cv2.COLOR_BGR2RGB)
+        )
+        ids = cv2.imread(str(out / record["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
         assert depth_mm.dtype == np.uint16 and depth_m.dtype == np.float32
         assert np.all(np.abs(depth_mm.astype(float) - depth_m * 1000) <= 0.5 + 1e-3)
         K = np.asarray(record["spec"]["camera"]["K"])

@@ -191,8 +191,8 @@ def test_installed_example_pack_renders_with_its_texture(tmp_path):
     textured = 0
     for i in range(3):
         record = json.loads((out / f"labels/{i:06d}.json").read_text())
-        image = cv2.imread(str(out / record["image"]))
-        ids = cv2.imread(str(out / record["instance_mask"]), cv2.IMREAD_UNCHANGED)
+        image = cv2.imread(str(out / record["files"]["image"]["path"]))
+        ids = cv2.imread(str(out / record["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
         for ann in record["annotations"]:
             assert ann["class_name"] == "crate"
             pixels = image[ids == ann["instance_id"]].astype(float)

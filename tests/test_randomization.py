@@ -118,8 +118,8 @@ def test_background_images_fill_the_backdrop(tmp_path):
     for i in range(2):
         record = json.loads((out / f"labels/{i:06d}.json").read_text())
         assert record["spec"]["backdrop"]["image"] == str((folder / "red.png").resolve())
-        image = cv2.cvtColor(cv2.imread(str(out / record["image"])), cv2.COLOR_BGR2RGB)
-        ids = cv2.imread(str(out / record["instance_mask"]), cv2.IMREAD_UNCHANGED)
+        image = cv2.cvtColor(cv2.imread(str(out / record["files"]["image"]["path"])), cv2.COLOR_BGR2RGB)
+        ids = cv2.imread(str(out / record["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
         background = image[ids == 0]
         assert np.mean(np.all(background == [255, 0, 0], axis=1)) > 0.5  # distractors are id 0 too
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.dataset_file import identity_of, read_dataset_file, write_dataset_file
-from scenegen.dataset.record import frame_name, read_records, record_path
+from scenegen.dataset.record import file_path, frame_name, read_record, read_records, record_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import export
-
-FILE_KEYS = ("image", "instance_mask", "semantic_mask", "depth_png", "depth_npy", "normals")
 
 
 def merge_shards(out: Path, shards: list[Path]) -> Path:
@@ -42,11 +39,10 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
         raise ScenegenError(f"{out}: exists and is not empty; choose a new folder for the merged dataset")
     for index in expected:
         folder = owner[index]
-        record = json.loads(record_path(folder, index).read_text())
-        for key in FILE_KEYS:
-            if key in record:
-                (out / record[key]).parent.mkdir(parents=True, exist_ok=True)
-                link_or_copy(folder / record[key], out / record[key])
+        record = read_record(record_path(folder, index))
+        for kind, entry in record["files"].items():
+            (out / entry["path"]).parent.mkdir(parents=True, exist_ok=True)
+            link_or_copy(file_path(folder, record, kind), out / entry["path"])
         (out / "labels").mkdir(parents=True, exist_ok=True)
         link_or_copy(record_path(folder, index), out / "labels" / f"{frame_name(index)}.json")
     config = {**first["config"], "shard": {"index": 0, "count": 1}, "output_dir": str(out)}

@@ -1,21 +1,85 @@
-"""The per-frame files: image, optional masks, and the JSON frame record (the source of truth).
+"""The frame record ``labels/NNNNNN.json``: the one typed definition, its writer and its reader.
 
-The record is written last, so a frame whose record exists is complete.
+A frame's files are written first, the record last, so a frame whose record exists is complete. The record
+lists each file with its size and SHA-256, holds the frame's labels and its whole ``SceneSpec``; every
+export, merge, audit and preview reads frames through :func:`read_record` / :func:`iter_records`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import cv2
 import numpy as np
 
 from scenegen.dataset import atomic
+from scenegen.errors import ScenegenError
 
-FORMAT = "scenegen.frame/1"
+FORMAT = "scenegen.frame/2"
+
+# kind -> (folder, suffix) of a frame's files; "image" is always there, the others when output.* asks.
+FILE_KINDS: dict[str, tuple[str, str]] = {
+    "image": ("images", ".png"),
+    "instance_mask": ("masks", ".png"),
+    "semantic_mask": ("semantic", ".png"),
+    "depth_png": ("depth", ".png"),
+    "depth_npy": ("depth", ".npy"),
+    "normals": ("normals", ".png"),
+}
+
+
+class FileEntry(TypedDict):
+    path: str  # relative to the dataset folder
+    bytes: int
+    sha256: str
+
+
+class Counts(TypedDict):
+    objects: int  # objects in the scene (placed)
+    annotated: int  # objects with at least output.min_visible_pixels visible
+    below_min_visible_pixels: int
+    distractors: int
+    unplaced: int  # objects drawn that found no room
+
+
+class ObjectLabel(TypedDict, total=False):
+    """One object's labels (the README's frame record table); ``bbox``, ``area``, ``segmentation`` only when
+    it has at least ``output.min_visible_pixels``, the amodal keys only with ``output.amodal``."""
+
+    instance_id: int
+    asset_id: str
+    class_name: str
+    category_id: int
+    visible_pixels: int
+    bbox: list[int]  # COCO [x, y, w, h]
+    area: int
+    segmentation: dict[str, Any]  # COCO RLE
+    cam_R_m2c: list[float]  # (9,) row-major
+    cam_t_m2c: list[float]  # (3,) metres
+    keypoints: list[list[float]]  # (9, 3) u, v, flag
+    amodal_bbox: list[int]
+    amodal_area: int
+    amodal_segmentation: dict[str, Any]
+    visib_fract: float
+    truncated: bool
+
+
+class FrameRecord(TypedDict):
+    format: str
+    index: int
+    seed: int
+    width: int
+    height: int
+    files: dict[str, FileEntry]  # kind (FILE_KINDS) -> file
+    counts: Counts
+    postfx: list[dict[str, Any]]  # the sensor effects applied, in order, with their parameters
+    annotations: list[ObjectLabel]  # one per object, in spec order
+    spec: dict[str, Any]  # SceneSpec.to_dict()
 
 
 def frame_name(index: int) -> str:
@@ -24,6 +88,12 @@ def frame_name(index: int) -> str:
 
 def record_path(out: Path, index: int) -> Path:
     return out / "labels" / f"{frame_name(index)}.json"
+
+
+def file_relative(kind: str, index: int) -> str:
+    """Where frame ``index``'s file of ``kind`` goes, relative to the dataset folder."""
+    folder, suffix = FILE_KINDS[kind]
+    return f"{folder}/{frame_name(index)}{suffix}"
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -43,19 +113,48 @@ def encode_npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def write_file(out: Path, relative: str, data: bytes) -> None:
-    """Atomically write ``out/relative``, making its folder if needed."""
+def write_frame_file(out: Path, relative: str, data: bytes) -> FileEntry:
+    """Atomically write ``out/relative``, making its folder if needed; return its entry for the record."""
     (out / relative).parent.mkdir(parents=True, exist_ok=True)
     atomic.write_bytes(out / relative, data)
+    return {"path": relative, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def write_record(out: Path, index: int, record: dict[str, Any]) -> None:
-    path = record_path(out, index)
+def write_record(out: Path, record: FrameRecord) -> None:
+    """Write the record of a frame whose files are written: from now on the frame counts as done."""
+    path = record_path(out, record["index"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_json(path, {"format": FORMAT, **record})
+    atomic.write_json(path, record)
 
 
-def read_records(out: Path, indices: list[int] | None = None) -> list[dict[str, Any]]:
-    """The frame records of a dataset folder, in frame order: every one, or those of ``indices``."""
+def read_record(path: Path) -> FrameRecord:
+    """The frame record at ``path``; ScenegenError naming the file when it is not one of this version."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError) as err:
+        raise ScenegenError(f"{path}: not a readable frame record ({err})") from None
+    found = data.get("format") if isinstance(data, dict) else None
+    if found != FORMAT:
+        raise ScenegenError(f"{path}: frame record format {found!r}, expected {FORMAT!r}")
+    return data
+
+
+def iter_records(out: Path, indices: list[int] | None = None) -> Iterator[FrameRecord]:
+    """The frame records of a dataset folder, in frame order, one at a time: every one, or those of ``indices``."""
     paths = sorted((out / "labels").glob("*.json")) if indices is None else [record_path(out, i) for i in indices]
-    return [json.loads(p.read_text()) for p in paths]
+    for path in paths:
+        yield read_record(path)
+
+
+def read_records(out: Path, indices: list[int] | None = None) -> list[FrameRecord]:
+    """:func:`iter_records` as a list."""
+    return list(iter_records(out, indices))
+
+
+def file_path(out: Path, record: FrameRecord, kind: str) -> Path:
+    """The absolute path of the record's file of ``kind``; ScenegenError when the record points outside ``out``."""
+    relative = record["files"][kind]["path"]
+    path = (out / relative).resolve()
+    if not path.is_relative_to(out.resolve()):
+        raise ScenegenError(f"{record_path(out, record['index'])}: {kind} path {relative!r} is outside {out}")
+    return path

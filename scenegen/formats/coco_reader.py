@@ -20,6 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from scenegen.dataset.record import read_record
 from scenegen.errors import ScenegenError
 
 
@@ -183,7 +184,7 @@ def _fill_visibility(visibility: np.ndarray, annotations: list[dict], labels_dir
         path = labels_dir / f"{image_id - 1:06d}.json"
         if not path.is_file():
             continue
-        record = json.loads(path.read_text())
+        record = read_record(path)
         known = {
             (a["category_id"], tuple(float(v) for v in a["bbox"])): a["visib_fract"]
             for a in record.get("annotations", [])

@@ -86,7 +86,7 @@ def sample_distractors(
     taken = list(spheres)
     distractors = []
     for _ in range(integer(rng, cfg.scene.distractors)):
-        shape = pick(rng, cfg.scene.distractor_shapes)
+        shape = str(pick(rng, cfg.scene.distractor_shapes))
         size = rng.uniform(cfg.scene.distractor_size[0], cfg.scene.distractor_size[1], 3)
         radius = 0.5 * float(np.linalg.norm(size))
         rotation = random_rotation(rng)
