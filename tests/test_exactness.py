@@ -26,6 +26,10 @@ def records(out: Path) -> list[dict]:
     return [json.loads(path.read_text()) for path in sorted((out / "labels").glob("*.json"))]
 
 
+def frame_file(out: Path, record: dict, kind: str) -> Path:
+    return out / record["files"][kind]["path"]
+
+
 def mesh_files() -> dict[str, Path]:
     """Asset id -> mesh file, read from the two packs' manifests."""
     found = {}
@@ -110,9 +114,9 @@ def test_antialiasing_changes_the_colour_image_only(tmp_path):
     for a, b in zip(records(plain), records(smooth), strict=True):
         assert a["annotations"] == b["annotations"]  # masks, boxes, poses, keypoints with their flags
         for key in ("instance_mask", "depth_png", "depth_npy", "normals"):
-            assert (plain / a[key]).read_bytes() == (smooth / b[key]).read_bytes(), key
-        assert (plain / a["image"]).read_bytes() != (smooth / b["image"]).read_bytes()  # MSAA did happen
-        assert np.count_nonzero(np.load(smooth / b["depth_npy"])) > 0
+            assert frame_file(plain, a, key).read_bytes() == frame_file(smooth, b, key).read_bytes(), key
+        assert frame_file(plain, a, "image").read_bytes() != frame_file(smooth, b, "image").read_bytes()  # MSAA did
+        assert np.count_nonzero(np.load(frame_file(smooth, b, "depth_npy"))) > 0
         flags += [point[2] for ann in a["annotations"] for point in ann["keypoints"]]
     assert 2 in flags and 1 in flags  # the depth test behind the flags was exercised both ways
 
@@ -134,7 +138,7 @@ def test_recorded_poses_reproject_the_mesh_files(tmp_path, layout):
     for record in records(out):
         camera = record["spec"]["camera"]
         K, width, height = np.asarray(camera["K"]), camera["width"], camera["height"]
-        ids = cv2.imread(str(out / record["instance_mask"]), cv2.IMREAD_UNCHANGED)
+        ids = cv2.imread(str(frame_file(out, record, "instance_mask")), cv2.IMREAD_UNCHANGED)
         objects = {obj["instance_id"]: obj for obj in record["spec"]["objects"]}
         for ann, bop_entry in zip(record["annotations"], bop[str(record["index"])], strict=True):
             mesh, scale = file_mesh(files[ann["asset_id"]]), objects[ann["instance_id"]]["scale"]
