@@ -157,10 +157,14 @@ def test_pack_new_from_a_folder_of_meshes_validates_and_renders(tmp_path):
 def test_up_axis_turns_the_mesh_upright_and_meshes_load_once(tmp_path):
     pack = write_pack(tmp_path / "tall", [box_asset(up_axis="y"), box_asset(id="flat")])
     catalog = build_catalog([str(pack)], [], DEFAULT_LIMITS)
-    upright, flat = catalog.asset("widget").load_mesh(), catalog.asset("flat").load_mesh()
-    np.testing.assert_allclose(flat.extents, [0.1, 0.08, 0.05])
-    np.testing.assert_allclose(upright.extents, [0.1, 0.05, 0.08])  # the file's y (0.08) is now z
-    assert catalog.asset("flat").load_mesh() is flat
+    tall, flat = catalog.asset("widget"), catalog.asset("flat")
+    np.testing.assert_allclose(flat.load_mesh().extents, [0.1, 0.08, 0.05])
+    np.testing.assert_allclose(tall.load_mesh().extents, [0.1, 0.08, 0.05])  # the model frame is the file's
+    upright = trimesh.transform_points(tall.load_mesh().vertices, tall.up_rotation)
+    np.testing.assert_allclose(np.ptp(upright, axis=0), [0.1, 0.05, 0.08])  # the file's y (0.08) is now z
+    for rest in tall.resting_poses.transforms:  # resting poses act on the file's coordinates
+        assert abs(trimesh.transform_points(tall.load_mesh().vertices, rest)[:, 2].min()) < 1e-9
+    assert catalog.asset("flat").load_mesh() is flat.load_mesh()
 
 
 @pytest.mark.slow
