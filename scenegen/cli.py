@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         "yolo_seg (yolo_seg/), bop (bop/)",
     )
     exporter.add_argument("--val-fraction", type=float, help="validation share (default: the dataset's own)")
+    exporter.add_argument(
+        "--copy",
+        action="store_true",
+        help="copy images into yolo/, yolo_seg/ and bop/ instead of hard-linking them (links take no space, but "
+        "cp -r, zip and rsync without -H store them twice)",
+    )
     previewer = commands.add_parser("preview", help="a contact sheet of a dataset with masks, boxes and class names")
     previewer.add_argument("dataset", type=Path, metavar="DATASET", help="a scenegen dataset folder, or a COCO JSON")
     previewer.add_argument("--out", type=Path, help="the PNG to write (default: DATASET/preview.png)")
@@ -145,8 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "render":
             return _render(args)
         if args.command == "export":
-            for written in export_dataset(args.dataset, args.formats, args.val_fraction):
+            for written in export_dataset(args.dataset, args.formats, args.val_fraction, args.copy):
                 print(f"wrote {written}")
+            if not args.copy and {"yolo", "yolo_seg", "bop"} & set(args.formats):
+                print("images in yolo/, yolo_seg/ and bop/ are hard links to images/ (--copy writes copies)")
             return 0
         if args.command == "preview":
             from scenegen.tools.preview import preview
@@ -179,7 +187,10 @@ def _merge(args: argparse.Namespace) -> int:
         from scenegen.tools.combine import combine_coco
 
         for source, count in combine_coco(args.out, args.shards).items():
-            print(f"{source}: {count['images']} images, {count['annotations']} annotations")
+            renumbered = f" ({count['renumbered']} renumbered: an earlier source had their ids)" * bool(
+                count["renumbered"]
+            )
+            print(f"{source}: {count['images']} images, {count['annotations']} annotations{renumbered}")
         print(f"wrote {args.out}")
         return 0
     from scenegen.dataset.merge import merge_shards

@@ -15,7 +15,7 @@ from scenegen.config.schema import Config
 from scenegen.dataset.dataset_file import DATASET_FILE, identity_of, read_dataset_file, write_dataset_file
 from scenegen.dataset.record import read_records, record_path
 from scenegen.errors import ScenegenError
-from scenegen.formats.registry import FORMATS, export
+from scenegen.formats.registry import check_formats, export
 from scenegen.pipeline.executor import run_frames
 from scenegen.scene.sampler import check_choices, sample_scene
 
@@ -33,9 +33,7 @@ def prepare(cfg: Config) -> tuple[Catalog, Path]:
         for asset in assets:
             asset.load_mesh()  # a bad mesh stops the run here, not after frames were written
     check_choices(cfg)
-    unknown = [name for name in cfg.output.formats if name not in FORMATS]
-    if unknown:
-        raise ScenegenError(f"config: output.formats: unknown format {unknown[0]!r}; known: {list(FORMATS)}")
+    check_formats(list(cfg.output.formats), to_container(cfg)["output"])
     if cfg.executor.kind not in ("local", "ray"):
         raise ScenegenError(f"config: executor.kind must be local or ray, got {cfg.executor.kind!r}")
     if cfg.shard.index >= cfg.shard.count:
@@ -69,6 +67,6 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
     stats = run_frames(cfg, out, todo, progress, catalog)
     records = read_records(out, frames)
     for name in cfg.output.formats:
-        export(out, name, records, catalog.categories(), cfg.output.val_fraction, cfg.seed)
+        export(out, name, records, catalog.categories(), to_container(cfg))
     write_dataset_file(out, to_container(cfg), catalog.categories(), "complete", records, stats, time.time() - started)
     return out
