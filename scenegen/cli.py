@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser(
         "render",
         help="render a dataset: images, masks, frame records and annotations/coco.json",
+        description="Render a dataset from the configs in conf/ and Hydra overrides. Hydra's own flags work too: "
+        "--cfg job|hydra|all, --info, --hydra-help, -m/--multirun (sweeps, launchers) and hydra.* overrides; with "
+        "any of them, scenegen render runs as the Hydra app scenegen (the same as scenegen-hydra).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"{config_groups_help()}\n\n{EXAMPLES}",
     )
@@ -145,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["render"]:
+        from scenegen.hydra_app import wants_hydra
+
+        if wants_hydra(argv[1:]):
+            return _hydra_render(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -256,6 +265,29 @@ def _render(args: argparse.Namespace) -> int:
         return 130
     print(f"dataset written to {out}  (COCO: {out / 'annotations' / 'coco.json'})")
     return 0
+
+
+def _hydra_render(args: list[str]) -> int:
+    """``scenegen render`` with Hydra's flags: the Hydra app, with ``--overrides-file`` read here."""
+    from scenegen.hydra_app import main as hydra_main
+
+    hydra_args = []
+    try:
+        rest = iter(args)
+        for arg in rest:
+            if arg == "--show-config":
+                raise ScenegenError("--show-config: with Hydra's flags, use --cfg job to print the config")
+            if arg == "--overrides-file" or arg.startswith("--overrides-file="):
+                path = arg.split("=", 1)[1] if "=" in arg else next(rest, None)
+                if path is None:
+                    raise ScenegenError("--overrides-file: expected a file")
+                hydra_args += read_override_file(Path(path))
+            elif arg != "--no-progress":  # the Hydra app shows no progress bar
+                hydra_args.append(arg)
+    except ScenegenError as err:
+        print(f"scenegen: error: {err}", file=sys.stderr)
+        return 2
+    return hydra_main(hydra_args, prog="scenegen render")
 
 
 def read_override_file(path: Path) -> list[str]:
