@@ -16,7 +16,8 @@ examples:
   scenegen render num_scenes=200 seed=7 output_dir=/data/run1 camera.fov_deg=[40,70]
   scenegen render render.width=320 render.height=240 +objects.class_weights.mug=3
   scenegen render --show-config                    print the composed config, render nothing
-  scenegen export out --format yolo --format bop   add formats to a rendered dataset
+  scenegen render -m seed=1,2 'output_dir=run_${seed}'  Hydra's flags: -m, --cfg job, --info, hydra.*
+  scenegen export out --format yolo --copy         add formats to a rendered dataset (copies, not links)
   scenegen audit out --strict                      check a dataset for bias before training on it
   scenegen preview out                             masks, boxes and class names over a few images
   scenegen balance --against real.json             class weights that balance real + synthetic
