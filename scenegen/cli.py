@@ -163,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "export":
             for written in export_dataset(args.dataset, args.formats, args.val_fraction, args.copy):
                 print(f"wrote {written}")
+            if "bop" in args.formats:
+                _print_bop_note(args.dataset / "bop")
             if not args.copy and {"yolo", "yolo_seg", "bop"} & set(args.formats):
                 print("images in yolo/, yolo_seg/ and bop/ are hard links to images/ (--copy writes copies)")
             return 0
@@ -265,7 +267,17 @@ def _render(args: argparse.Namespace) -> int:
         )
         return 130
     print(f"dataset written to {out}  (COCO: {out / 'annotations' / 'coco.json'})")
+    if "bop" in cfg.output.formats:
+        _print_bop_note(out / "bop")
     return 0
+
+
+def _print_bop_note(folder: Path) -> None:
+    from scenegen.formats.bop import models_note
+
+    note = models_note(folder)
+    if note:
+        print(note)
 
 
 def _hydra_render(args: list[str]) -> int:

@@ -14,6 +14,7 @@ is the centre of its 3D bounding box; boxes as bop_toolkit's ``calc_2d_bbox``: `
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,6 +179,7 @@ def tabletop(tmp_path_factory: pytest.TempPathFactory) -> Path:
         out, "output.depth_png=true", "output.formats=[coco,bop]", scenes=6, width=SIZE["width"], height=SIZE["height"]
     )
     assert result.returncode == 0, result.stderr
+    assert re.search(r"bop: \d+ models for \d+ assets", result.stdout) and "objects.size_scale=[1,1]" in result.stdout
     return out
 
 
@@ -199,6 +201,7 @@ def flying(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.returncode == 0, result.stderr
     result = run_cli("export", str(out), "--format", "bop", "--copy")
     assert result.returncode == 0, result.stderr
+    assert "models for" not in result.stdout and "hard links" not in result.stdout
     return out
 
 

@@ -40,6 +40,7 @@ part; ``[-1, -1, -1, -1]`` when empty.
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -300,6 +301,18 @@ def write_models(folder: Path, models: dict[tuple[str, float], Model]) -> None:
         }
     atomic.write_json(folder / "models_info.json", info)
     atomic.write_json(folder / "models_scenegen.json", source)
+
+
+def models_note(bop_folder: Path) -> str | None:
+    """A line for the user when the BOP export has more models than assets (random sizes); None otherwise."""
+    source = json.loads((Path(bop_folder) / "models" / "models_scenegen.json").read_text())
+    assets = {entry["asset_id"] for entry in source.values()}
+    if len(source) == len(assets):
+        return None
+    return (
+        f"bop: {len(source)} models for {len(assets)} assets: an obj_id is one model, and instances were drawn at "
+        "random sizes; render with objects.size_scale=[1,1] for one model per asset"
+    )
 
 
 def write_bop(dataset_dir: Path, records: list[dict[str, Any]], config: dict[str, Any], copy: bool = False) -> Path:
