@@ -199,9 +199,8 @@ def _merge(args: argparse.Namespace) -> int:
         from scenegen.tools.combine import combine_coco
 
         for source, count in combine_coco(args.out, args.shards).items():
-            renumbered = f" ({count['renumbered']} renumbered: an earlier source had their ids)" * bool(
-                count["renumbered"]
-            )
+            n = count["renumbered"]
+            renumbered = f" ({n} renumbered: an earlier source had their ids)" if n else ""
             print(f"{source}: {count['images']} images, {count['annotations']} annotations{renumbered}")
         print(f"wrote {args.out}")
         return 0
