@@ -16,7 +16,8 @@ examples:
   scenegen render num_scenes=200 seed=7 output_dir=/data/run1 camera.fov_deg=[40,70]
   scenegen render render.width=320 render.height=240 +objects.class_weights.mug=3
   scenegen render --show-config                    print the composed config, render nothing
-  scenegen export out --format yolo --format bop   add formats to a rendered dataset
+  scenegen render -m seed=1,2 'output_dir=run_${seed}'  Hydra's flags: -m, --cfg job, --info, hydra.*
+  scenegen export out --format yolo --copy         add formats to a rendered dataset (copies, not links)
   scenegen audit out --strict                      check a dataset for bias before training on it
   scenegen preview out                             masks, boxes and class names over a few images
   scenegen balance --against real.json             class weights that balance real + synthetic
@@ -47,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser(
         "render",
         help="render a dataset: images, masks, frame records and annotations/coco.json",
+        description="Render a dataset from the configs in conf/ and Hydra overrides. Hydra's own flags work too: "
+        "--cfg job|hydra|all, --info, --hydra-help, -m/--multirun (sweeps, launchers) and hydra.* overrides; with "
+        "any of them, scenegen render runs as the Hydra app scenegen (the same as scenegen-hydra).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"{config_groups_help()}\n\n{EXAMPLES}",
     )
@@ -72,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         "yolo_seg (yolo_seg/), bop (bop/)",
     )
     exporter.add_argument("--val-fraction", type=float, help="validation share (default: the dataset's own)")
+    exporter.add_argument(
+        "--copy",
+        action="store_true",
+        help="copy images into yolo/, yolo_seg/ and bop/ instead of hard-linking them (links take no space, but "
+        "cp -r, zip and rsync without -H store them twice)",
+    )
     previewer = commands.add_parser("preview", help="a contact sheet of a dataset with masks, boxes and class names")
     previewer.add_argument("dataset", type=Path, metavar="DATASET", help="a scenegen dataset folder, or a COCO JSON")
     previewer.add_argument("--out", type=Path, help="the PNG to write (default: DATASET/preview.png)")
@@ -139,14 +149,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["render"]:
+        from scenegen.hydra_app import wants_hydra
+
+        if wants_hydra(argv[1:]):
+            return _hydra_render(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "render":
             return _render(args)
         if args.command == "export":
-            for written in export_dataset(args.dataset, args.formats, args.val_fraction):
+            for written in export_dataset(args.dataset, args.formats, args.val_fraction, args.copy):
                 print(f"wrote {written}")
+            if "bop" in args.formats:
+                _print_bop_note(args.dataset / "bop")
+            if not args.copy and {"yolo", "yolo_seg", "bop"} & set(args.formats):
+                print("images in yolo/, yolo_seg/ and bop/ are hard links to images/ (--copy writes copies)")
             return 0
         if args.command == "preview":
             from scenegen.tools.preview import preview
@@ -179,7 +199,9 @@ def _merge(args: argparse.Namespace) -> int:
         from scenegen.tools.combine import combine_coco
 
         for source, count in combine_coco(args.out, args.shards).items():
-            print(f"{source}: {count['images']} images, {count['annotations']} annotations")
+            n = count["renumbered"]
+            renumbered = f" ({n} renumbered: an earlier source had their ids)" if n else ""
+            print(f"{source}: {count['images']} images, {count['annotations']} annotations{renumbered}")
         print(f"wrote {args.out}")
         return 0
     from scenegen.dataset.merge import merge_shards
@@ -244,7 +266,40 @@ def _render(args: argparse.Namespace) -> int:
         )
         return 130
     print(f"dataset written to {out}  (COCO: {out / 'annotations' / 'coco.json'})")
+    if "bop" in cfg.output.formats:
+        _print_bop_note(out / "bop")
     return 0
+
+
+def _print_bop_note(folder: Path) -> None:
+    from scenegen.formats.bop import models_note
+
+    note = models_note(folder)
+    if note:
+        print(note)
+
+
+def _hydra_render(args: list[str]) -> int:
+    """``scenegen render`` with Hydra's flags: the Hydra app, with ``--overrides-file`` read here."""
+    from scenegen.hydra_app import main as hydra_main
+
+    hydra_args = []
+    try:
+        rest = iter(args)
+        for arg in rest:
+            if arg == "--show-config":
+                raise ScenegenError("--show-config: with Hydra's flags, use --cfg job to print the config")
+            if arg == "--overrides-file" or arg.startswith("--overrides-file="):
+                path = arg.split("=", 1)[1] if "=" in arg else next(rest, None)
+                if path is None:
+                    raise ScenegenError("--overrides-file: expected a file")
+                hydra_args += read_override_file(Path(path))
+            elif arg != "--no-progress":  # the Hydra app shows no progress bar
+                hydra_args.append(arg)
+    except ScenegenError as err:
+        print(f"scenegen: error: {err}", file=sys.stderr)
+        return 2
+    return hydra_main(hydra_args, prog="scenegen render")
 
 
 def read_override_file(path: Path) -> list[str]:

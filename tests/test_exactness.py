@@ -130,11 +130,11 @@ def test_recorded_poses_reproject_the_mesh_files(tmp_path, layout):
     classes = "objects.classes=[pyramid,crate,mug,box]"
     result = render_small(
         out, f"+experiment={layout}", f"objects.packs=[builtin,{EXAMPLE_PACK}]", classes, "output.formats=[bop]",
-        "seed=5", scenes=3, width=160, height=120,
+        "output.depth_png=true", "seed=5", scenes=3, width=160, height=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     files, checked = mesh_files(), set()
-    bop = json.loads((out / "bop" / "scene_gt.json").read_text())
+    bop = json.loads((out / "bop" / "train_pbr" / "000000" / "scene_gt.json").read_text())
     for record in records(out):
         camera = record["spec"]["camera"]
         K, width, height = np.asarray(camera["K"]), camera["width"], camera["height"]
@@ -145,8 +145,10 @@ def test_recorded_poses_reproject_the_mesh_files(tmp_path, layout):
             cam = to_camera(mesh.vertices, ann, scale)
             assert cam[:, 2].min() > camera["znear"]
             rotation_bop = np.reshape(bop_entry["cam_R_m2c"], (3, 3))  # BOP: model millimetres to camera mm
-            cam_bop = (1000 * scale * mesh.vertices) @ rotation_bop.T + np.asarray(bop_entry["cam_t_m2c"])
-            np.testing.assert_allclose(cam_bop / 1000, cam, atol=1e-9)
+            model = trimesh.load(out / "bop" / "models" / f"obj_{bop_entry['obj_id']:06d}.ply", process=False)
+            cam_bop = model.vertices @ rotation_bop.T + np.asarray(bop_entry["cam_t_m2c"])  # BOP's model, in mm
+            np.testing.assert_allclose(cam_bop.min(0) / 1000, cam.min(0), atol=1e-6)
+            np.testing.assert_allclose(cam_bop.max(0) / 1000, cam.max(0), atol=1e-6)
             silhouette = rasterise(pixels(cam, K), mesh.faces, width, height)
             amodal = mask_api.decode(ann["amodal_segmentation"]).astype(bool)
             visible = ids == ann["instance_id"]

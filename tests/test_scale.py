@@ -15,10 +15,16 @@ SIZE = ["render.width=96", "render.height=72"]
 FRAMES = 9
 
 
+EXPORTS = ("output.formats=[coco,yolo,bop]", "output.depth_png=true")  # BOP needs the run's depth
+
+
 def files_of(folder: Path) -> dict[str, bytes]:
-    """Every file of a dataset but dataset.json (which records timings), by relative path."""
+    """Every file of a dataset but dataset.json (which records timings), by relative path; the YOLO
+    data.yaml's ``path:``, which names the folder itself, as ``DATASET``."""
     return {
-        str(p.relative_to(folder)): p.read_bytes()
+        str(p.relative_to(folder)): p.read_bytes().replace(str(folder.resolve()).encode(), b"DATASET")
+        if p.name == "data.yaml"
+        else p.read_bytes()
         for p in folder.rglob("*")
         if p.is_file() and p.name != "dataset.json"
     }
@@ -28,7 +34,7 @@ def files_of(folder: Path) -> dict[str, bytes]:
 def reference(tmp_path_factory) -> dict[str, bytes]:
     """An uninterrupted single-process run, all exports on."""
     out = tmp_path_factory.mktemp("reference") / "out"
-    result = render_small(out, "output.formats=[coco,yolo,bop]", scenes=FRAMES)
+    result = render_small(out, *EXPORTS, scenes=FRAMES)
     assert result.returncode == 0, result.stderr
     return files_of(out)
 
@@ -36,7 +42,7 @@ def reference(tmp_path_factory) -> dict[str, bytes]:
 @pytest.mark.slow
 def test_two_workers_give_the_same_dataset(tmp_path, reference):
     out = tmp_path / "out"
-    result = render_small(out, "output.formats=[coco,yolo,bop]", "executor.workers=2", scenes=FRAMES)
+    result = render_small(out, *EXPORTS, "executor.workers=2", scenes=FRAMES)
     assert result.returncode == 0, result.stderr
     assert files_of(out) == reference
 
@@ -44,7 +50,7 @@ def test_two_workers_give_the_same_dataset(tmp_path, reference):
 @pytest.mark.slow
 def test_ray_executor_gives_the_same_dataset(tmp_path, reference):
     out = tmp_path / "out"
-    result = render_small(out, "output.formats=[coco,yolo,bop]", "executor=ray", "executor.workers=2", scenes=FRAMES)
+    result = render_small(out, *EXPORTS, "executor=ray", "executor.workers=2", scenes=FRAMES)
     assert result.returncode == 0, result.stderr
     assert files_of(out) == reference
 
@@ -54,9 +60,7 @@ def test_shards_merged_equal_the_single_run(tmp_path, reference):
     shards = []
     for index in range(3):
         shards.append(tmp_path / f"shard{index}")
-        result = render_small(
-            shards[-1], "output.formats=[coco,yolo,bop]", f"shard.index={index}", "shard.count=3", scenes=FRAMES
-        )
+        result = render_small(shards[-1], *EXPORTS, f"shard.index={index}", "shard.count=3", scenes=FRAMES)
         assert result.returncode == 0, result.stderr
     assert sorted(p.stem for p in (shards[1] / "labels").iterdir()) == ["000001", "000004", "000007"]
     merged = tmp_path / "merged"
@@ -77,7 +81,7 @@ def start_render(out: Path, *overrides: str) -> subprocess.Popen:
         "render",
         *SIZE,
         f"num_scenes={FRAMES}",
-        "output.formats=[coco,yolo,bop]",
+        *EXPORTS,
     ]
     command += [*overrides, f"output_dir={out}", "--no-progress"]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -100,7 +104,7 @@ def test_killed_run_resumes_to_the_same_dataset(tmp_path, reference, workers):
     os.killpg(process.pid, signal.SIGKILL)  # kill -9, worker processes included
     process.wait()
     assert len(list((out / "labels").glob("*.json"))) < FRAMES
-    result = render_small(out, "output.formats=[coco,yolo,bop]", f"executor.workers={workers}", scenes=FRAMES)
+    result = render_small(out, *EXPORTS, f"executor.workers={workers}", scenes=FRAMES)
     assert result.returncode == 0, result.stderr
     assert files_of(out) == reference
 
@@ -114,7 +118,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, reference):
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "run the same command again to resume" in stderr.lower()
     assert "Traceback" not in stderr
-    result = render_small(out, "output.formats=[coco,yolo,bop]", scenes=FRAMES)
+    result = render_small(out, *EXPORTS, scenes=FRAMES)
     assert result.returncode == 0, result.stderr
     assert files_of(out) == reference
 
@@ -126,7 +130,7 @@ def test_hydra_multirun_of_shards_merges_to_the_single_run(tmp_path, reference):
     command += [
         "shard.index=range(3)",
         f"output_dir={tmp_path}/shard_${{shard.index}}",
-        "output.formats=[coco,yolo,bop]",
+        *EXPORTS,
     ]
     result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr

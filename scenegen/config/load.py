@@ -37,7 +37,7 @@ def compose_config(config_name: str, schema: type, overrides: list[str]) -> Any:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as err:
-        raise ScenegenError(f"config: {_describe(err)}") from None
+        raise ScenegenError(f"config: {describe_error(err)}") from None
     return finish_config(cfg, schema)
 
 
@@ -47,7 +47,7 @@ def finish_config(cfg: DictConfig, schema: type = Config) -> Any:
     try:
         return OmegaConf.to_object(cfg)
     except OmegaConfBaseException as err:
-        raise ScenegenError(f"config: {_describe(err)}") from None
+        raise ScenegenError(f"config: {describe_error(err)}") from None
 
 
 def validate(cfg: DictConfig, schema: type = Config, prefix: str = "") -> None:
@@ -103,7 +103,7 @@ def _check_bounds(key: str, value: float, lo: float, hi: float) -> None:
         raise ScenegenError(f"config: {key} = {value} must be {allowed}")
 
 
-def _describe(err: BaseException) -> str:
+def describe_error(err: BaseException) -> str:
     """One line for a Hydra or OmegaConf error: the key and the problem, found along the cause chain."""
     first_line = str(err).strip().split("\n")[0]
     cause = err.__cause__

@@ -30,15 +30,18 @@ def write_json(path: Path, data: Any) -> None:
     write_bytes(path, (json.dumps(data, indent=1) + "\n").encode())
 
 
-def link_or_copy(source: Path, target: Path) -> None:
-    """Make ``target`` a hard link to ``source``, or a copy where the file system refuses links."""
+def link_or_copy(source: Path, target: Path, copy: bool = False) -> None:
+    """Make ``target`` a hard link to ``source``, or a copy where the file system refuses links (or ``copy``)."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     try:
-        try:
-            os.link(source, tmp)
-        except OSError:
+        if copy:
             shutil.copyfile(source, tmp)
+        else:
+            try:
+                os.link(source, tmp)
+            except OSError:
+                shutil.copyfile(source, tmp)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -48,7 +48,7 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
     config = {**first["config"], "shard": {"index": 0, "count": 1}, "output_dir": str(out)}
     records = read_records(out, list(expected))
     for name in config["output"]["formats"]:
-        export(out, name, records, first["categories"], config["output"]["val_fraction"], config["seed"])
+        export(out, name, records, first["categories"], config)
     write_dataset_file(out, config, first["categories"], "complete", records)
     return out
 

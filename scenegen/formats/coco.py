@@ -1,13 +1,17 @@
 """COCO instances and keypoints JSON, built from the frame records.
 
+The standard COCO layout: images in ``images/``, annotations in ``annotations/``, and ``file_name`` relative
+to the image folder (``000042.png``), so ``CocoDetection(root="out/images", annFile=...)`` finds every image.
 ``annotations/coco.json`` holds every frame, ``coco_train.json`` and ``coco_val.json`` the seeded split
 (``scenegen.formats.split``); the keypoints files follow the same pattern with ``coco_keypoints``.
-Image id = frame index + 1; annotation ids count from 1 in frame, then instance order, within each file.
+Image id = the number in the file name (frame index: ``000042.png`` is image 42, as in COCO's own val2017 and
+in the predictions Ultralytics writes); annotation ids count from 1 in frame, then instance order, within each
+file.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from scenegen import __version__
@@ -17,24 +21,35 @@ from scenegen.formats.split import split_indices
 KEYPOINT_NAMES = ["center"] + [f"corner_{i:03b}" for i in range(8)]  # geometry.box_keypoints order
 # The 12 edges of the 3D box, between corners that differ in one bit, as 1-based COCO keypoint indices.
 BOX_SKELETON = [[a + 2, b + 2] for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1]
+# Per-keypoint OKS sigmas for COCOeval(..., "keypoints"), whose default holds COCO's 17 person sigmas.
+# COCO derived its sigmas from annotators' spread; these points are exact projections, so the sigma is only
+# the tolerance of the metric: 0.05 for every point (COCO's 17 range 0.025-0.107, mean 0.067), which scores a
+# point 5% of the object's scale (sqrt of its area) off at OKS 0.88.
+KEYPOINT_OKS_SIGMAS = [0.05] * len(KEYPOINT_NAMES)
+IMAGES_FOLDER = "images"
+
+
+def coco_file_name(record: dict[str, Any]) -> str:
+    """The record's image path relative to the dataset's ``images/`` folder (``000042.png``)."""
+    return str(PurePosixPath(record["files"]["image"]["path"]).relative_to(IMAGES_FOLDER))
+
+
+def image_id_of(file_name: str) -> int:
+    """COCO image id of an image file: the number its name holds (``000042.png`` -> 42)."""
+    return int(PurePosixPath(file_name).stem)
 
 
 def build_coco(
     records: list[dict[str, Any]], categories: list[dict[str, Any]], keypoints: bool = False
 ) -> dict[str, Any]:
     """COCO instances dict of the annotated objects; with ``keypoints``, COCO keypoints: each annotation
-    adds the 9 projected 3D-box points as ``[x, y, v] * 9`` (pixel centres at integers, v as in COCO)."""
+    adds the 9 projected 3D-box points as ``[x, y, v] * 9`` (pixel centres at integers, v as in COCO), and each
+    category the keypoint names, the box edges as skeleton and ``kpt_oks_sigmas``."""
     images, annotations = [], []
     for record in records:
-        image_id = record["index"] + 1
-        images.append(
-            {
-                "id": image_id,
-                "file_name": record["files"]["image"]["path"],
-                "width": record["width"],
-                "height": record["height"],
-            }
-        )
+        file_name = coco_file_name(record)
+        image_id = image_id_of(file_name)
+        images.append({"id": image_id, "file_name": file_name, "width": record["width"], "height": record["height"]})
         for ann in record["annotations"]:
             if "bbox" not in ann:
                 continue
@@ -56,7 +71,10 @@ def build_coco(
         "licenses": [],
         "images": images,
         "annotations": annotations,
-        "categories": [{**c, "keypoints": KEYPOINT_NAMES, "skeleton": BOX_SKELETON} for c in categories]
+        "categories": [
+            {**c, "keypoints": KEYPOINT_NAMES, "skeleton": BOX_SKELETON, "kpt_oks_sigmas": KEYPOINT_OKS_SIGMAS}
+            for c in categories
+        ]
         if keypoints
         else categories,
     }

@@ -1,9 +1,13 @@
 """Reading any COCO instances dataset: a COCO JSON file, or a scenegen dataset folder.
 
-A folder is read as a scenegen dataset: ``annotations/coco.json``, images relative to the folder, and
-``visib_fract`` from the frame records ``labels/NNNNNN.json`` when they have it (image id = index + 1,
-matched by category and box). Segmentations may be polygons, uncompressed or compressed RLE; pycocotools
-(``COCO.annToMask``) turns each into a mask. Crowd annotations (``iscrowd`` 1) mark regions, not
+A folder is read as a scenegen dataset: ``annotations/coco.json``, images in ``images/`` (``file_name`` is
+relative to it, the standard COCO layout), and ``visib_fract`` from the frame records ``labels/NNNNNN.json`` when
+they have it (image id = the frame index, matched by category and box). A JSON file's ``file_name`` paths are
+resolved against ``--images`` when given, else the JSON's folder or, in the standard layout
+(``annotations/X.json`` beside ``images/``), that ``images/`` folder: whichever holds the first image.
+
+Segmentations may be polygons, uncompressed or compressed RLE; pycocotools (``COCO.annToMask``) turns each
+into a mask. Crowd annotations (``iscrowd`` 1) mark regions, not
 instances, and are left out; an annotation without a segmentation is measured on its box.
 """
 
@@ -74,26 +78,41 @@ class CocoDataset:
 
 def read_coco_json(dataset: Path) -> tuple[Any, Path, Path]:
     """The parsed COCO JSON of ``dataset``, its path, and the folder its ``file_name`` paths start from:
-    a scenegen folder (``annotations/coco.json``, paths from the folder) or a JSON file (paths from its folder)."""
+    a scenegen folder (``annotations/coco.json``, paths from ``images/``) or a JSON file (see the module)."""
     if dataset.is_dir():
         annotations_file = dataset / "annotations" / "coco.json"
         if not annotations_file.is_file():
             raise ScenegenError(f"{dataset} is a folder without annotations/coco.json (not a scenegen dataset)")
-        root = dataset
     elif dataset.is_file():
-        annotations_file, root = dataset, dataset.parent
+        annotations_file = dataset
     else:
         raise ScenegenError(f"{dataset}: no such file or folder")
     try:
-        return json.loads(annotations_file.read_text()), annotations_file, root
+        data = json.loads(annotations_file.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ScenegenError(f"{annotations_file} is not a JSON file: {err}") from None
+    root = dataset / "images" if dataset.is_dir() else _images_root(data, annotations_file)
+    return data, annotations_file, root
+
+
+def _images_root(data: Any, annotations_file: Path) -> Path:
+    """Where a COCO JSON file's ``file_name`` paths start: its folder, or the ``images/`` folder beside its
+    ``annotations/`` folder (the standard COCO layout) when the first image is there and not in the former."""
+    beside = annotations_file.parent
+    standard = beside.parent / "images"
+    try:
+        first = str(data["images"][0]["file_name"])
+    except (KeyError, IndexError, TypeError):
+        return beside
+    if beside.name == "annotations" and not (beside / first).is_file() and (standard / first).is_file():
+        return standard
+    return beside
 
 
 def load_dataset(dataset: Path, images_dir: Path | None = None) -> CocoDataset:
     """Read and check the COCO file of ``dataset`` (a scenegen folder or a JSON file).
 
-    ``images_dir`` overrides where ``file_name`` is resolved (default: the folder, or the JSON's folder).
+    ``images_dir`` overrides where ``file_name`` is resolved (default: ``read_coco_json``'s folder).
     """
     data, annotations_file, root = read_coco_json(dataset)
     images, classes, annotations, crowd, box_masks = _check_coco(data, annotations_file)
@@ -181,7 +200,7 @@ def _fill_visibility(visibility: np.ndarray, annotations: list[dict], labels_dir
     for ann in annotations:
         by_image.setdefault(ann["image_id"], []).append(ann)
     for image_id, anns in by_image.items():
-        path = labels_dir / f"{image_id - 1:06d}.json"
+        path = labels_dir / f"{image_id:06d}.json"
         if not path.is_file():
             continue
         record = read_record(path)

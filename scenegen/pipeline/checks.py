@@ -18,6 +18,7 @@ from scenegen.config.load import to_container
 from scenegen.config.schema import Config
 from scenegen.dataset.dataset_file import DATASET_FILE, identity_of, read_dataset_file
 from scenegen.errors import ScenegenError
+from scenegen.formats.registry import check_formats
 from scenegen.render.backdrop import list_images
 from scenegen.render.backend import choose_backend, library_missing
 from scenegen.scene.sampler import class_probabilities, sample_scene
@@ -49,6 +50,7 @@ def check_settings(cfg: Config) -> None:
         raise ScenegenError(
             f"config: render.backend={backend} needs {missing}, which is not installed; see scenegen doctor"
         )
+    check_formats([str(name) for name in cfg.output.formats], to_container(cfg)["output"])
     if cfg.background.image_dir:
         list_images(cfg.background.image_dir)  # ScenegenError naming the folder when it has no image
     if cfg.executor.kind == "ray":

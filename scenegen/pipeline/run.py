@@ -41,6 +41,6 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
         raise ScenegenError(str(err) if RESUME_HINT in str(err) else f"{err}; {RESUME_HINT}") from None
     records = read_records(out, list(frames))
     for name in cfg.output.formats:
-        export(out, name, records, catalog.categories(), cfg.output.val_fraction, cfg.seed)
+        export(out, name, records, catalog.categories(), to_container(cfg))
     write_dataset_file(out, to_container(cfg), catalog.categories(), "complete", records, stats, time.time() - started)
     return out
