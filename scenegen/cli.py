@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     except ScenegenError as err:
         print(f"scenegen: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a file the command reads or writes: missing, read-only, disk full
+        print(f"scenegen: error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        return 2
     parser.print_help()
     return 0
 
@@ -193,9 +196,9 @@ def _balance(args: argparse.Namespace) -> int:
     from scenegen.config.load import load_config
     from scenegen.tools.balance import balance_weights, override_lines, real_class_counts
 
+    real = real_class_counts(args.against)
     cfg = load_config(args.overrides)
     catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
-    real = real_class_counts(args.against)
     low, high = cfg.scene.objects_per_scene
     synthetic = args.instances if args.instances is not None else cfg.num_scenes * (low + high) / 2
     weights = balance_weights(real, list(catalog.classes), synthetic)

@@ -20,8 +20,9 @@ def write_bytes(path: Path, data: bytes) -> None:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Atomically write ``data`` as indented JSON with a trailing newline."""
-    write_bytes(path, (json.dumps(data, indent=1) + "\n").encode())
+    """Atomically write ``data`` as indented JSON with a trailing newline; NaN and infinities (not JSON)
+    raise ValueError."""
+    write_bytes(path, (json.dumps(data, indent=1, allow_nan=False) + "\n").encode())
 
 
 def link_or_copy(source: Path, target: Path) -> None:

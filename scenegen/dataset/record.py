@@ -14,8 +14,11 @@ import cv2
 import numpy as np
 
 from scenegen.dataset import atomic
+from scenegen.dataset.inside import path_inside
+from scenegen.errors import ScenegenError
 
 FORMAT = "scenegen.frame/1"
+FILE_KEYS = ("image", "instance_mask", "semantic_mask", "depth_png", "depth_npy", "normals")  # relative paths
 
 
 def frame_name(index: int) -> str:
@@ -55,7 +58,33 @@ def write_record(out: Path, index: int, record: dict[str, Any]) -> None:
     atomic.write_json(path, {"format": FORMAT, **record})
 
 
+def read_record(out: Path, index: int) -> dict[str, Any]:
+    """Frame ``index``'s record; ScenegenError naming it when it is unreadable or a path in it (or the
+    record itself, through a symbolic link) leaves the dataset folder ``out``."""
+    path = path_inside(out, f"labels/{frame_name(index)}.json", out)
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise ScenegenError(f"{path}: not a readable frame record ({' '.join(str(err).split())[:160]})") from None
+    if not isinstance(record, dict):
+        raise ScenegenError(f"{path}: not a frame record (a JSON object)")
+    for key in FILE_KEYS:
+        if key in record:
+            path_inside(out, record[key], path)
+    return record
+
+
+def record_indices(out: Path) -> list[int]:
+    """The frame indices of the records in ``out/labels``, sorted; ScenegenError on a file there that is
+    not named as a frame record."""
+    indices = []
+    for path in (out / "labels").glob("*.json"):
+        if not path.stem.isdigit():
+            raise ScenegenError(f"{path}: not a frame record (its name is not a frame number)")
+        indices.append(int(path.stem))
+    return sorted(indices)
+
+
 def read_records(out: Path, indices: list[int] | None = None) -> list[dict[str, Any]]:
     """The frame records of a dataset folder, in frame order: every one, or those of ``indices``."""
-    paths = sorted((out / "labels").glob("*.json")) if indices is None else [record_path(out, i) for i in indices]
-    return [json.loads(p.read_text()) for p in paths]
+    return [read_record(out, i) for i in (record_indices(out) if indices is None else indices)]
