@@ -28,6 +28,7 @@ from scenegen.config.load import finish_config
 from scenegen.config.schema import register_schemas
 from scenegen.errors import ScenegenError
 from scenegen.paths import conf_dir
+from scenegen.pipeline.executor import RESUME_HINT
 from scenegen.pipeline.run import render_dataset
 
 HYDRA_GROUPS = ("hydra/launcher", "hydra/sweeper", "hydra/job_logging", "hydra/hydra_logging")  # choices only
@@ -95,6 +96,9 @@ def render(cfg: DictConfig) -> None:
     except ScenegenError as err:
         print(f"scenegen: error: {err}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (a Slurm time limit, a preemption)
+        print(f"scenegen: interrupted; {RESUME_HINT}", file=sys.stderr)
+        sys.exit(130)
     print(f"dataset written to {out}")
 
 

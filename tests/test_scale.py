@@ -1,6 +1,7 @@
 """Throughput features that must not change the dataset: workers, Ray, shards, interruption and resume."""
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -66,14 +67,14 @@ def test_shards_merged_equal_the_single_run(tmp_path, reference):
     assert twice.returncode == 2 and "is in both" in twice.stderr
 
 
-def start_render(out: Path, *overrides: str) -> subprocess.Popen:
+def start_render(out: Path, *overrides: str, frames: int = FRAMES) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
         "scenegen.cli",
         "render",
         *SIZE,
-        f"num_scenes={FRAMES}",
+        f"num_scenes={frames}",
         "output.formats=[coco,yolo,bop]",
     ]
     command += [*overrides, f"output_dir={out}", "--no-progress"]
@@ -110,6 +111,72 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, reference):
     assert process.returncode == 130 and "run the same command again to resume" in stderr.lower()
     assert "Traceback" not in stderr
     result = render_small(out, "output.formats=[coco,yolo,bop]", scenes=FRAMES)
+    assert result.returncode == 0, result.stderr
+    assert files_of(out) == reference
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads worker pids from /proc")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_workers_die_with_the_scenegen_process(tmp_path, sig):
+    """kill -9 or SIGTERM of the scenegen process alone (not its process group): its workers end within
+    seconds and write nothing more; SIGTERM stops as Ctrl-C does; the same command then completes."""
+    out, frames = tmp_path / "out", 40
+    process = start_render(out, "executor.workers=2", frames=frames)
+    wait_for_frames(out, 3, process)
+    workers = children(process.pid)
+    assert len(workers) >= 2  # the two workers (and multiprocessing's resource tracker)
+    os.kill(process.pid, sig)
+    _, stderr = process.communicate(timeout=60)
+    deadline = time.time() + 5
+    while any(running(pid) for pid in workers):
+        assert time.time() < deadline, "a worker outlived the scenegen process by 5 s"
+        time.sleep(0.05)
+    if sig == signal.SIGTERM:
+        assert process.returncode == 130 and "run the same command again to resume" in stderr.lower()
+        assert "Traceback" not in stderr
+    left = sorted(p.name for p in out.rglob("*") if p.is_file() and not p.name.endswith(".tmp"))
+    time.sleep(2)
+    assert sorted(p.name for p in out.rglob("*") if p.is_file() and not p.name.endswith(".tmp")) == left
+    assert len(list((out / "labels").glob("*.json"))) < frames
+    process = start_render(out, "executor.workers=2", frames=frames)
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr
+    assert len(list((out / "labels").glob("*.json"))) == frames
+
+
+def limit_file_size() -> None:
+    """In the child: files may not grow past 12 kB, and writing more fails (EFBIG) instead of killing it,
+    as a full disk does; worker processes inherit both."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (12_000, 12_000))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_failing_write_is_one_line_and_the_run_resumes(tmp_path, reference, workers):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "scenegen.cli", "render", *SIZE, f"num_scenes={FRAMES}"]
+    command += ["output.formats=[coco,yolo,bop]", f"executor.workers={workers}", f"output_dir={out}", "--no-progress"]
+    result = subprocess.run(command, capture_output=True, text=True, preexec_fn=limit_file_size, timeout=600)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert ": File too large; finished frames are kept: run the same command to resume" in lines[0]
+    assert lines[0].startswith(f"scenegen: error: {out}/") and ".tmp" not in lines[0]
+    assert not list(out.rglob("*.tmp"))
+    result = render_small(out, "output.formats=[coco,yolo,bop]", f"executor.workers={workers}", scenes=FRAMES)
     assert result.returncode == 0, result.stderr
     assert files_of(out) == reference
 
