@@ -253,9 +253,11 @@ def _render(args: argparse.Namespace) -> int:
 def read_override_file(path: Path) -> list[str]:
     """The Hydra overrides of a file: one per line; blank lines and ``#`` comments skipped."""
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as err:
         raise ScenegenError(f"--overrides-file {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise ScenegenError(f"--overrides-file {path}: not UTF-8 text") from None
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 

@@ -4,6 +4,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 from pycocotools import mask as coco_mask
 from pycocotools.coco import COCO
 
@@ -20,7 +21,7 @@ def test_coco_loads_and_matches_id_images(rendered_dataset):
     assert len(ann_ids) == len(set(ann_ids)) > 0
     for image in coco.loadImgs(coco.getImgIds()):
         record = json.loads((rendered_dataset / "labels" / f"{image['id'] - 1:06d}.json").read_text())
-        ids = cv2.imread(str(rendered_dataset / record["instance_mask"]), cv2.IMREAD_UNCHANGED)
+        ids = cv2.imread(str(rendered_dataset / record["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
         assert ids.dtype == np.uint16 and ids.shape == (image["height"], image["width"])
         assert cv2.imread(str(rendered_dataset / image["file_name"])).shape == (*ids.shape, 3)
         objects = {o["instance_id"]: o for o in record["spec"]["objects"]}
@@ -42,6 +43,7 @@ def test_coco_loads_and_matches_id_images(rendered_dataset):
         assert counts["annotated"] == len(anns)
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_different_seed_different_scenes(tmp_path, rendered_dataset):
     again = tmp_path / "again"
     result = run_cli(
@@ -59,6 +61,7 @@ def test_same_seed_same_bytes_different_seed_different_scenes(tmp_path, rendered
         assert a["objects"] != b["objects"] and a["camera"] != b["camera"]
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_frames_and_keeps_the_dataset(tmp_path):
     out = tmp_path / "out"
     args = ["render", "render.width=96", "render.height=64", "num_scenes=3", f"output_dir={out}", "--no-progress"]
@@ -70,14 +73,15 @@ def test_rerun_skips_finished_frames_and_keeps_the_dataset(tmp_path):
     assert after == before
 
 
+@pytest.mark.slow
 def test_semantic_masks_hold_category_ids(tmp_path):
     out = tmp_path / "out"
     result = render_small(out, "output.semantic_masks=true")
     assert result.returncode == 0, result.stderr
     for i in range(2):
         record = json.loads((out / f"labels/{i:06d}.json").read_text())
-        ids = cv2.imread(str(out / record["instance_mask"]), cv2.IMREAD_UNCHANGED)
-        semantic = cv2.imread(str(out / record["semantic_mask"]), cv2.IMREAD_UNCHANGED)
+        ids = cv2.imread(str(out / record["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
+        semantic = cv2.imread(str(out / record["files"]["semantic_mask"]["path"]), cv2.IMREAD_UNCHANGED)
         for ann in record["annotations"]:
             assert np.all(semantic[ids == ann["instance_id"]] == ann["category_id"])
         assert np.all(semantic[ids == 0] == 0)

@@ -137,6 +137,7 @@ def test_keypoints_and_pose_of_a_known_box(renderer, catalog):
     np.testing.assert_allclose(t, [0.08, -0.05, height], atol=1e-12)
 
 
+@pytest.mark.slow
 def test_depth_and_normals_outputs_match_geometry(tmp_path, catalog):
     """A rendered dataset's depth PNG, depth npy and normals PNG at the top face of a box seen from above."""
     out = tmp_path / "out"
@@ -154,10 +155,12 @@ def test_depth_and_normals_outputs_match_geometry(tmp_path, catalog):
     agree = []  # cosine between the normal image and the true face normal, per checked pixel
     for index in range(3):
         record = json.loads((out / f"labels/{index:06d}.json").read_text())
-        depth_mm = cv2.imread(str(out / record["depth_png"]), cv2.IMREAD_UNCHANGED)
-        depth_m = np.load(out / record["depth_npy"])
-        normals = decode_normals(cv2.cvtColor(cv2.imread(str(out / record["normals"])), cv2.COLOR_BGR2RGB))
-        ids = cv2.imread(str(out / record["instance_mask"]), cv2.IMREAD_UNCHANGED)
+        depth_mm = cv2.imread(str(out / record["files"]["depth_png"]["path"]), cv2.IMREAD_UNCHANGED)
+        depth_m = np.load(out / record["files"]["depth_npy"]["path"])
+        normals = decode_normals(
+            cv2.cvtColor(cv2.imread(str(out / record["files"]["normals"]["path"])), cv2.COLOR_BGR2RGB)
+        )
+        ids = cv2.imread(str(out / record["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
         assert depth_mm.dtype == np.uint16 and depth_m.dtype == np.float32
         assert np.all(np.abs(depth_mm.astype(float) - depth_m * 1000) <= 0.5 + 1e-3)
         K = np.asarray(record["spec"]["camera"]["K"])
@@ -205,6 +208,7 @@ def first_hit(ray: np.ndarray, triangles: np.ndarray) -> tuple[float, np.ndarray
     return float(t[k]), normal / np.linalg.norm(normal)
 
 
+@pytest.mark.slow
 def test_coco_keypoints_file_loads_and_splits_cover_all(tmp_path):
     out = tmp_path / "out"
     assert (
@@ -224,6 +228,7 @@ def test_coco_keypoints_file_loads_and_splits_cover_all(tmp_path):
         assert len(train["annotations"]) + len(val["annotations"]) == len(whole["annotations"])
 
 
+@pytest.mark.slow
 def test_export_later_equals_export_at_render(tmp_path):
     at_render, later = tmp_path / "at_render", tmp_path / "later"
     formats = "output.formats=[coco,coco_keypoints,yolo,yolo_seg,bop]"

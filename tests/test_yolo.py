@@ -56,7 +56,7 @@ def _read_export(dataset: Path, data_yaml: Path, classes: list[str]) -> dict[str
     train, val = _image_list(yolo, data["train"]), _image_list(yolo, data["val"])
     assert train and val
     names = sorted(p.name for p in train + val)
-    assert names == [Path(r["image"]).name for r in read_records(dataset)]  # every image exactly once
+    assert names == [Path(r["files"]["image"]["path"]).name for r in read_records(dataset)]  # every image exactly once
     rows = {}
     for image in train + val:
         assert image.read_bytes() == (dataset / "images" / image.name).read_bytes()
@@ -67,6 +67,7 @@ def _read_export(dataset: Path, data_yaml: Path, classes: list[str]) -> dict[str
     return rows
 
 
+@pytest.mark.slow
 def test_detection_export_matches_coco_boxes(dataset: Path) -> None:
     classes = _classes(dataset)
     records = read_records(dataset)
@@ -75,7 +76,7 @@ def test_detection_export_matches_coco_boxes(dataset: Path) -> None:
     for record in records:
         width, height = record["width"], record["height"]
         annotated = [a for a in record["annotations"] if "bbox" in a]
-        lines = rows[Path(record["image"]).stem]
+        lines = rows[Path(record["files"]["image"]["path"]).stem]
         assert lines == _rows(yolo_detection_lines(record))
         for row, ann in zip(lines, annotated, strict=True):
             assert len(row) == 5 and row[0] == int(row[0]) and 0 <= row[0] < len(classes)
@@ -96,7 +97,7 @@ def test_segmentation_export_rasterises_back_to_the_masks(dataset: Path) -> None
     checked = 0
     for record in records:
         width, height = record["width"], record["height"]
-        lines = rows[Path(record["image"]).stem]
+        lines = rows[Path(record["files"]["image"]["path"]).stem]
         assert lines == _rows(yolo_segmentation_lines(record))
         annotated = [a for a in record["annotations"] if "bbox" in a]
         with_polygon = [a for a in annotated if mask_polygon(decode_rle(a["segmentation"])) is not None]

@@ -6,6 +6,7 @@ Every problem is a ScenegenError with one line naming the key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from typing import Any
 
@@ -50,7 +51,26 @@ def finish_config(cfg: DictConfig, schema: type = Config) -> Any:
 
 
 def validate(cfg: DictConfig, schema: type = Config, prefix: str = "") -> None:
-    """Check every ``span`` and ``bounds`` of ``schema`` in ``cfg``; raise ScenegenError naming the key."""
+    """Check every number is finite and every ``span`` and ``bounds`` of ``schema`` in ``cfg``; raise
+    ScenegenError naming the key."""
+    if not prefix:
+        _check_finite(OmegaConf.to_container(cfg, resolve=False), "")
+    _check_schema(cfg, schema, prefix)
+
+
+def _check_finite(value: Any, key: str) -> None:
+    """No key of scenegen's configs takes an infinite or NaN number."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, list):
+        for v in value:
+            _check_finite(v, key)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ScenegenError(f"config: {key} = {value} must be a finite number")
+
+
+def _check_schema(cfg: DictConfig, schema: type, prefix: str) -> None:
     types = typing.get_type_hints(schema)
     if "_target_" in cfg:
         raise ScenegenError(f"config: {prefix}_target_: scenegen never instantiates objects named in its config")
@@ -61,7 +81,7 @@ def validate(cfg: DictConfig, schema: type = Config, prefix: str = "") -> None:
         key = f"{prefix}{f.name}"
         value = cfg[f.name]
         if dataclasses.is_dataclass(types[f.name]):
-            validate(value, types[f.name], f"{key}.")
+            _check_schema(value, types[f.name], f"{key}.")
         elif "span" in f.metadata:
             _check_span(key, list(value), *f.metadata["span"])
         elif "bounds" in f.metadata:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
+
+from scenegen.errors import ScenegenError
 
 
 def write_bytes(path: Path, data: bytes) -> None:
@@ -15,16 +18,16 @@ def write_bytes(path: Path, data: bytes) -> None:
     try:
         tmp.write_bytes(data)
         os.replace(tmp, path)
-    except OSError as err:  # disk full, out of inodes, read-only: name the file meant, not the temporary
-        raise OSError(err.errno, err.strerror, str(path)) from None
+    except OSError as err:  # disk full, out of inodes, read-only: one line, not a traceback
+        raise ScenegenError(f"cannot write {path}: {err.strerror or err}") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Atomically write ``data`` as indented JSON with a trailing newline; NaN and infinities (not JSON)
-    raise ValueError."""
-    write_bytes(path, (json.dumps(data, indent=1, allow_nan=False) + "\n").encode())
+    """Atomically write ``data`` as indented JSON with a trailing newline."""
+    write_bytes(path, (json.dumps(data, indent=1) + "\n").encode())
 
 
 def link_or_copy(source: Path, target: Path) -> None:

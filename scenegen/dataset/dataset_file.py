@@ -26,7 +26,13 @@ def read_dataset_file(folder: Path) -> dict[str, Any]:
     path = Path(folder) / DATASET_FILE
     if not path.is_file():
         raise ScenegenError(f"{folder}: not a scenegen dataset (no {DATASET_FILE})")
-    return json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError) as err:
+        raise ScenegenError(f"{path}: unreadable ({err}); delete the folder or choose another") from None
+    if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
+        raise ScenegenError(f"{path}: not a scenegen dataset file")
+    return data
 
 
 def write_dataset_file(

@@ -7,8 +7,7 @@ from typing import Any
 
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.dataset_file import identity_of, read_dataset_file, write_dataset_file
-from scenegen.dataset.inside import path_inside
-from scenegen.dataset.record import FILE_KEYS, read_record, read_records, record_indices, record_path
+from scenegen.dataset.record import file_path, frame_problems, iter_records, read_records, record_indices, record_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import export
 
@@ -50,13 +49,14 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
 
 
 def _frame_links(out: Path, folder: Path, index: int) -> list[tuple[Path, Path]]:
-    """(source, target) of every file of frame ``index`` of the shard ``folder``, its record last; every
-    path stays inside its dataset."""
-    record = read_record(folder, index)
-    record_file = record_path(folder, index)
-    files = [record[key] for key in FILE_KEYS if key in record]
-    links = [(path_inside(folder, name, record_file), path_inside(out, name, record_file)) for name in files]
-    return [*links, (record_file, record_path(out, index))]
+    """(source, target) of every file of frame ``index`` of the shard ``folder``, its record last, once the
+    files are checked against the record; every path stays inside its dataset."""
+    record = next(iter_records(folder, [index]))
+    problems = frame_problems(folder, record)
+    if problems:
+        raise ScenegenError(f"frame {index} of {folder} is damaged: {problems[0]}; render it again (rerun the shard)")
+    links = [(file_path(folder, record, kind), file_path(out, record, kind)) for kind in record["files"]]
+    return [*links, (record_path(folder, index), record_path(out, index))]
 
 
 def _manifest(folder: Path) -> dict[str, Any]:

@@ -28,7 +28,12 @@ def build_coco(
     for record in records:
         image_id = record["index"] + 1
         images.append(
-            {"id": image_id, "file_name": record["image"], "width": record["width"], "height": record["height"]}
+            {
+                "id": image_id,
+                "file_name": record["files"]["image"]["path"],
+                "width": record["width"],
+                "height": record["height"],
+            }
         )
         for ann in record["annotations"]:
             if "bbox" not in ann:

@@ -332,7 +332,7 @@ def _fill_visibility(visibility: np.ndarray, annotations: list[dict], dataset: P
     for image_id, anns in by_image.items():
         if not record_path(dataset, image_id - 1).is_file():
             continue
-        record = read_record(dataset, image_id - 1)
+        record = read_record(record_path(dataset, image_id - 1))
         known = {
             (a["category_id"], tuple(float(v) for v in a["bbox"])): a["visib_fract"]
             for a in record.get("annotations", [])

@@ -126,8 +126,8 @@ def write_yolo(
     image_of = {}
     for record in records:
         name = frame_name(record["index"])
-        image = f"images/{name}{Path(record['image']).suffix}"
-        link_or_copy(Path(dataset_dir) / record["image"], out / image)
+        image = f"images/{name}{Path(record['files']['image']['path']).suffix}"
+        link_or_copy(Path(dataset_dir) / record["files"]["image"]["path"], out / image)
         lines = lines_of(record)
         atomic.write_bytes(out / "labels" / f"{name}.txt", "".join(f"{line}\n" for line in lines).encode())
         image_of[record["index"]] = image

@@ -57,8 +57,8 @@ def run_frames(cfg: Config, out: Path, todo: list[int], progress: bool, catalog:
 
 
 def failed_write(err: OSError) -> ScenegenError:
-    """The one line for a file that could not be written (disk full, out of inodes, read-only)."""
-    return ScenegenError(f"{err.filename or 'a write'}: {err.strerror or err}; {RESUME_HINT}")
+    """The one line for a file or folder that could not be written (disk full, out of inodes, read-only)."""
+    return ScenegenError(f"cannot write {err.filename or 'a file'}: {err.strerror or err}; {RESUME_HINT}")
 
 
 def _interrupt(signum: int, frame: Any) -> None:
