@@ -22,6 +22,7 @@ examples:
   scenegen balance --against real.json             class weights that balance real + synthetic
   scenegen pack new my_pack --from ~/meshes        start an asset pack; then pack validate my_pack
   scenegen render objects.packs=[builtin,my_pack]  render with it
+  scenegen verify out                              check every file against its frame record
   scenegen doctor                                  check headless rendering on this machine
 """
 
@@ -117,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", type=Path, help="a pack folder, or the name of a built-in or installed pack")
     listing = pack_commands.add_parser("list", help="show the packs and classes visible to the config")
     listing.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="Hydra overrides, e.g. objects.packs=[...]")
+    verifier = commands.add_parser(
+        "verify",
+        help="check every file of a dataset against its frame record (size and SHA-256): one line per problem",
+        description="Check a dataset folder (e.g. copied from another machine): every frame has a readable "
+        "record and every file matches the size and SHA-256 its record lists. Exit 1 when anything is wrong.",
+    )
+    verifier.add_argument("dataset", type=Path, help="a folder written by scenegen render or scenegen merge")
     commands.add_parser("doctor", help="report which GL backends work here and how to fix common failures")
     auditor = commands.add_parser(
         "audit",
@@ -163,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             from scenegen.tools.audit.run import audit_command
 
             return audit_command(args.dataset, args.images, args.out, args.strict, args.overrides)
+        if args.command == "verify":
+            return _verify(args.dataset)
         if args.command == "doctor":
             from scenegen.tools.doctor import run_doctor
 
@@ -189,6 +199,14 @@ def _merge(args: argparse.Namespace) -> int:
 
     print(f"merged dataset written to {merge_shards(args.out, args.shards)}")
     return 0
+
+
+def _verify(dataset: Path) -> int:
+    from scenegen.dataset.verify import verify_dataset
+
+    problems, summary = verify_dataset(dataset, lambda line: print(line, file=sys.stderr))
+    print(summary)
+    return 1 if problems else 0
 
 
 def _balance(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.dataset_file import identity_of, read_dataset_file, write_dataset_file
 from scenegen.dataset.record import file_path, frame_problems, iter_records, read_records, record_indices, record_path
@@ -44,6 +45,7 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
     records = read_records(out, list(expected))
     for name in config["output"]["formats"]:
         export(out, name, records, first["categories"], config["output"]["val_fraction"], config["seed"])
+    atomic.sync_all()  # exports and links on disk before dataset.json says complete
     write_dataset_file(out, config, first["categories"], "complete", records)
     return out
 

@@ -129,7 +129,8 @@ def write_yolo(
         image = f"images/{name}{Path(record['files']['image']['path']).suffix}"
         link_or_copy(Path(dataset_dir) / record["files"]["image"]["path"], out / image)
         lines = lines_of(record)
-        atomic.write_bytes(out / "labels" / f"{name}.txt", "".join(f"{line}\n" for line in lines).encode())
+        text = "".join(f"{line}\n" for line in lines)
+        atomic.write_bytes(out / "labels" / f"{name}.txt", text.encode(), sync=False)  # synced with the dataset
         image_of[record["index"]] = image
     train, val = split_indices(list(image_of), val_fraction, seed)
     for split, indices in (("train", train), ("val", val)):

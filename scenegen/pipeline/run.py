@@ -13,6 +13,7 @@ from pathlib import Path
 
 from scenegen.config.load import to_container
 from scenegen.config.schema import Config
+from scenegen.dataset import atomic
 from scenegen.dataset.dataset_file import write_dataset_file
 from scenegen.dataset.record import frame_done, read_records, record_path
 from scenegen.errors import ScenegenError
@@ -49,5 +50,6 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
     records = read_records(out, list(frames))
     for name in cfg.output.formats:
         export(out, name, records, catalog.categories(), cfg.output.val_fraction, cfg.seed)
+    atomic.sync_all()  # exports and links on disk before dataset.json says complete
     write_dataset_file(out, to_container(cfg), catalog.categories(), "complete", records, stats, time.time() - started)
     return out
