@@ -7,8 +7,8 @@ from typing import Any
 
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
-from scenegen.dataset.dataset_file import identity_of, read_dataset_file, write_dataset_file
-from scenegen.dataset.record import file_path, frame_problems, iter_records, read_records, record_indices, record_path
+from scenegen.dataset.dataset_file import identity_of, read_dataset_file, record_counts, write_dataset_file
+from scenegen.dataset.record import file_path, frame_problems, iter_records, record_indices, record_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import export
 
@@ -42,11 +42,12 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         link_or_copy(source, target)
     config = {**first["config"], "shard": {"index": 0, "count": 1}, "output_dir": str(out)}
-    records = read_records(out, list(expected))
-    for name in config["output"]["formats"]:
+    counts = record_counts(iter_records(out, list(expected)))
+    for name in config["output"]["formats"]:  # each export reads the records one at a time
+        records = iter_records(out, list(expected))
         export(out, name, records, first["categories"], config["output"]["val_fraction"], config["seed"])
     atomic.sync_all()  # exports and links on disk before dataset.json says complete
-    write_dataset_file(out, config, first["categories"], "complete", records)
+    write_dataset_file(out, config, first["categories"], "complete", counts)
     return out
 
 

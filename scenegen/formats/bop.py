@@ -20,6 +20,7 @@ the instance's ``scale``, in millimetres: BOP models are in mm.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +78,16 @@ def scene_gt_info_entries(record: dict[str, Any]) -> list[dict[str, Any]]:
     return entries
 
 
-def write_bop(dataset_dir: Path, records: list[dict[str, Any]]) -> Path:
-    """Write ``bop/scene_camera.json``, ``scene_gt.json`` and ``scene_gt_info.json``; return the folder."""
+def write_bop(dataset_dir: Path, records: Iterable[dict[str, Any]]) -> Path:
+    """Write ``bop/scene_camera.json``, ``scene_gt.json`` and ``scene_gt_info.json`` from one pass over
+    ``records``; return the folder."""
     out = Path(dataset_dir) / FOLDER
     out.mkdir(parents=True, exist_ok=True)
-    for name, entry in (
-        ("scene_camera", scene_camera_entry),
-        ("scene_gt", scene_gt_entries),
-        ("scene_gt_info", scene_gt_info_entries),
-    ):
-        atomic.write_json(out / f"{name}.json", {str(record["index"]): entry(record) for record in records})
+    entries = {"scene_camera": scene_camera_entry, "scene_gt": scene_gt_entries, "scene_gt_info": scene_gt_info_entries}
+    files: dict[str, dict[str, Any]] = {name: {} for name in entries}
+    for record in records:
+        for name, entry in entries.items():
+            files[name][str(record["index"])] = entry(record)
+    for name, content in files.items():
+        atomic.write_json(out / f"{name}.json", content)
     return out

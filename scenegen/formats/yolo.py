@@ -35,6 +35,7 @@ Ultralytics would read it as a box.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ from scipy.spatial import KDTree
 
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
-from scenegen.dataset.record import frame_name
+from scenegen.dataset.record import file_path, frame_name
 from scenegen.formats.split import split_indices
 from scenegen.labels.rle import decode_rle
 
@@ -107,7 +108,7 @@ def data_yaml(classes: list[str]) -> str:
 
 def write_yolo(
     dataset_dir: Path,
-    records: list[dict[str, Any]],
+    records: Iterable[dict[str, Any]],
     classes: list[str],
     task: str = "detect",
     val_fraction: float = 0.2,
@@ -127,7 +128,7 @@ def write_yolo(
     for record in records:
         name = frame_name(record["index"])
         image = f"images/{name}{Path(record['files']['image']['path']).suffix}"
-        link_or_copy(Path(dataset_dir) / record["files"]["image"]["path"], out / image)
+        link_or_copy(file_path(Path(dataset_dir), record, "image"), out / image)
         lines = lines_of(record)
         text = "".join(f"{line}\n" for line in lines)
         atomic.write_bytes(out / "labels" / f"{name}.txt", text.encode(), sync=False)  # synced with the dataset

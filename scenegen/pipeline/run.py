@@ -14,8 +14,8 @@ from pathlib import Path
 from scenegen.config.load import to_container
 from scenegen.config.schema import Config
 from scenegen.dataset import atomic
-from scenegen.dataset.dataset_file import write_dataset_file
-from scenegen.dataset.record import frame_done, read_records, record_path
+from scenegen.dataset.dataset_file import record_counts, write_dataset_file
+from scenegen.dataset.record import frame_done, iter_records, record_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import export
 from scenegen.pipeline.checks import check_run
@@ -47,9 +47,9 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
         stats = run_frames(cfg, out, todo, progress, catalog)
     except ScenegenError as err:
         raise ScenegenError(str(err) if RESUME_HINT in str(err) else f"{err}; {RESUME_HINT}") from None
-    records = read_records(out, list(frames))
-    for name in cfg.output.formats:
-        export(out, name, records, catalog.categories(), cfg.output.val_fraction, cfg.seed)
+    counts = record_counts(iter_records(out, list(frames)))
+    for name in cfg.output.formats:  # each export reads the records one at a time
+        export(out, name, iter_records(out, list(frames)), catalog.categories(), cfg.output.val_fraction, cfg.seed)
     atomic.sync_all()  # exports and links on disk before dataset.json says complete
-    write_dataset_file(out, to_container(cfg), catalog.categories(), "complete", records, stats, time.time() - started)
+    write_dataset_file(out, to_container(cfg), catalog.categories(), "complete", counts, stats, time.time() - started)
     return out
