@@ -214,10 +214,9 @@ def _sha256(path: Path) -> str:
 def frame_done(out: Path, index: int) -> bool:
     """Whether frame ``index`` is finished in ``out``: its record reads and every file matches it. A record
     that is empty, unparsable or of another version counts as not done, as do missing or corrupt files."""
-    path = record_path(out, index)
-    if not path.is_file():
+    if not record_path(out, index).is_file():
         return False
     try:
-        return not frame_problems(out, read_record(path))
+        return not frame_problems(out, read_record(path_inside(out, f"labels/{frame_name(index)}.json", out)))
     except ScenegenError:
         return False

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from scenegen.dataset.dataset_file import DATASET_FILE, read_dataset_file
+from scenegen.dataset.inside import path_inside
 from scenegen.dataset.record import frame_problems, read_record, record_path
 from scenegen.errors import ScenegenError
 
@@ -48,7 +49,7 @@ def verify_dataset(folder: Path, report: Callable[[str], None]) -> tuple[int, st
             problem(f"{path}: frame {index} is not a frame of this dataset's num_scenes and shard")
             continue
         try:
-            record = read_record(path)
+            record = read_record(path_inside(folder, f"labels/{path.name}", folder))  # not a link out
         except ScenegenError as err:
             problem(str(err))
             continue
