@@ -116,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--target-size", type=float, default=0.1, help="metres of each mesh's largest extent (0.1)")
     check = pack_commands.add_parser("validate", help="check a pack and report every problem at once")
     check.add_argument("path", type=Path, help="a pack folder, or the name of a built-in or installed pack")
+    check.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="OVERRIDE",
+        help="Hydra overrides of the limits, e.g. objects.max_mesh_faces=1e6",
+    )
     listing = pack_commands.add_parser("list", help="show the packs and classes visible to the config")
     listing.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="Hydra overrides, e.g. objects.packs=[...]")
     verifier = commands.add_parser(
