@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import json
 import math
-import reprlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from scenegen.errors import shown
 
 MANIFEST_NAMES = ("manifest.json", "manifest.yaml", "manifest.yml")
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".off")
@@ -87,7 +88,7 @@ def read_manifest(path: Path, max_kilobytes: float, max_nodes: int) -> tuple[Man
         return None, ["cannot parse: nested too deeply"]
     if not isinstance(data, dict):
         return None, ["the manifest must be a mapping with name, version and assets"]
-    problems = [f"unknown key {_shown(key)}" for key in sorted(set(data) - PACK_KEYS, key=str)]
+    problems = [f"unknown key {shown(key)}" for key in sorted(set(data) - PACK_KEYS, key=str)]
     for key in ("name", "version"):
         if not isinstance(data.get(key), (str, int, float)) or not str(data.get(key)).strip():
             problems.append(f"{key}: required, a non-empty string")
@@ -167,7 +168,7 @@ def _classes(value: Any) -> tuple[dict[str, str], list[str]]:
         elif isinstance(item, dict) and isinstance(item.get("name"), str) and set(item) <= {"name", "supercategory"}:
             classes[item["name"]] = str(item.get("supercategory", DEFAULT_SUPERCATEGORY))
         else:
-            problems.append(f"classes[{i}]: a name or {{name, supercategory}}, got {_shown(item)}")
+            problems.append(f"classes[{i}]: a name or {{name, supercategory}}, got {shown(item)}")
     return classes, problems
 
 
@@ -175,7 +176,7 @@ def _asset(entry: Any, where: str) -> tuple[AssetEntry | None, list[str]]:
     if not isinstance(entry, dict):
         return None, [f"{where}: a mapping with id, class, mesh and target_size or scale"]
     where = f"{where} ({entry['id']})" if isinstance(entry.get("id"), str) else where
-    problems = [f"{where}: unknown key {_shown(key)}" for key in sorted(set(entry) - ASSET_KEYS, key=str)]
+    problems = [f"{where}: unknown key {shown(key)}" for key in sorted(set(entry) - ASSET_KEYS, key=str)]
     for key in ("id", "class", "mesh"):
         if not isinstance(entry.get(key), str) or not entry.get(key):
             problems.append(f"{where}: {key}: required, a non-empty string")
@@ -184,12 +185,12 @@ def _asset(entry: Any, where: str) -> tuple[AssetEntry | None, list[str]]:
         problems.append(f"{where}: give exactly one of target_size (metres) and scale")
     for key, value in size.items():
         if not _positive_number(value):
-            problems.append(f"{where}: {key} = {_shown(value)} must be a finite number > 0")
+            problems.append(f"{where}: {key} = {shown(value)} must be a finite number > 0")
         elif key == "target_size" and not MIN_SIZE <= value <= MAX_SIZE:
-            problems.append(f"{where}: target_size = {_shown(value)} must be between {MIN_SIZE} and {MAX_SIZE} metres")
+            problems.append(f"{where}: target_size = {shown(value)} must be between {MIN_SIZE} and {MAX_SIZE} metres")
     up_axis = entry.get("up_axis", "z")
     if up_axis not in UP_AXES:
-        problems.append(f"{where}: up_axis = {_shown(up_axis)} must be one of {list(UP_AXES)}")
+        problems.append(f"{where}: up_axis = {shown(up_axis)} must be one of {list(UP_AXES)}")
     if not isinstance(entry.get("keep_material", False), bool):
         problems.append(f"{where}: keep_material must be true or false")
     tags = entry.get("tags", [])
@@ -219,16 +220,6 @@ def _positive_number(value: Any) -> bool:
         return math.isfinite(value) and value > 0
     except OverflowError:  # an integer beyond any float
         return False
-
-
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring, _SHORT.maxother = 2, 4, 4, 60, 60
-
-
-def _shown(value: Any) -> str:
-    """A short one-line repr of ``value``: never more than a few elements of a few levels (an aliased
-    structure is never expanded)."""
-    return " ".join(_SHORT.repr(value).split())
 
 
 def _one_line(err: BaseException) -> str:

@@ -9,24 +9,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scenegen.errors import ScenegenError
+from scenegen.errors import ScenegenError, shown
 
 
 def path_inside(root: Path, relative: object, source: object) -> Path:
     """``root / relative`` with symbolic links resolved; ScenegenError naming ``source`` (the file the path
     was read from) unless ``relative`` is a non-empty relative path that stays inside ``root``."""
-    shown = repr(relative) if len(repr(relative)) <= 120 else repr(relative)[:117] + "..."
+    text = shown(relative)
     if not isinstance(relative, str) or not relative.strip() or "\0" in relative:
-        raise ScenegenError(f"{source}: {shown} is not a file path")
+        raise ScenegenError(f"{source}: {text} is not a file path")
     if Path(relative).is_absolute():
-        raise ScenegenError(f"{source}: path {shown} is absolute; it must be relative to {root}")
+        raise ScenegenError(f"{source}: path {text} is absolute; it must be relative to {root}")
     base = Path(root).resolve()
     try:
         path = (base / relative).resolve()
     except (OSError, RuntimeError) as err:  # a symbolic link loop, a name too long
-        raise ScenegenError(f"{source}: path {shown} cannot be resolved ({err})") from None
+        raise ScenegenError(f"{source}: path {text} cannot be resolved ({err})") from None
     if path == base:
-        raise ScenegenError(f"{source}: path {shown} names the folder {root}, not a file in it")
+        raise ScenegenError(f"{source}: path {text} names the folder {root}, not a file in it")
     if not path.is_relative_to(base):
-        raise ScenegenError(f"{source}: path {shown} leaves {root} (.. or a symbolic link pointing out)")
+        raise ScenegenError(f"{source}: path {text} leaves {root} (.. or a symbolic link pointing out)")
     return path

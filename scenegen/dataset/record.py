@@ -21,7 +21,7 @@ import numpy as np
 
 from scenegen.dataset import atomic
 from scenegen.dataset.inside import path_inside
-from scenegen.errors import ScenegenError
+from scenegen.errors import ScenegenError, shown
 
 FORMAT = "scenegen.frame/2"
 
@@ -139,9 +139,9 @@ def read_record(path: Path) -> FrameRecord:
         raise ScenegenError(f"{path}: not a readable frame record ({' '.join(str(err).split())[:160]})") from None
     found = data.get("format") if isinstance(data, dict) else None
     if found != FORMAT:
-        raise ScenegenError(f"{path}: frame record format {_shown(found)}, expected {FORMAT!r}")
+        raise ScenegenError(f"{path}: frame record format {shown(found)}, expected {FORMAT!r}")
     if not path.stem.isdigit() or type(data.get("index")) is not int or data["index"] != int(path.stem):
-        raise ScenegenError(f"{path}: holds frame index {_shown(data.get('index'))}, not the frame of its name")
+        raise ScenegenError(f"{path}: holds frame index {shown(data.get('index'))}, not the frame of its name")
     files = data.get("files")
     if not isinstance(files, dict) or "image" not in files:
         raise ScenegenError(f"{path}: 'files' must map each kind of file (image first) to its entry")
@@ -153,11 +153,6 @@ def read_record(path: Path) -> FrameRecord:
             raise ScenegenError(f"{path}: files.{kind} needs bytes (an integer) and sha256 (64 hex digits)")
         path_inside(dataset, entry["path"], path)
     return data
-
-
-def _shown(value: Any) -> str:
-    text = " ".join(repr(value).split())
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def record_indices(out: Path) -> list[int]:

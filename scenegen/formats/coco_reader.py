@@ -26,7 +26,7 @@ import numpy as np
 
 from scenegen.dataset.inside import path_inside
 from scenegen.dataset.record import read_record, record_path
-from scenegen.errors import ScenegenError
+from scenegen.errors import ScenegenError, shown
 
 MAX_ID = 2**63 - 1  # ids must fit numpy's int64
 
@@ -171,7 +171,7 @@ def _check_structure(data: Any, path: Path) -> None:
         if image["id"] in sizes:
             raise ScenegenError(f"{where}: the id is used by another image")
         if not isinstance(image["file_name"], str):
-            raise ScenegenError(f"{where}: file_name {_shown(image['file_name'])} must be a string")
+            raise ScenegenError(f"{where}: file_name {shown(image['file_name'])} must be a string")
         image["width"] = _integer(image["width"], f"{where}: width", 1, 2**31 - 1)
         image["height"] = _integer(image["height"], f"{where}: height", 1, 2**31 - 1)
         sizes[image["id"]] = (image["height"], image["width"])
@@ -184,9 +184,9 @@ def _check_structure(data: Any, path: Path) -> None:
         if category["id"] in categories:
             raise ScenegenError(f"{where}: the id is used by another category")
         if not isinstance(category["name"], str) or not category["name"].strip():
-            raise ScenegenError(f"{where}: name {_shown(category['name'])} must be a non-empty string")
+            raise ScenegenError(f"{where}: name {shown(category['name'])} must be a non-empty string")
         if not isinstance(category.get("supercategory", ""), str):
-            raise ScenegenError(f"{where}: supercategory {_shown(category['supercategory'])} must be a string")
+            raise ScenegenError(f"{where}: supercategory {shown(category['supercategory'])} must be a string")
         categories.add(category["id"])
     for i, ann in enumerate(data["annotations"]):
         _check_annotation(ann, f"{path}: annotations[{i}]", sizes, categories)
@@ -205,13 +205,13 @@ def _check_annotation(ann: Any, where: str, sizes: dict[int, tuple[int, int]], c
         raise ScenegenError(f"{where}: category_id {ann['category_id']} is not a category of the file")
     box = ann["bbox"]
     if not isinstance(box, list) or len(box) != 4 or not all(_is_finite(v) for v in box):
-        raise ScenegenError(f"{where}: bbox {_shown(box)} must be [x, y, w, h], 4 finite numbers")
+        raise ScenegenError(f"{where}: bbox {shown(box)} must be [x, y, w, h], 4 finite numbers")
     if box[2] < 0 or box[3] < 0:
-        raise ScenegenError(f"{where}: bbox {_shown(box)} has a negative width or height")
+        raise ScenegenError(f"{where}: bbox {shown(box)} has a negative width or height")
     ann["iscrowd"] = _integer(ann.get("iscrowd", 0), f"{where}: iscrowd", 0, 1)
     for key in ("area", "visib_fract"):
         if key in ann and not (_is_finite(ann[key]) and ann[key] >= 0):
-            raise ScenegenError(f"{where}: {key} {_shown(ann[key])} must be a finite number >= 0")
+            raise ScenegenError(f"{where}: {key} {shown(ann[key])} must be a finite number >= 0")
     _check_segmentation(ann.get("segmentation"), f"{where}: segmentation", sizes[ann["image_id"]])
 
 
@@ -233,7 +233,7 @@ def _check_segmentation(segmentation: Any, where: str, size: tuple[int, int]) ->
     if not isinstance(segmentation, dict) or set(segmentation) != {"size", "counts"}:
         raise ScenegenError(f"{where}: must be a list of polygons or an RLE {{size, counts}}")
     if segmentation["size"] != list(size):
-        raise ScenegenError(f"{where}: RLE size {_shown(segmentation['size'])} is not the image's [h, w] {list(size)}")
+        raise ScenegenError(f"{where}: RLE size {shown(segmentation['size'])} is not the image's [h, w] {list(size)}")
     counts = segmentation["counts"]
     if isinstance(counts, list):
         if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
@@ -246,10 +246,10 @@ def _check_segmentation(segmentation: Any, where: str, size: tuple[int, int]) ->
 
 def _require_object(value: Any, where: str, keys: tuple[str, ...]) -> None:
     if not isinstance(value, dict):
-        raise ScenegenError(f"{where}: {_shown(value)} must be an object with {', '.join(keys)}")
+        raise ScenegenError(f"{where}: {shown(value)} must be an object with {', '.join(keys)}")
     missing = [key for key in keys if key not in value]
     if missing:
-        named = f"{where} (id {_shown(value['id'])})" if "id" in value else where
+        named = f"{where} (id {shown(value['id'])})" if "id" in value else where
         raise ScenegenError(f"{named}: {missing[0]} is missing")
 
 
@@ -266,13 +266,7 @@ def _integer(value: Any, where: str, low: int, high: int) -> int:
     """``value`` as an int when it is an integer (or an integral float) in [low, high]."""
     if _is_finite(value) and value == int(value) and low <= int(value) <= high:
         return int(value)
-    raise ScenegenError(f"{where} {_shown(value)} must be an integer in [{low}, {high}]")
-
-
-def _shown(value: Any) -> str:
-    """``repr(value)`` cut to one short line."""
-    text = " ".join(repr(value).split())
-    return text if len(text) <= 60 else text[:57] + "..."
+    raise ScenegenError(f"{where} {shown(value)} must be an integer in [{low}, {high}]")
 
 
 def load_dataset(dataset: Path, images_dir: Path | None = None) -> CocoDataset:
