@@ -55,7 +55,6 @@ def run_main(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, list[str]]
     return code, capsys.readouterr().err.strip().splitlines()
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(("overrides", "culprit"), BAD_CONFIGS)
 def test_bad_value_is_one_line_exit_2_and_nothing_is_written(tmp_path, capsys, overrides, culprit):
     out = tmp_path / "out"
@@ -89,7 +88,6 @@ def test_a_read_only_output_folder_is_refused(tmp_path, capsys):
     assert code == 2 and len(lines) == 1 and "output_dir" in lines[0]
 
 
-@pytest.mark.slow
 def test_a_corrupt_dataset_file_is_named(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
