@@ -171,7 +171,7 @@ def test_malformed_coco_is_one_line_naming_the_culprit(tmp_path, case, command):
     assert tree(tmp_path) == before  # nothing written, nothing changed
 
 
-@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("command", [pytest.param(c, marks=pytest.mark.slow) if c == "audit" else c for c in COMMANDS])
 def test_the_valid_file_passes_every_command(tmp_path, command):
     coco = write_coco(tmp_path / "real", valid_coco())
     code, stdout, stderr = run_main(*COMMANDS[command](coco, tmp_path))

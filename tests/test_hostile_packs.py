@@ -135,14 +135,26 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_hostile_packs_are_refused_by_validate_and_render_in_one_line(tmp_path, case):
+def test_hostile_packs_are_refused_by_validate_in_one_line(tmp_path, case):
     files, manifest, overrides, message = CASES[case]
     pack = make_pack(tmp_path / "pack", files, manifest)
     before = tree(tmp_path)
     code, stdout, stderr = run_main("pack", "validate", str(pack), *overrides)
     assert code == 2 and stdout == f"{pack}: 1 problem\n", (stdout, stderr)
     assert stderr.count("\n") == 1 and message in stderr and str(pack) in stderr and len(stderr) < 400, stderr
-    out = tmp_path / "out"
+    assert tree(tmp_path) == before
+
+
+# The render runs the same checks (Asset.check) before it writes anything: one case of each kind.
+RENDERED = ["YAML alias bomb", "glTF buffers over the mesh limit", "GLB embedded texture over the pixel limit"]
+RENDERED += ["a single flat triangle", "scale 1e-300", "NaN vertex in an OBJ"]
+
+
+@pytest.mark.parametrize("case", RENDERED)
+def test_hostile_packs_are_refused_by_render_before_anything_is_written(tmp_path, case):
+    files, manifest, overrides, message = CASES[case]
+    pack = make_pack(tmp_path / "pack", files, manifest)
+    before, out = tree(tmp_path), tmp_path / "out"
     code, _, stderr = run_main("render", f"objects.packs=[{pack}]", f"output_dir={out}", "num_scenes=1", *overrides)
     assert code == 2 and stderr.count("\n") == 1 and message in stderr, stderr
     assert tree(tmp_path) == before and not out.exists()
