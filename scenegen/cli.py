@@ -23,6 +23,7 @@ examples:
   scenegen balance --against real.json             class weights that balance real + synthetic
   scenegen pack new my_pack --from ~/meshes        start an asset pack; then pack validate my_pack
   scenegen render objects.packs=[builtin,my_pack]  render with it
+  scenegen verify out                              check every file against its frame record
   scenegen doctor                                  check headless rendering on this machine
 """
 
@@ -125,8 +126,21 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--target-size", type=float, default=0.1, help="metres of each mesh's largest extent (0.1)")
     check = pack_commands.add_parser("validate", help="check a pack and report every problem at once")
     check.add_argument("path", type=Path, help="a pack folder, or the name of a built-in or installed pack")
+    check.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="OVERRIDE",
+        help="Hydra overrides of the limits, e.g. objects.max_mesh_faces=1e6",
+    )
     listing = pack_commands.add_parser("list", help="show the packs and classes visible to the config")
     listing.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="Hydra overrides, e.g. objects.packs=[...]")
+    verifier = commands.add_parser(
+        "verify",
+        help="check every file of a dataset against its frame record (size and SHA-256): one line per problem",
+        description="Check a dataset folder (e.g. copied from another machine): every frame has a readable "
+        "record and every file matches the size and SHA-256 its record lists. Exit 1 when anything is wrong.",
+    )
+    verifier.add_argument("dataset", type=Path, help="a folder written by scenegen render or scenegen merge")
     commands.add_parser("doctor", help="report which GL backends work here and how to fix common failures")
     auditor = commands.add_parser(
         "audit",
@@ -183,12 +197,17 @@ def main(argv: list[str] | None = None) -> int:
             from scenegen.tools.audit.run import audit_command
 
             return audit_command(args.dataset, args.images, args.out, args.strict, args.overrides)
+        if args.command == "verify":
+            return _verify(args.dataset)
         if args.command == "doctor":
             from scenegen.tools.doctor import run_doctor
 
             return run_doctor()
     except ScenegenError as err:
         print(f"scenegen: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a file the command reads or writes: missing, read-only, disk full
+        print(f"scenegen: error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
         return 2
     parser.print_help()
     return 0
@@ -210,14 +229,22 @@ def _merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(dataset: Path) -> int:
+    from scenegen.dataset.verify import verify_dataset
+
+    problems, summary = verify_dataset(dataset, lambda line: print(line, file=sys.stderr))
+    print(summary)
+    return 1 if problems else 0
+
+
 def _balance(args: argparse.Namespace) -> int:
     from scenegen.assets.catalog import MeshLimits, build_catalog
     from scenegen.config.load import load_config
     from scenegen.tools.balance import balance_weights, override_lines, real_class_counts
 
+    real = real_class_counts(args.against)
     cfg = load_config(args.overrides)
     catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
-    real = real_class_counts(args.against)
     low, high = cfg.scene.objects_per_scene
     synthetic = args.instances if args.instances is not None else cfg.num_scenes * (low + high) / 2
     weights = balance_weights(real, list(catalog.classes), synthetic)

@@ -1,6 +1,7 @@
 """Class balance, the biased preset caught by the audit, merging with real COCO data, and previews."""
 
 import json
+import os
 from pathlib import Path
 
 import cv2
@@ -110,7 +111,10 @@ def test_biased_preset_is_flagged_on_colour_and_default_passes(tmp_path):
 @pytest.mark.slow
 def test_merge_with_real_coco_matches_categories_by_name(tmp_path, rendered_dataset):
     real = hand_made_coco(tmp_path / "real", {"person": 3, "mug": 2})
-    out = tmp_path / "combined" / "all.json"
+    outside = run_cli("merge", "--coco", str(tmp_path / "combined" / "all.json"), str(rendered_dataset), str(real))
+    assert outside.returncode == 2 and "write OUT in a folder that holds every source" in outside.stderr
+    assert not (tmp_path / "combined").exists()
+    out = Path(os.path.commonpath([tmp_path, rendered_dataset])) / f"{tmp_path.name}_all.json"  # holds both
     result = run_cli("merge", "--coco", str(out), str(rendered_dataset), str(real))
     assert result.returncode == 0, result.stderr
     coco = COCO(str(out))

@@ -73,14 +73,14 @@ def test_shards_merged_equal_the_single_run(tmp_path, reference):
     assert twice.returncode == 2 and "is in both" in twice.stderr
 
 
-def start_render(out: Path, *overrides: str) -> subprocess.Popen:
+def start_render(out: Path, *overrides: str, frames: int = FRAMES) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
         "scenegen.cli",
         "render",
         *SIZE,
-        f"num_scenes={FRAMES}",
+        f"num_scenes={frames}",
         *EXPORTS,
     ]
     command += [*overrides, f"output_dir={out}", "--no-progress"]
@@ -121,6 +121,48 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, reference):
     result = render_small(out, *EXPORTS, scenes=FRAMES)
     assert result.returncode == 0, result.stderr
     assert files_of(out) == reference
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads worker pids from /proc")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_workers_die_with_the_scenegen_process(tmp_path, sig):
+    """kill -9 or SIGTERM of the scenegen process alone (not its process group): its workers end within
+    seconds and write nothing more; SIGTERM stops as Ctrl-C does; the same command then completes."""
+    out, frames = tmp_path / "out", 40
+    process = start_render(out, "executor.workers=2", frames=frames)
+    wait_for_frames(out, 3, process)
+    workers = children(process.pid)
+    assert len(workers) >= 2  # the two workers (and multiprocessing's resource tracker)
+    os.kill(process.pid, sig)
+    _, stderr = process.communicate(timeout=60)
+    deadline = time.time() + 5
+    while any(running(pid) for pid in workers):
+        assert time.time() < deadline, "a worker outlived the scenegen process by 5 s"
+        time.sleep(0.05)
+    if sig == signal.SIGTERM:
+        assert process.returncode == 130 and "run the same command again to resume" in stderr.lower()
+        assert "Traceback" not in stderr
+    left = sorted(p.name for p in out.rglob("*") if p.is_file() and not p.name.endswith(".tmp"))
+    time.sleep(2)
+    assert sorted(p.name for p in out.rglob("*") if p.is_file() and not p.name.endswith(".tmp")) == left
+    assert len(list((out / "labels").glob("*.json"))) < frames
+    process = start_render(out, "executor.workers=2", frames=frames)
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr
+    assert len(list((out / "labels").glob("*.json"))) == frames
 
 
 @pytest.mark.slow

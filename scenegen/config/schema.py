@@ -66,7 +66,11 @@ class ObjectsConfig:
     balance: Balance = MISSING  # uniform: class frequency ~ weight; assets: ~ weight x the class's asset count
     size_scale: list[float] = span(0.01, 100.0)  # multiplies each asset's target size
     max_mesh_faces: int = bounded(1, 100_000_000)  # a pack's mesh with more faces is an error
-    max_mesh_megabytes: float = bounded(0.0, 100_000.0)  # a pack's mesh file larger than this is an error
+    max_mesh_megabytes: float = bounded(0.0, 100_000.0)  # a mesh file with the files it references, at most
+    max_texture_pixels: int = bounded(1, 1_000_000_000)  # width x height of a mesh's texture, at most
+    max_pose_hull_faces: int = bounded(8, 1_000_000)  # more convex-hull faces: resting poses of a simplified hull
+    max_manifest_kilobytes: float = bounded(0.001, 1_000_000.0)  # a pack's manifest file, at most
+    max_manifest_nodes: int = bounded(1, 100_000_000)  # a manifest's nodes with YAML aliases expanded, at most
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """The frame record ``labels/NNNNNN.json``: the one typed definition, its writer and its reader.
 
-A frame's files are written first, the record last, so a frame whose record exists is complete. The record
-lists each file with its size and SHA-256, holds the frame's labels and its whole ``SceneSpec``; every
-export, merge, audit and preview reads frames through :func:`read_record` / :func:`iter_records`.
+A frame's files are written first (and synced to disk), the record last, so a frame whose record exists
+is complete. The record lists each file with its size and SHA-256, holds the frame's labels and its whole
+``SceneSpec``; every export, merge, audit and preview reads frames through :func:`read_record` /
+:func:`iter_records`, which refuse a record that is not one, or whose paths leave the dataset folder.
+:func:`frame_problems` checks a frame's files against its record (resume, merge, ``scenegen verify``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import cv2
 import numpy as np
 
 from scenegen.dataset import atomic
-from scenegen.errors import ScenegenError
+from scenegen.dataset.inside import path_inside
+from scenegen.errors import ScenegenError, shown
 
 FORMAT = "scenegen.frame/2"
 
@@ -128,22 +131,44 @@ def write_record(out: Path, record: FrameRecord) -> None:
 
 
 def read_record(path: Path) -> FrameRecord:
-    """The frame record at ``path``; ScenegenError naming the file when it is not one of this version."""
+    """The frame record at ``path`` (``DATASET/labels/NNNNNN.json``); ScenegenError naming the file when it
+    is not a record of this version, is not frame NNNNNN's, or lists a file outside the dataset folder."""
     try:
         data = json.loads(path.read_bytes())
-    except (OSError, ValueError) as err:
-        raise ScenegenError(f"{path}: not a readable frame record ({err})") from None
+    except (OSError, ValueError, RecursionError) as err:
+        raise ScenegenError(f"{path}: not a readable frame record ({' '.join(str(err).split())[:160]})") from None
     found = data.get("format") if isinstance(data, dict) else None
     if found != FORMAT:
-        raise ScenegenError(f"{path}: frame record format {found!r}, expected {FORMAT!r}")
+        raise ScenegenError(f"{path}: frame record format {shown(found)}, expected {FORMAT!r}")
+    if not path.stem.isdigit() or type(data.get("index")) is not int or data["index"] != int(path.stem):
+        raise ScenegenError(f"{path}: holds frame index {shown(data.get('index'))}, not the frame of its name")
+    files = data.get("files")
+    if not isinstance(files, dict) or "image" not in files:
+        raise ScenegenError(f"{path}: 'files' must map each kind of file (image first) to its entry")
+    dataset = path.parent.parent
+    for kind, entry in files.items():
+        if kind not in FILE_KINDS or not isinstance(entry, dict) or set(entry) != {"path", "bytes", "sha256"}:
+            raise ScenegenError(f"{path}: files.{kind} must be one of {list(FILE_KINDS)} with path, bytes, sha256")
+        if type(entry["bytes"]) is not int or not isinstance(entry["sha256"], str) or len(entry["sha256"]) != 64:
+            raise ScenegenError(f"{path}: files.{kind} needs bytes (an integer) and sha256 (64 hex digits)")
+        path_inside(dataset, entry["path"], path)
     return data
+
+
+def record_indices(out: Path) -> list[int]:
+    """The frames of the records in ``out/labels``, sorted; ScenegenError on a file there not named as one."""
+    indices = []
+    for path in (out / "labels").glob("*.json"):
+        if not path.stem.isdigit():
+            raise ScenegenError(f"{path}: not a frame record (its name is not a frame number)")
+        indices.append(int(path.stem))
+    return sorted(indices)
 
 
 def iter_records(out: Path, indices: list[int] | None = None) -> Iterator[FrameRecord]:
     """The frame records of a dataset folder, in frame order, one at a time: every one, or those of ``indices``."""
-    paths = sorted((out / "labels").glob("*.json")) if indices is None else [record_path(out, i) for i in indices]
-    for path in paths:
-        yield read_record(path)
+    for index in record_indices(out) if indices is None else indices:
+        yield read_record(path_inside(out, f"labels/{frame_name(index)}.json", out))  # no link out of out
 
 
 def read_records(out: Path, indices: list[int] | None = None) -> list[FrameRecord]:
@@ -153,8 +178,40 @@ def read_records(out: Path, indices: list[int] | None = None) -> list[FrameRecor
 
 def file_path(out: Path, record: FrameRecord, kind: str) -> Path:
     """The absolute path of the record's file of ``kind``; ScenegenError when the record points outside ``out``."""
-    relative = record["files"][kind]["path"]
-    path = (out / relative).resolve()
-    if not path.is_relative_to(out.resolve()):
-        raise ScenegenError(f"{record_path(out, record['index'])}: {kind} path {relative!r} is outside {out}")
-    return path
+    return path_inside(out, record["files"][kind]["path"], record_path(out, record["index"]))
+
+
+def frame_problems(out: Path, record: FrameRecord) -> list[str]:
+    """What is wrong with the files of ``record``'s frame in ``out``, one line each naming the file:
+    missing, another size, or other content (SHA-256) than the record says; empty when all are whole."""
+    problems = []
+    for kind, entry in record["files"].items():
+        path = file_path(out, record, kind)
+        try:
+            size = path.stat().st_size
+            if size != entry["bytes"]:
+                problems.append(f"{path}: {size} bytes, the record says {entry['bytes']}")
+            elif _sha256(path) != entry["sha256"]:
+                problems.append(f"{path}: its content differs from the record (SHA-256)")
+        except OSError as err:
+            problems.append(f"{path}: {err.strerror}")
+    return problems
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def frame_done(out: Path, index: int) -> bool:
+    """Whether frame ``index`` is finished in ``out``: its record reads and every file matches it. A record
+    that is empty, unparsable or of another version counts as not done, as do missing or corrupt files."""
+    if not record_path(out, index).is_file():
+        return False
+    try:
+        return not frame_problems(out, read_record(path_inside(out, f"labels/{frame_name(index)}.json", out)))
+    except ScenegenError:
+        return False

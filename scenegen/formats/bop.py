@@ -40,7 +40,9 @@ part; ``[-1, -1, -1, -1]`` when empty.
 from __future__ import annotations
 
 import io
+import itertools
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,23 +101,29 @@ class Model:
     centre: np.ndarray  # (3,) metres: the box centre in the record's (scaled) model frame
 
 
-def build_models(records: list[dict[str, Any]], catalog: Catalog) -> dict[tuple[str, float], Model]:
-    """One model per distinct (asset id, scale) of ``records``, obj ids from 1 in that order."""
-    seen = {}
-    for record in records:
-        for ann, obj in _objects(record):
-            seen[(obj["asset_id"], float(obj["scale"]))] = (ann["class_name"], int(ann["category_id"]))
-    models = {}
-    for obj_id, (asset_id, scale) in enumerate(sorted(seen), start=1):
+def add_models(models: dict[tuple[str, float], Model], record: dict[str, Any], catalog: Catalog) -> None:
+    """Add to ``models`` one model per (asset id, scale) of ``record`` not in it yet; obj ids count from 1 in
+    the order models first appear (frame order, then GTID order)."""
+    for ann, obj in _objects(record):
+        key = (obj["asset_id"], float(obj["scale"]))
+        if key in models:
+            continue
+        asset_id, scale = key
         mesh = record_model_mesh(catalog, asset_id)
         points = np.asarray(mesh.vertices, dtype=float) * scale
         centre = (points.min(axis=0) + points.max(axis=0)) / 2
-        class_name, category_id = seen[(asset_id, scale)]
         vertices = (points - centre) * MM_PER_M
-        models[(asset_id, scale)] = Model(
-            obj_id, asset_id, class_name, category_id, scale, vertices, np.asarray(mesh.faces), centre
-        )
-    return models
+        models[key] = Model(
+            len(models) + 1, asset_id, ann["class_name"], int(ann["category_id"]), scale, vertices,
+            np.asarray(mesh.faces), centre,
+        )  # fmt: skip
+
+
+def _write_camera(out: Path, record: dict[str, Any]) -> None:
+    """``camera.json`` from a frame record (one K for the run)."""
+    K = np.asarray(record["spec"]["camera"]["K"], dtype=float)
+    camera = {"cx": K[0, 2], "cy": K[1, 2], "depth_scale": DEPTH_SCALE, "fx": K[0, 0], "fy": K[1, 1]}
+    atomic.write_json(out / "camera.json", {**camera, "height": record["height"], "width": record["width"]})
 
 
 def model_info(vertices: np.ndarray) -> dict[str, float]:
@@ -315,28 +323,28 @@ def models_note(bop_folder: Path) -> str | None:
     )
 
 
-def write_bop(dataset_dir: Path, records: list[dict[str, Any]], config: dict[str, Any], copy: bool = False) -> Path:
-    """Write ``bop/`` (see the module) for ``records`` of the run made with ``config`` (plain data); return it."""
+def write_bop(dataset_dir: Path, records: Iterable[dict[str, Any]], config: dict[str, Any], copy: bool = False) -> Path:
+    """Write ``bop/`` (see the module) from one pass over ``records`` (in frame order) of the run made with
+    ``config`` (plain data); return it."""
     dataset_dir = Path(dataset_dir)
     out = dataset_dir / FOLDER
     objects = config["objects"]
     limits = MeshLimits(objects["max_mesh_faces"], objects["max_mesh_megabytes"])
     catalog = build_catalog(list(objects["packs"]), list(objects["classes"]), limits)
-    models = build_models(records, catalog)
-    write_models(out / "models", models)
-    first = min(records, key=lambda r: r["index"])
-    K = np.asarray(first["spec"]["camera"]["K"], dtype=float)
-    camera = {"cx": K[0, 2], "cy": K[1, 2], "depth_scale": DEPTH_SCALE, "fx": K[0, 0], "fy": K[1, 1]}
-    atomic.write_json(out / "camera.json", {**camera, "height": first["height"], "width": first["width"]})
-    scenes: dict[int, list[dict[str, Any]]] = {}
-    for record in sorted(records, key=lambda r: r["index"]):
-        scenes.setdefault(record["index"] // SCENE_SIZE, []).append(record)
+    models: dict[tuple[str, float], Model] = {}
     silhouettes = _Silhouettes(config)
     try:
-        for scene_id, scene_records in scenes.items():
+        scenes = itertools.groupby(records, key=lambda r: r["index"] // SCENE_SIZE)
+        for n, (scene_id, scene) in enumerate(scenes):
+            scene_records = list(scene)
+            if n == 0:  # the camera of every frame (one K per run)
+                _write_camera(out, scene_records[0])
+            for record in scene_records:
+                add_models(models, record, catalog)
             _write_scene(dataset_dir, out / SPLIT / frame_name(scene_id), scene_records, models, silhouettes, copy)
     finally:
         silhouettes.close()
+    write_models(out / "models", models)
     return out
 
 

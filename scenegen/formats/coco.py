@@ -11,12 +11,13 @@ file.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from scenegen import __version__
 from scenegen.dataset import atomic
-from scenegen.formats.split import split_indices
+from scenegen.formats.split import is_val
 
 KEYPOINT_NAMES = ["center"] + [f"corner_{i:03b}" for i in range(8)]  # geometry.box_keypoints order
 # The 12 edges of the 3D box, between corners that differ in one bit, as 1-based COCO keypoint indices.
@@ -39,37 +40,46 @@ def image_id_of(file_name: str) -> int:
     return int(PurePosixPath(file_name).stem)
 
 
+def coco_frame(record: dict[str, Any], keypoints: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One frame's COCO image and its annotations (without ids) of the annotated objects; with ``keypoints``,
+    each adds the 9 projected 3D-box points as ``[x, y, v] * 9`` (pixel centres at integers, v as in COCO)."""
+    file_name = coco_file_name(record)
+    image_id = image_id_of(file_name)
+    image = {
+        "id": image_id,
+        "file_name": file_name,
+        "width": record["width"],
+        "height": record["height"],
+    }
+    annotations = []
+    for ann in record["annotations"]:
+        if "bbox" not in ann:
+            continue
+        entry = {
+            "image_id": image_id,
+            "category_id": ann["category_id"],
+            "bbox": ann["bbox"],
+            "area": ann["area"],
+            "segmentation": ann["segmentation"],
+            "iscrowd": 0,
+        }
+        if keypoints:
+            entry["keypoints"] = [value for point in ann["keypoints"] for value in point]
+            entry["num_keypoints"] = sum(point[2] > 0 for point in ann["keypoints"])
+        annotations.append(entry)
+    return image, annotations
+
+
 def build_coco(
-    records: list[dict[str, Any]], categories: list[dict[str, Any]], keypoints: bool = False
+    frames: list[tuple[dict[str, Any], list[dict[str, Any]]]], categories: list[dict[str, Any]], keypoints: bool
 ) -> dict[str, Any]:
-    """COCO instances dict of the annotated objects; with ``keypoints``, COCO keypoints: each annotation
-    adds the 9 projected 3D-box points as ``[x, y, v] * 9`` (pixel centres at integers, v as in COCO), and each
-    category the keypoint names, the box edges as skeleton and ``kpt_oks_sigmas``."""
-    images, annotations = [], []
-    for record in records:
-        file_name = coco_file_name(record)
-        image_id = image_id_of(file_name)
-        images.append({"id": image_id, "file_name": file_name, "width": record["width"], "height": record["height"]})
-        for ann in record["annotations"]:
-            if "bbox" not in ann:
-                continue
-            entry = {
-                "id": len(annotations) + 1,
-                "image_id": image_id,
-                "category_id": ann["category_id"],
-                "bbox": ann["bbox"],
-                "area": ann["area"],
-                "segmentation": ann["segmentation"],
-                "iscrowd": 0,
-            }
-            if keypoints:
-                entry["keypoints"] = [value for point in ann["keypoints"] for value in point]
-                entry["num_keypoints"] = sum(point[2] > 0 for point in ann["keypoints"])
-            annotations.append(entry)
+    """The COCO instances (or keypoints) dict of ``frames`` (``coco_frame`` of each), annotation ids from 1;
+    with ``keypoints`` each category adds the keypoint names, the box edges as skeleton and ``kpt_oks_sigmas``."""
+    annotations = [{"id": k, **ann} for k, ann in enumerate((a for _, anns in frames for a in anns), start=1)]
     return {
         "info": {"description": "rendered by scenegen", "version": __version__},
         "licenses": [],
-        "images": images,
+        "images": [image for image, _ in frames],
         "annotations": annotations,
         "categories": [
             {**c, "keypoints": KEYPOINT_NAMES, "skeleton": BOX_SKELETON, "kpt_oks_sigmas": KEYPOINT_OKS_SIGMAS}
@@ -82,18 +92,25 @@ def build_coco(
 
 def write_coco(
     dataset_dir: Path,
-    records: list[dict[str, Any]],
+    records: Iterable[dict[str, Any]],
     categories: list[dict[str, Any]],
     val_fraction: float,
     seed: int,
     keypoints: bool,
 ) -> Path:
-    """Write the whole file and its train/val split under ``annotations/``; return the whole file's path."""
+    """Write the whole file and its train/val split under ``annotations/`` from one pass over ``records``
+    (only each frame's COCO entries are kept); return the whole file's path."""
     name = "coco_keypoints" if keypoints else "coco"
     folder = Path(dataset_dir) / "annotations"
     folder.mkdir(parents=True, exist_ok=True)
-    train, val = split_indices([r["index"] for r in records], val_fraction, seed)
-    for suffix, indices in (("", None), ("_train", set(train)), ("_val", set(val))):
-        chosen = records if indices is None else [r for r in records if r["index"] in indices]
+    frames, val = [], []
+    for record in records:
+        frames.append(coco_frame(record, keypoints))
+        val.append(is_val(record["index"], val_fraction, seed))
+    for suffix, chosen in (
+        ("", frames),
+        ("_train", [f for f, v in zip(frames, val, strict=True) if not v]),
+        ("_val", [f for f, v in zip(frames, val, strict=True) if v]),
+    ):
         atomic.write_json(folder / f"{name}{suffix}.json", build_coco(chosen, categories, keypoints))
     return folder / f"{name}.json"

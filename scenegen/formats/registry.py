@@ -3,19 +3,19 @@ re-rendering, by ``scenegen export``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scenegen.dataset.dataset_file import read_dataset_file
-from scenegen.dataset.record import read_records
+from scenegen.dataset.dataset_file import read_dataset_file, record_counts
+from scenegen.dataset.record import iter_records
 from scenegen.errors import ScenegenError
 from scenegen.formats.bop import bop_problem, write_bop
 from scenegen.formats.coco import write_coco
 from scenegen.formats.yolo import write_yolo
 
-Records = list[dict[str, Any]]
+Records = Iterable[dict[str, Any]]  # frame records, read one at a time (iter_records)
 
 Categories = list[dict[str, Any]]  # COCO categories: id (from 1), name, supercategory
 
@@ -94,8 +94,8 @@ def export_dataset(
     check_formats(names, manifest["config"]["output"], where="--format")
     if val_fraction is not None and not 0.0 <= val_fraction <= 1.0:
         raise ScenegenError(f"--val-fraction {val_fraction} must be in [0, 1]")
-    records = read_records(Path(dataset_dir))
-    if not records:
+    folder = Path(dataset_dir)
+    if not record_counts(iter_records(folder))["frames"]:  # reads every record first: a bad one stops here
         raise ScenegenError(f"{dataset_dir}: the dataset has no frame records in labels/")
     config, categories = manifest["config"], manifest["categories"]
-    return [export(Path(dataset_dir), name, records, categories, config, val_fraction, copy) for name in names]
+    return [export(folder, name, iter_records(folder), categories, config, val_fraction, copy) for name in names]

@@ -38,6 +38,7 @@ Ultralytics would read it as a box.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ from scipy.spatial import KDTree
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import file_path, frame_name
-from scenegen.formats.split import split_indices
+from scenegen.formats.split import is_val
 from scenegen.labels.rle import decode_rle
 
 TASKS = ("detect", "segment")
@@ -120,7 +121,7 @@ def data_yaml(root: Path, classes: list[str], copied: bool) -> str:
 
 def write_yolo(
     dataset_dir: Path,
-    records: list[dict[str, Any]],
+    records: Iterable[dict[str, Any]],
     classes: list[str],
     task: str = "detect",
     val_fraction: float = 0.2,
@@ -129,7 +130,7 @@ def write_yolo(
 ) -> Path:
     """Write the ``yolo/`` export of ``task`` (detect or segment) for ``records``; return its ``data.yaml``.
 
-    The train/val split is ``split_indices`` of the frame indices with ``val_fraction`` and ``seed``; images
+    The train/val split is ``is_val`` of each frame index with ``val_fraction`` and ``seed``; images
     are hard links to the dataset's (copies with ``copy``). Files of an earlier export that are not part of
     this one (a frame now in the other split) are removed.
     """
@@ -137,18 +138,18 @@ def write_yolo(
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     lines_of = yolo_detection_lines if task == "detect" else yolo_segmentation_lines
     out = Path(dataset_dir).resolve() / (FOLDER if task == "detect" else f"{FOLDER}_seg")
-    train, val = split_indices([r["index"] for r in records], val_fraction, seed)
-    split_of = {**{i: "train" for i in train}, **{i: "val" for i in val}}
     written: set[Path] = set()
     for split in SPLITS:
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
     for record in records:
-        name, split = frame_name(record["index"]), split_of[record["index"]]
+        name = frame_name(record["index"])
+        split = "val" if is_val(record["index"], val_fraction, seed) else "train"
         image = out / "images" / split / f"{name}{Path(record['files']['image']['path']).suffix}"
         link_or_copy(file_path(Path(dataset_dir), record, "image"), image, copy)
         label = out / "labels" / split / f"{name}.txt"
-        atomic.write_bytes(label, "".join(f"{line}\n" for line in lines_of(record)).encode())
+        text = "".join(f"{line}\n" for line in lines_of(record))
+        atomic.write_bytes(label, text.encode(), sync=False)  # synced with the dataset
         written.update((image, label))
     for split in SPLITS:
         for folder in (out / "images" / split, out / "labels" / split):

@@ -30,7 +30,7 @@ def check_run(cfg: Config) -> tuple[Catalog, Path]:
     catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
     for assets in catalog.assets_by_class.values():
         for asset in assets:
-            _ = asset.resting_poses  # loads the mesh and its stable poses: a bad one stops the run here
+            asset.check()  # mesh, size, stable poses (as pack validate): a bad one stops the run here
     class_probabilities(catalog, cfg)
     sample_scene(cfg, catalog, 0)
     return catalog, check_output_dir(cfg)

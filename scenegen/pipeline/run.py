@@ -1,18 +1,21 @@
 """Render a dataset: check the config, run this shard's unfinished frames, then the exports.
 
-Frames are independent and written atomically; a frame whose record exists is
-done, so rerunning the same command resumes where a crash left off.
+Frames are independent and written atomically; a frame is done when its record exists and every file
+matches the size and SHA-256 the record lists, so rerunning the same command resumes where a crash left
+off, and renders again a frame whose record or files were damaged since.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 from scenegen.config.load import to_container
 from scenegen.config.schema import Config
-from scenegen.dataset.dataset_file import write_dataset_file
-from scenegen.dataset.record import read_records, record_path
+from scenegen.dataset import atomic
+from scenegen.dataset.dataset_file import record_counts, write_dataset_file
+from scenegen.dataset.record import frame_done, iter_records, record_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import export
 from scenegen.pipeline.checks import check_run
@@ -34,13 +37,19 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
     started = time.time()
     frames = shard_frames(cfg)
     write_dataset_file(out, to_container(cfg), catalog.categories(), status="rendering")
-    todo = [i for i in frames if not record_path(out, i).is_file()]
+    todo = [i for i in frames if not frame_done(out, i)]
+    damaged = [i for i in todo if record_path(out, i).is_file()]
+    if damaged:
+        shown = ", ".join(map(str, damaged[:10])) + (", ..." if len(damaged) > 10 else "")
+        note = f"rendering again {len(damaged)} frames whose record or files are damaged: {shown}"
+        print(f"scenegen: {note}", file=sys.stderr)
     try:
         stats = run_frames(cfg, out, todo, progress, catalog)
     except ScenegenError as err:
         raise ScenegenError(str(err) if RESUME_HINT in str(err) else f"{err}; {RESUME_HINT}") from None
-    records = read_records(out, list(frames))
-    for name in cfg.output.formats:
-        export(out, name, records, catalog.categories(), to_container(cfg))
-    write_dataset_file(out, to_container(cfg), catalog.categories(), "complete", records, stats, time.time() - started)
+    counts = record_counts(iter_records(out, list(frames)))
+    for name in cfg.output.formats:  # each export reads the records one at a time
+        export(out, name, iter_records(out, list(frames)), catalog.categories(), to_container(cfg))
+    atomic.sync_all()  # exports and links on disk before dataset.json says complete
+    write_dataset_file(out, to_container(cfg), catalog.categories(), "complete", counts, stats, time.time() - started)
     return out
