@@ -16,7 +16,7 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
     """Link (or copy) every frame of ``shards`` into ``out``, then write its exports and ``dataset.json``.
 
     The shards must be complete, of one config apart from ``shard`` (and how or where they ran), and
-    together hold each frame of ``num_scenes`` exactly once."""
+    together hold each frame of ``num_scenes`` scenes exactly once."""
     manifests = [_manifest(folder) for folder in shards]
     first = manifests[0]
     for folder, manifest in zip(shards, manifests, strict=True):
@@ -30,7 +30,9 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
             if index in owner:
                 raise ScenegenError(f"frame {index} is in both {owner[index]} and {folder}")
             owner[index] = folder
-    expected = range(first["config"]["num_scenes"])
+    config = first["config"]
+    per_scene = config["scene"]["views_per_scene"] * config["sequence"]["frames"]  # as scene.frames.frames_per_scene
+    expected = range(config["num_scenes"] * per_scene)
     missing = [i for i in expected if i not in owner]
     if missing:
         shown = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
@@ -45,7 +47,7 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
             link_or_copy(file_path(folder, record, kind), out / entry["path"])
         (out / "labels").mkdir(parents=True, exist_ok=True)
         link_or_copy(record_path(folder, index), out / "labels" / f"{frame_name(index)}.json")
-    config = {**first["config"], "shard": {"index": 0, "count": 1}, "output_dir": str(out)}
+    config = {**config, "shard": {"index": 0, "count": 1}, "output_dir": str(out)}
     records = read_records(out, list(expected))
     for name in config["output"]["formats"]:
         export(out, name, records, first["categories"], config["output"]["val_fraction"], config["seed"])

@@ -1,0 +1,93 @@
+"""Exact optical flow between two frames of a sequence, from geometry: numpy only, no pixels compared.
+
+Each pixel of frame ``a`` is back-projected with its depth into the OpenCV camera, moved with the rigid
+motion of what it shows (the object of its id from its pose in ``a`` to its pose in ``b``; id 0, the
+support plane, distractors and walls, stays fixed in the world), and projected into frame ``b`` with
+``b``'s pose and intrinsics. The flow is the projection minus the pixel, in pixels, x then y.
+
+Backdrop pixels (depth 0) are at infinity when ``backdrop.at_infinity`` (a direction turned by the camera's
+rotation only), else fixed to the screen (flow 0). A pixel is *occluded* when its point is not what
+frame ``b`` shows where it lands (``visibility.depth_test``: outside the image, behind the camera, or
+another depth there); a backdrop pixel when ``b`` shows a surface there. Occluded pixels keep their flow,
+except points that go behind the camera, whose flow is 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scenegen.labels.geometry import rigid_inverse, world_to_camera_cv
+from scenegen.labels.visibility import depth_test
+from scenegen.scene.spec import SceneSpec
+
+
+def pixel_grid(width: int, height: int) -> np.ndarray:
+    """(h, w, 2) float64 pixel centres, x then y."""
+    u, v = np.meshgrid(np.arange(width, dtype=float), np.arange(height, dtype=float))
+    return np.stack([u, v], axis=-1)
+
+
+def backproject(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """(h, w, 3) float64 OpenCV camera points of every pixel of an (h, w) depth image (metres along z)."""
+    h, w = depth.shape
+    uv = pixel_grid(w, h)
+    rays = np.dstack([(uv[..., 0] - K[0, 2]) / K[0, 0], (uv[..., 1] - K[1, 2]) / K[1, 1], np.ones((h, w))])
+    return rays * np.asarray(depth, dtype=np.float64)[..., None]
+
+
+def project_points(points: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """(..., 2) pixel coordinates of (..., 3) OpenCV camera points (meaningless where z <= 0)."""
+    uvw = points @ np.asarray(K, dtype=np.float64).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return uvw[..., :2] / uvw[..., 2:3]
+
+
+def camera_to_camera(a: SceneSpec, b: SceneSpec, instance_id: int) -> np.ndarray:
+    """(4, 4): a point of camera ``a`` (OpenCV) on object ``instance_id`` (0: fixed in the world) to camera ``b``."""
+    moved = np.eye(4)
+    if instance_id:
+        pose_a, pose_b = (object_pose(spec, instance_id) for spec in (a, b))
+        moved = pose_b @ rigid_inverse(pose_a)
+    camera_a = rigid_inverse(world_to_camera_cv(np.asarray(a.camera.pose)))
+    return world_to_camera_cv(np.asarray(b.camera.pose)) @ moved @ camera_a
+
+
+def optical_flow(
+    a: SceneSpec, b: SceneSpec, depth_a: np.ndarray, ids_a: np.ndarray, depth_b: np.ndarray, slopes_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flow from frame ``a`` to frame ``b``: ``(flow (h, w, 2) float32 pixels, occluded (h, w) bool)``.
+
+    ``depth_*``: (h, w) float metres, 0 for the backdrop; ``ids_a``: (h, w) instance ids;
+    ``slopes_b``: ``visibility.depth_slopes(depth_b)``.
+    """
+    K_a, K_b = np.asarray(a.camera.K), np.asarray(b.camera.K)
+    h, w = depth_a.shape
+    grid = pixel_grid(w, h)
+    present = np.unique(ids_a)
+    table = np.zeros((int(present.max()) + 1, 4, 4))
+    for k in present:
+        table[k] = camera_to_camera(a, b, int(k))
+    transform = table[ids_a]  # (h, w, 4, 4)
+    points = np.einsum("hwij,hwj->hwi", transform[..., :3, :3], backproject(depth_a, K_a)) + transform[..., :3, 3]
+    backdrop = depth_a <= 0
+    if a.backdrop.at_infinity:  # a direction: only the rotation acts
+        rays = backproject(np.ones((h, w)), K_a)
+        points[backdrop] = rays[backdrop] @ table[0, :3, :3].T
+    target = project_points(points, K_b)
+    z = points[..., 2]
+    seen, hidden, surface = depth_test(depth_b, slopes_b, target, z)
+    visible = np.where(backdrop, (surface == 0) & ~hidden, seen)
+    if not a.backdrop.at_infinity:
+        target[backdrop] = grid[backdrop]
+        visible[backdrop] = depth_b[backdrop] <= 0
+    flow = target - grid
+    flow[z <= 0] = 0.0  # behind the camera (and the screen-fixed backdrop, whose flow is 0 anyway)
+    return flow.astype(np.float32), ~visible
+
+
+def object_pose(spec: SceneSpec, instance_id: int) -> np.ndarray:
+    """(4, 4) object-to-world pose of object ``instance_id`` in ``spec``."""
+    for obj in spec.objects:
+        if obj.instance_id == instance_id:
+            return np.asarray(obj.pose, dtype=np.float64)
+    raise ValueError(f"frame {spec.index} has no object {instance_id}: frames of one sequence share their objects")
