@@ -6,10 +6,10 @@ support plane, distractors and walls, stays fixed in the world), and projected i
 ``b``'s pose and intrinsics. The flow is the projection minus the pixel, in pixels, x then y.
 
 Backdrop pixels (depth 0) are at infinity when ``backdrop.at_infinity`` (a direction turned by the camera's
-rotation only), else fixed to the screen (flow 0). A pixel is *occluded* when its point is not what
-frame ``b`` shows where it lands (``visibility.depth_test``: outside the image, behind the camera, or
-another depth there); a backdrop pixel when ``b`` shows a surface there. Occluded pixels keep their flow,
-except points that go behind the camera, whose flow is 0.
+rotation only), else fixed to the screen (flow 0). A pixel is *not occluded* when frame ``b`` shows its
+point in the pixel it lands in: inside the image, in front of the camera, the same instance id there,
+and the depth there equal to the point's (``visibility.depth_test``); a backdrop pixel when ``b`` shows
+the backdrop there. Occluded pixels keep their flow, except points that go behind the camera (flow 0).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from scenegen.labels.geometry import rigid_inverse, world_to_camera_cv
-from scenegen.labels.visibility import depth_test
+from scenegen.labels.visibility import depth_test, landing_pixels
 from scenegen.scene.spec import SceneSpec
 
 
@@ -53,11 +53,17 @@ def camera_to_camera(a: SceneSpec, b: SceneSpec, instance_id: int) -> np.ndarray
 
 
 def optical_flow(
-    a: SceneSpec, b: SceneSpec, depth_a: np.ndarray, ids_a: np.ndarray, depth_b: np.ndarray, slopes_b: np.ndarray
+    a: SceneSpec,
+    b: SceneSpec,
+    depth_a: np.ndarray,
+    ids_a: np.ndarray,
+    depth_b: np.ndarray,
+    ids_b: np.ndarray,
+    slopes_b: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Flow from frame ``a`` to frame ``b``: ``(flow (h, w, 2) float32 pixels, occluded (h, w) bool)``.
 
-    ``depth_*``: (h, w) float metres, 0 for the backdrop; ``ids_a``: (h, w) instance ids;
+    ``depth_*``: (h, w) float metres, 0 for the backdrop; ``ids_*``: (h, w) instance ids;
     ``slopes_b``: ``visibility.depth_slopes(depth_b)``.
     """
     K_a, K_b = np.asarray(a.camera.K), np.asarray(b.camera.K)
@@ -76,7 +82,8 @@ def optical_flow(
     target = project_points(points, K_b)
     z = points[..., 2]
     seen, hidden, surface = depth_test(depth_b, slopes_b, target, z)
-    visible = np.where(backdrop, (surface == 0) & ~hidden, seen)
+    row, col, _ = landing_pixels(target, z, depth_b.shape)
+    visible = np.where(backdrop, (surface == 0) & ~hidden, seen & (ids_b[row, col] == ids_a))
     if not a.backdrop.at_infinity:
         target[backdrop] = grid[backdrop]
         visible[backdrop] = depth_b[backdrop] <= 0

@@ -18,6 +18,7 @@ import numpy as np
 ABS = 2e-4  # metres
 REL = 2e-3  # of the point's depth
 EDGE_STEP = 0.1  # neighbours whose depths differ by this fraction or more are on another surface
+EDGE_REL = 0.01  # at least this fraction of the depth where the four pixels around a point span an edge
 
 
 def depth_slopes(depth: np.ndarray) -> np.ndarray:
@@ -35,6 +36,17 @@ def depth_slopes(depth: np.ndarray) -> np.ndarray:
     return np.stack([slopes[0], slopes[1].T], axis=-1)
 
 
+def landing_pixels(uv: np.ndarray, z: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(row, col, inside)``: the pixel each point at ``uv`` (..., 2) with depth ``z`` (...) lands in (0 where
+    it is outside the image or behind the camera), and whether it is inside and in front."""
+    h, w = shape
+    finite = np.isfinite(uv).all(axis=-1) & (z > 0)
+    col = np.floor(np.where(finite, uv[..., 0], -1.0) + 0.5)
+    row = np.floor(np.where(finite, uv[..., 1], -1.0) + 0.5)
+    inside = finite & (col >= 0) & (col < w) & (row >= 0) & (row < h)
+    return np.where(inside, row, 0).astype(np.intp), np.where(inside, col, 0).astype(np.intp), inside
+
+
 def depth_test(
     depth: np.ndarray, slopes: np.ndarray, uv: np.ndarray, z: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,14 +60,12 @@ def depth_test(
     """
     h, w = depth.shape
     d = np.asarray(depth, dtype=np.float64)
-    finite = np.isfinite(uv).all(axis=-1) & (z > 0)
-    u, v = np.where(finite, uv[..., 0], -1.0), np.where(finite, uv[..., 1], -1.0)
-    col, row = np.floor(u + 0.5), np.floor(v + 0.5)
-    inside = finite & (col >= 0) & (col < w) & (row >= 0) & (row < h)
-    c, r = np.where(inside, col, 0).astype(np.intp), np.where(inside, row, 0).astype(np.intp)
+    r, c, inside = landing_pixels(uv, z, (h, w))
+    u, v = np.where(inside, uv[..., 0], c), np.where(inside, uv[..., 1], r)
     nearest = np.where(inside, d[r, c], 0.0)
     surface = nearest.copy()
-    tolerance = ABS + REL * z + np.abs(u - col) * slopes[r, c, 0] + np.abs(v - row) * slopes[r, c, 1]
+    slope_term = np.abs(u - c) * slopes[r, c, 0] + np.abs(v - r) * slopes[r, c, 1]
+    tolerance = ABS + REL * z + np.maximum(slope_term, EDGE_REL * z)
     x0, y0 = np.floor(u), np.floor(v)
     cell = inside & (x0 >= 0) & (x0 + 1 < w) & (y0 >= 0) & (y0 + 1 < h) & (nearest > 0)
     x, y = np.where(cell, x0, 0).astype(np.intp), np.where(cell, y0, 0).astype(np.intp)

@@ -144,7 +144,7 @@ class FrameWorker:
         for t in range(len(frames) - 1):
             for source, target, direction in ((t, t + 1, "fw"), (t + 1, t, "bw")):
                 a, b = frames[source], frames[target]
-                flow, occluded = optical_flow(a.spec, b.spec, a.depth, a.ids, b.depth, slopes[target])
+                flow, occluded = optical_flow(a.spec, b.spec, a.depth, a.ids, b.depth, b.ids, slopes[target])
                 files[source][f"flow_{direction}"] = encode_npy(flow)
                 files[source][f"flow_{direction}_png"] = encode_png(encode_kitti(flow, ~occluded))
         self.seconds["flow"] += time.perf_counter() - start
