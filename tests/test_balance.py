@@ -5,6 +5,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import trimesh
 from pycocotools.coco import COCO
 
@@ -72,6 +73,7 @@ def test_balance_weights_fill_classes_to_one_level():
     assert abs(totals["b"] - 50) < 1e-6 and abs(totals["c"] - 50) < 1e-6
 
 
+@pytest.mark.slow
 def test_balance_command_writes_weights_that_render_uses(tmp_path):
     real = hand_made_coco(tmp_path / "real", {"ball": 30, "mug": 5, "person": 4})
     out = tmp_path / "balance.txt"
@@ -91,6 +93,7 @@ def test_balance_command_writes_weights_that_render_uses(tmp_path):
     assert abs(5 + planned * weights["mug"] - level) < 0.01 and level < 30
 
 
+@pytest.mark.slow
 def test_biased_preset_is_flagged_on_colour_and_default_passes(tmp_path):
     audits = {}
     for name, choice in (("biased", "+experiment=biased_shapes"), ("fair", "objects.classes=[ball,box]")):
@@ -104,6 +107,7 @@ def test_biased_preset_is_flagged_on_colour_and_default_passes(tmp_path):
     assert audits["fair"].returncode == 0, audits["fair"].stdout
 
 
+@pytest.mark.slow
 def test_merge_with_real_coco_matches_categories_by_name(tmp_path, rendered_dataset):
     real = hand_made_coco(tmp_path / "real", {"person": 3, "mug": 2})
     out = tmp_path / "combined" / "all.json"
@@ -121,6 +125,7 @@ def test_merge_with_real_coco_matches_categories_by_name(tmp_path, rendered_data
         assert (out.parent / image["file_name"]).is_file()
 
 
+@pytest.mark.slow
 def test_preview_draws_labels_over_images(tmp_path, rendered_dataset):
     out = tmp_path / "preview.png"
     result = run_cli("preview", str(rendered_dataset), "--out", str(out), "--count", "4")

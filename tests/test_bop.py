@@ -37,6 +37,7 @@ def _poses(entry: dict) -> tuple[np.ndarray, np.ndarray]:
     return np.array(entry["cam_R_m2c"]).reshape(3, 3), np.array(entry["cam_t_m2c"]) / 1000.0
 
 
+@pytest.mark.slow
 def test_files_cover_every_frame_and_object(bop) -> None:
     records, files = bop
     keys = [str(r["index"]) for r in records]

@@ -1,5 +1,6 @@
 """The command line as a user meets it: help, bad input, and an installed wheel."""
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ def test_help_lists_commands_and_config_groups():
         assert word in result.stdout
 
 
+@pytest.mark.slow
 def test_show_config_prints_overrides(tmp_path):
     result = run_cli("render", "--show-config", "camera.fov_deg=[40,70]", "seed=7", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -40,6 +42,7 @@ def test_show_config_prints_overrides(tmp_path):
         ("camera=nope", "camera/nope"),
     ],
 )
+@pytest.mark.slow
 def test_bad_config_is_one_line_exit_2_and_writes_nothing(tmp_path, override, culprit):
     out = tmp_path / "out"
     result = run_cli("render", override, f"output_dir={out}", "num_scenes=1")
@@ -50,6 +53,7 @@ def test_bad_config_is_one_line_exit_2_and_writes_nothing(tmp_path, override, cu
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_refuses_an_output_dir_of_another_config(tmp_path):
     out = tmp_path / "out"
     assert (
@@ -62,6 +66,7 @@ def test_refuses_an_output_dir_of_another_config(tmp_path):
     assert result.returncode == 2 and "another config" in result.stderr
 
 
+@pytest.mark.slow
 def test_regular_install_finds_configs_and_assets_from_any_directory(tmp_path):
     """``pip install .`` (a wheel, not editable) carries conf/ and assets/ inside the package."""
     target = tmp_path / "site"
@@ -96,12 +101,14 @@ def test_regular_install_finds_configs_and_assets_from_any_directory(tmp_path):
     assert located.stdout.strip() == str(target / "scenegen" / "data" / "conf")
 
 
+@pytest.mark.slow
 def test_doctor_command_reports_a_working_backend():
     result = run_cli("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "egl: works" in result.stdout
 
 
+@pytest.mark.slow
 def test_osmesa_backend_gives_the_same_labels_as_egl(tmp_path):
     """Same labels byte for byte; the same colour, backdrop included (OSMesa gives pyrender no alpha
     channel), up to a few levels of shading difference. Sensor effects off, so they do not amplify it."""
@@ -111,7 +118,10 @@ def test_osmesa_backend_gives_the_same_labels_as_egl(tmp_path):
         result = render_small(runs[backend], f"render.backend={backend}", "postfx=none", width=160, height=120)
         assert result.returncode == 0, result.stderr
     for i in range(2):
-        labels = [(runs[b] / f"labels/{i:06d}.json").read_text() for b in runs]
-        assert labels[0] == labels[1]
+        labels = [json.loads((runs[b] / f"labels/{i:06d}.json").read_text()) for b in runs]
+        masks = [(runs[b] / f"masks/{i:06d}.png").read_bytes() for b in runs]
+        assert masks[0] == masks[1]
+        assert labels[0]["files"]["instance_mask"] == labels[1]["files"]["instance_mask"]
+        assert {**labels[0], "files": None} == {**labels[1], "files": None}  # all but the image's hash
         ours, egl = (cv2.imread(str(runs[b] / f"images/{i:06d}.png")).astype(int) for b in ("osmesa", "egl"))
         assert np.abs(ours - egl).max() <= 4 and np.mean(np.any(ours != egl, axis=2)) < 0.05

@@ -4,6 +4,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 from pycocotools import mask as coco_mask
 from pycocotools.coco import COCO
 
@@ -42,6 +43,7 @@ def test_coco_loads_and_matches_id_images(rendered_dataset):
         assert counts["annotated"] == len(anns)
 
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_different_seed_different_scenes(tmp_path, rendered_dataset):
     again = tmp_path / "again"
     result = run_cli(
@@ -59,6 +61,7 @@ def test_same_seed_same_bytes_different_seed_different_scenes(tmp_path, rendered
         assert a["objects"] != b["objects"] and a["camera"] != b["camera"]
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_frames_and_keeps_the_dataset(tmp_path):
     out = tmp_path / "out"
     args = ["render", "render.width=96", "render.height=64", "num_scenes=3", f"output_dir={out}", "--no-progress"]
@@ -70,6 +73,7 @@ def test_rerun_skips_finished_frames_and_keeps_the_dataset(tmp_path):
     assert after == before
 
 
+@pytest.mark.slow
 def test_semantic_masks_hold_category_ids(tmp_path):
     out = tmp_path / "out"
     result = render_small(out, "output.semantic_masks=true")

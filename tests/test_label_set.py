@@ -137,6 +137,7 @@ def test_keypoints_and_pose_of_a_known_box(renderer, catalog):
     np.testing.assert_allclose(t, [0.08, -0.05, height], atol=1e-12)
 
 
+@pytest.mark.slow
 def test_depth_and_normals_outputs_match_geometry(tmp_path, catalog):
     """A rendered dataset's depth PNG, depth npy and normals PNG at the top face of a box seen from above."""
     out = tmp_path / "out"
@@ -207,6 +208,7 @@ def first_hit(ray: np.ndarray, triangles: np.ndarray) -> tuple[float, np.ndarray
     return float(t[k]), normal / np.linalg.norm(normal)
 
 
+@pytest.mark.slow
 def test_coco_keypoints_file_loads_and_splits_cover_all(tmp_path):
     out = tmp_path / "out"
     assert (
@@ -226,6 +228,7 @@ def test_coco_keypoints_file_loads_and_splits_cover_all(tmp_path):
         assert len(train["annotations"]) + len(val["annotations"]) == len(whole["annotations"])
 
 
+@pytest.mark.slow
 def test_export_later_equals_export_at_render(tmp_path):
     at_render, later = tmp_path / "at_render", tmp_path / "later"
     formats = "output.formats=[coco,coco_keypoints,yolo,yolo_seg,bop]"

@@ -33,6 +33,7 @@ def reference(tmp_path_factory) -> dict[str, bytes]:
     return files_of(out)
 
 
+@pytest.mark.slow
 def test_two_workers_give_the_same_dataset(tmp_path, reference):
     out = tmp_path / "out"
     result = render_small(out, "output.formats=[coco,yolo,bop]", "executor.workers=2", scenes=FRAMES)
@@ -40,6 +41,7 @@ def test_two_workers_give_the_same_dataset(tmp_path, reference):
     assert files_of(out) == reference
 
 
+@pytest.mark.slow
 def test_ray_executor_gives_the_same_dataset(tmp_path, reference):
     out = tmp_path / "out"
     result = render_small(out, "output.formats=[coco,yolo,bop]", "executor=ray", "executor.workers=2", scenes=FRAMES)
@@ -47,6 +49,7 @@ def test_ray_executor_gives_the_same_dataset(tmp_path, reference):
     assert files_of(out) == reference
 
 
+@pytest.mark.slow
 def test_shards_merged_equal_the_single_run(tmp_path, reference):
     shards = []
     for index in range(3):
@@ -88,6 +91,7 @@ def wait_for_frames(out: Path, count: int, process: subprocess.Popen) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_killed_run_resumes_to_the_same_dataset(tmp_path, reference, workers):
     out = tmp_path / "out"
@@ -101,6 +105,7 @@ def test_killed_run_resumes_to_the_same_dataset(tmp_path, reference, workers):
     assert files_of(out) == reference
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, reference):
     out = tmp_path / "out"
     process = start_render(out, "executor.workers=2")
@@ -114,6 +119,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, reference):
     assert files_of(out) == reference
 
 
+@pytest.mark.slow
 def test_hydra_multirun_of_shards_merges_to_the_single_run(tmp_path, reference):
     """The way Slurm or other Hydra launchers run shards: one Hydra multirun job per shard."""
     command = [sys.executable, "-m", "scenegen.hydra_app", "-m", *SIZE, f"num_scenes={FRAMES}", "shard.count=3"]

@@ -67,6 +67,7 @@ def _read_export(dataset: Path, data_yaml: Path, classes: list[str]) -> dict[str
     return rows
 
 
+@pytest.mark.slow
 def test_detection_export_matches_coco_boxes(dataset: Path) -> None:
     classes = _classes(dataset)
     records = read_records(dataset)

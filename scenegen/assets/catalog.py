@@ -49,8 +49,10 @@ class MeshLimits:
 
 @dataclass(frozen=True)
 class Asset:
-    """One mesh of a pack. Its model frame is the mesh file's, turned so ``up_axis`` is +Z;
-    ``unit_scale`` takes model units to metres (``scale``, or ``target_size`` over the largest extent)."""
+    """One mesh of a pack. Its model frame is the mesh file's own coordinates, whatever ``up_axis``:
+    poses, keypoints and the renderer all act on them. ``up_rotation`` turns the file's ``up_axis`` to
+    +Z (the upright frame that stable poses are found in); ``unit_scale`` takes model units to metres
+    (``scale``, or ``target_size`` over the largest extent)."""
 
     id: str
     class_name: str
@@ -64,8 +66,15 @@ class Asset:
     limits: MeshLimits
 
     def load_mesh(self) -> trimesh.Trimesh:
-        """The mesh in its model frame, unscaled; loaded and checked once per process."""
-        return _load_mesh(self.mesh_path, self.pack, self.pack_root, self.up_axis, self.limits)
+        """The mesh in its model frame (the file's coordinates), unscaled; loaded and checked once per process."""
+        return _load_mesh(self.mesh_path, self.pack, self.pack_root, self.limits)
+
+    @property
+    def up_rotation(self) -> np.ndarray:
+        """(4, 4) rotation from the model frame to the upright frame: ``up_axis`` becomes +Z."""
+        transform = np.eye(4)
+        transform[:3, :3] = UP_ROTATIONS[self.up_axis]
+        return transform
 
     @cached_property
     def unit_scale(self) -> float:
@@ -82,10 +91,12 @@ class Asset:
 
     @cached_property
     def resting_poses(self) -> RestingPoses:
-        """The stable poses of the unscaled mesh on the plane z = 0, computed once per process."""
+        """The stable poses of the unscaled mesh on the plane z = 0, found in the upright frame, as
+        transforms of the model frame; computed once per process."""
         mesh = self.load_mesh()
-        transforms, probs = trimesh.poses.compute_stable_poses(mesh)
-        transforms = np.asarray(transforms, dtype=float)
+        upright = mesh.copy().apply_transform(self.up_rotation)
+        transforms, probs = trimesh.poses.compute_stable_poses(upright)
+        transforms = np.asarray(transforms, dtype=float) @ self.up_rotation
         radii = [np.max(np.linalg.norm(trimesh.transform_points(mesh.vertices, t)[:, :2], axis=1)) for t in transforms]
         return RestingPoses(transforms, np.asarray(probs) / np.sum(probs), np.asarray(radii))
 
@@ -171,7 +182,7 @@ def check_pack(root: Path, limits: MeshLimits, load_meshes: bool = True) -> tupl
         mesh_path, problem = _mesh_path(root, entry)
         if problem is None and load_meshes:
             try:
-                _load_mesh(mesh_path, manifest.name, root.resolve(), entry.up_axis, limits)
+                _load_mesh(mesh_path, manifest.name, root.resolve(), limits)
             except ScenegenError as err:
                 problem = f"{err} (asset {entry.id!r})"
         if problem is not None:
@@ -270,7 +281,7 @@ class _PackResolver(FilePathResolver):
 
 
 @cache
-def _load_mesh(path: Path, pack: str, pack_root: Path, up_axis: str, limits: MeshLimits) -> trimesh.Trimesh:
+def _load_mesh(path: Path, pack: str, pack_root: Path, limits: MeshLimits) -> trimesh.Trimesh:
     where = f"pack {pack!r} at {pack_root}: {path.relative_to(pack_root)}"
     size = path.stat().st_size
     if size == 0:
@@ -292,8 +303,4 @@ def _load_mesh(path: Path, pack: str, pack_root: Path, up_axis: str, limits: Mes
         raise ScenegenError(f"{where}: the mesh has non-finite vertices")
     if np.max(mesh.extents) <= 0:
         raise ScenegenError(f"{where}: the mesh is degenerate (zero size)")
-    if up_axis != "z":
-        transform = np.eye(4)
-        transform[:3, :3] = UP_ROTATIONS[up_axis]
-        mesh.apply_transform(transform)
     return mesh

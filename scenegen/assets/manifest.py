@@ -13,7 +13,8 @@ A manifest (``manifest.json``, ``manifest.yaml`` or ``manifest.yml`` at the pack
         class: mug
         mesh: meshes/mug_01.obj  # relative to the pack; OBJ (+MTL, textures), PLY, STL, GLB/GLTF, OFF
         target_size: 0.12        # metres of the largest extent; or scale: 0.001 (file units -> metres)
-        up_axis: y               # the mesh's up axis, turned to +Z: x, y, z, -x, -y, -z (default z)
+        up_axis: y               # the mesh's up axis, turned to +Z to find stable poses: x, y, z, -x, -y, -z
+                                 # (default z); labelled poses stay in the file's coordinates
         keep_material: false     # true: always render the mesh's own colours and textures
         tags: [kitchen]
 

@@ -51,7 +51,8 @@ class SceneConfig:
     placement_radius: float = bounded(0.01, 100.0)  # metres: tabletop objects rest inside this disk
     plane_size: float = bounded(0.0, 1000.0)  # metres; 0 means no support plane
     max_placement_tries: int = bounded(1, 100_000)
-    flying_depth: list[float] = span(0.01, 1000.0)  # metres from the camera, flying layout
+    # metres from the camera to an object's centre, flying layout; one nearer than its radius + camera.znear is redrawn
+    flying_depth: list[float] = span(0.05, 1000.0)
     distractors: list[int] = span(0, 200)  # unlabelled occluders per scene
     distractor_shapes: list[DistractorShape] = MISSING
     distractor_size: list[float] = span(0.001, 100.0)  # metres, each extent of a distractor

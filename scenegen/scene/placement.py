@@ -1,13 +1,15 @@
 """Where objects and distractors go: resting on the support plane in stable poses, or flying in view;
-nothing interpenetrates."""
+nothing interpenetrates, and nothing reaches the camera's near plane."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
 from scenegen.assets.catalog import Asset, Catalog
 from scenegen.config.schema import Config
-from scenegen.labels.geometry import GL_TO_CV
+from scenegen.labels.geometry import GL_TO_CV, world_to_camera_cv
 from scenegen.scene.draws import integer, pick, random_rotation, uniform
 from scenegen.scene.materials import sample_material, sample_object_material
 from scenegen.scene.spec import CameraSpec, DistractorSpec, ObjectSpec
@@ -52,7 +54,8 @@ def sample_flying_objects(
     rng: np.random.Generator, cfg: Config, catalog: Catalog, probs: np.ndarray, count: int, camera: CameraSpec
 ) -> tuple[list[ObjectSpec], list[Sphere]]:
     """Up to ``count`` objects floating in view at ``scene.flying_depth``, uniformly random
-    orientation, bounding spheres disjoint (so nothing interpenetrates), with those spheres."""
+    orientation, bounding spheres disjoint (so nothing interpenetrates) and beyond the near plane, with
+    those spheres. An object that finds no such spot in ``scene.max_placement_tries`` draws is left out."""
     objects, spheres = [], []
     for _ in range(count):
         asset = _choose_asset(rng, catalog, probs)
@@ -62,7 +65,7 @@ def sample_flying_objects(
         material = sample_object_material(rng, cfg.materials, asset)
         for _ in range(cfg.scene.max_placement_tries):
             where = _point_in_view(rng, camera, uniform(rng, cfg.scene.flying_depth))
-            if _clear(where, radius * scale, spheres):
+            if beyond_near_plane((where, radius * scale), camera) and _clear(where, radius * scale, spheres):
                 break
         else:
             continue
@@ -95,7 +98,7 @@ def sample_distractors(
                 depth = uniform(rng, cfg.scene.flying_depth)
             where = _point_in_view(rng, camera, depth)
             above = cfg.scene.plane_size <= 0 or where[2] > radius
-            if above and depth > radius + camera.znear and _clear(where, radius, taken):
+            if above and beyond_near_plane((where, radius), camera) and _clear(where, radius, taken):
                 break
         else:
             continue
@@ -120,6 +123,23 @@ def bin_walls(rng: np.random.Generator, cfg: Config) -> list[DistractorSpec]:
         pose[2, 3] = height / 2
         walls.append(DistractorSpec("box", pose.tolist(), [thickness, length, height], material))
     return walls
+
+
+def beyond_near_plane(sphere: Sphere, camera: CameraSpec) -> bool:
+    """Whether ``sphere`` lies wholly in front of the camera's near plane: its centre's depth exceeds
+    its radius plus ``znear``, so the camera is never inside, nor the near plane through, what it bounds."""
+    centre, radius = sphere
+    depth = (world_to_camera_cv(np.asarray(camera.pose)) @ np.append(centre, 1.0))[2]
+    return bool(depth > radius + camera.znear)
+
+
+def keep_beyond_near_plane(
+    objects: list[ObjectSpec], spheres: list[Sphere], camera: CameraSpec
+) -> tuple[list[ObjectSpec], list[Sphere]]:
+    """The objects (renumbered from 1) whose bounding spheres lie beyond the camera's near plane, with
+    their spheres."""
+    kept = [(obj, sphere) for obj, sphere in zip(objects, spheres, strict=True) if beyond_near_plane(sphere, camera)]
+    return [replace(obj, instance_id=k) for k, (obj, _) in enumerate(kept, 1)], [sphere for _, sphere in kept]
 
 
 def _clear(centre: np.ndarray, radius: float, spheres: list[Sphere]) -> bool:

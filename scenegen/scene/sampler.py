@@ -15,7 +15,14 @@ from scenegen.scene.camera import sample_camera
 from scenegen.scene.draws import integer, uniform
 from scenegen.scene.lights import sample_lights
 from scenegen.scene.materials import sample_backdrop, sample_plane_material
-from scenegen.scene.placement import bin_walls, sample_distractors, sample_flying_objects, sample_resting_objects
+from scenegen.scene.placement import (
+    beyond_near_plane,
+    bin_walls,
+    keep_beyond_near_plane,
+    sample_distractors,
+    sample_flying_objects,
+    sample_resting_objects,
+)
 from scenegen.scene.spec import PlaneSpec, SceneSpec
 
 
@@ -40,7 +47,11 @@ def draw_scene(cfg: Config, catalog: Catalog, index: int) -> tuple[SceneSpec, np
         objects, spheres = sample_resting_objects(rng, cfg, catalog, probs, count)
         centre = np.mean([s[0] for s in spheres], axis=0) if spheres else np.zeros(3)
         target = centre + rng.normal(0.0, cfg.camera.look_at_jitter, 3)
-        camera = sample_camera(rng, cfg.camera, width, height, target)
+        for _ in range(cfg.scene.max_placement_tries):  # a camera that is clear of every object
+            camera = sample_camera(rng, cfg.camera, width, height, target)
+            if all(beyond_near_plane(sphere, camera) for sphere in spheres):
+                break
+        objects, spheres = keep_beyond_near_plane(objects, spheres, camera)  # tries ran out: leave the rest out
     else:
         centre = np.zeros(3)
         target = rng.normal(0.0, cfg.camera.look_at_jitter, 3)
