@@ -82,6 +82,7 @@ class FrameRecord(TypedDict):
     scene_index: int  # the scene (or sequence) the frame shows: frames of one scene share objects and ids
     view: int  # which camera of the scene (scene.views_per_scene), else 0
     frame_in_sequence: int  # place in the sequence (sequence.frames), else 0
+    time: float  # seconds since the sequence's first frame: frame_in_sequence / sequence.fps
     seed: int
     width: int
     height: int

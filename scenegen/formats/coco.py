@@ -12,7 +12,7 @@ from typing import Any
 
 from scenegen import __version__
 from scenegen.dataset import atomic
-from scenegen.formats.split import split_indices
+from scenegen.formats.split import split_records
 
 KEYPOINT_NAMES = ["center"] + [f"corner_{i:03b}" for i in range(8)]  # geometry.box_keypoints order
 # The 12 edges of the 3D box, between corners that differ in one bit, as 1-based COCO keypoint indices.
@@ -74,7 +74,7 @@ def write_coco(
     name = "coco_keypoints" if keypoints else "coco"
     folder = Path(dataset_dir) / "annotations"
     folder.mkdir(parents=True, exist_ok=True)
-    train, val = split_indices([r["index"] for r in records], val_fraction, seed)
+    train, val = split_records(records, val_fraction, seed)
     for suffix, indices in (("", None), ("_train", set(train)), ("_val", set(val))):
         chosen = records if indices is None else [r for r in records if r["index"] in indices]
         atomic.write_json(folder / f"{name}{suffix}.json", build_coco(chosen, categories, keypoints))

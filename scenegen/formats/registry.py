@@ -12,7 +12,9 @@ from scenegen.dataset.record import read_records
 from scenegen.errors import ScenegenError
 from scenegen.formats.bop import write_bop
 from scenegen.formats.coco import write_coco
+from scenegen.formats.mot import write_mot
 from scenegen.formats.yolo import write_yolo
+from scenegen.formats.youtube_vis import write_youtube_vis
 
 Records = list[dict[str, Any]]
 
@@ -30,6 +32,8 @@ FORMATS: dict[str, Callable[[Path, Records, Categories, float, int], Path]] = {
     "yolo": lambda d, r, c, f, s: write_yolo(d, r, _names(c), "detect", f, s),
     "yolo_seg": lambda d, r, c, f, s: write_yolo(d, r, _names(c), "segment", f, s),
     "bop": lambda d, r, c, f, s: write_bop(d, r),
+    "youtube_vis": write_youtube_vis,
+    "mot": lambda d, r, c, f, s: write_mot(d, r),
 }
 
 

@@ -1,7 +1,8 @@
 """A seeded train/val split of frame indices, the same on every machine, every run and every shard.
 
-Each frame decides on its own, from ``default_rng([seed, SPLIT_STREAM, index])``, so a frame keeps its
-side when the dataset grows or is rendered in shards.
+Each scene decides on its own, from ``default_rng([seed, SPLIT_STREAM, scene index])``, so it keeps its
+side when the dataset grows or is rendered in shards, and the frames of one scene (its views, its
+sequence) are never split between train and val. With one frame per scene, the scene index is the frame's.
 """
 
 from __future__ import annotations
@@ -23,3 +24,12 @@ def split_indices(frame_indices: list[int], val_fraction: float, seed: int) -> t
     indices = sorted(set(frame_indices))
     val = [i for i in indices if is_val(i, val_fraction, seed)]
     return [i for i in indices if i not in set(val)], val
+
+
+def split_records(records: list[dict], val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """``(train, val)`` frame indices of frame ``records``, each sorted: a frame goes where
+    :func:`split_indices` sends its scene (``scene_index``)."""
+    _, val_scenes = split_indices([r["scene_index"] for r in records], val_fraction, seed)
+    chosen = set(val_scenes)
+    indices = sorted((r["index"], r["scene_index"] in chosen) for r in records)
+    return [i for i, val in indices if not val], [i for i, val in indices if val]

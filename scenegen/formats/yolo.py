@@ -45,7 +45,7 @@ from scipy.spatial import KDTree
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import frame_name
-from scenegen.formats.split import split_indices
+from scenegen.formats.split import split_records
 from scenegen.labels.rle import decode_rle
 
 TASKS = ("detect", "segment")
@@ -115,7 +115,7 @@ def write_yolo(
 ) -> Path:
     """Write the ``yolo/`` export of ``task`` (detect or segment) for ``records``; return its ``data.yaml``.
 
-    The train/val split is ``split_indices`` of the frame indices with ``val_fraction`` and ``seed``.
+    The train/val split is ``split_records`` (by scene) with ``val_fraction`` and ``seed``.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
@@ -131,7 +131,7 @@ def write_yolo(
         lines = lines_of(record)
         atomic.write_bytes(out / "labels" / f"{name}.txt", "".join(f"{line}\n" for line in lines).encode())
         image_of[record["index"]] = image
-    train, val = split_indices(list(image_of), val_fraction, seed)
+    train, val = split_records(records, val_fraction, seed)
     for split, indices in (("train", train), ("val", val)):
         atomic.write_bytes(out / f"{split}.txt", "".join(f"./{image_of[i]}\n" for i in indices).encode())
     atomic.write_bytes(out / "data.yaml", data_yaml(classes).encode())

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from scenegen.labels.geometry import rigid_inverse, world_to_camera_cv
-from scenegen.labels.visibility import depth_test, landing_pixels
+from scenegen.labels.visibility import depth_test
 from scenegen.scene.spec import SceneSpec
 
 
@@ -37,7 +37,7 @@ def backproject(depth: np.ndarray, K: np.ndarray) -> np.ndarray:
 
 def project_points(points: np.ndarray, K: np.ndarray) -> np.ndarray:
     """(..., 2) pixel coordinates of (..., 3) OpenCV camera points (meaningless where z <= 0)."""
-    uvw = points @ np.asarray(K, dtype=np.float64).T
+    uvw = points @ np.asarray(K, dtype=points.dtype).T
     with np.errstate(divide="ignore", invalid="ignore"):
         return uvw[..., :2] / uvw[..., 2:3]
 
@@ -68,28 +68,31 @@ def optical_flow(
     """
     K_a, K_b = np.asarray(a.camera.K), np.asarray(b.camera.K)
     h, w = depth_a.shape
-    grid = pixel_grid(w, h)
-    present = np.unique(ids_a)
-    table = np.zeros((int(present.max()) + 1, 4, 4))
-    for k in present:
-        table[k] = camera_to_camera(a, b, int(k))
-    transform = table[ids_a]  # (h, w, 4, 4)
-    points = np.einsum("hwij,hwj->hwi", transform[..., :3, :3], backproject(depth_a, K_a)) + transform[..., :3, 3]
     backdrop = depth_a <= 0
-    if a.backdrop.at_infinity:  # a direction: only the rotation acts
-        rays = backproject(np.ones((h, w)), K_a)
-        points[backdrop] = rays[backdrop] @ table[0, :3, :3].T
-    target = project_points(points, K_b)
-    z = points[..., 2]
-    seen, hidden, surface = depth_test(depth_b, slopes_b, target, z)
-    row, col, _ = landing_pixels(target, z, depth_b.shape)
-    visible = np.where(backdrop, (surface == 0) & ~hidden, seen & (ids_b[row, col] == ids_a))
-    if not a.backdrop.at_infinity:
-        target[backdrop] = grid[backdrop]
+    at_infinity = a.backdrop.at_infinity
+    # Component planes in float32 (errors ~1e-4 px): x, y of the ray through each pixel at depth 1.
+    col, row = np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)[:, None]
+    ray_x = np.broadcast_to((col - np.float32(K_a[0, 2])) / np.float32(K_a[0, 0]), (h, w))
+    ray_y = np.broadcast_to((row - np.float32(K_a[1, 2])) / np.float32(K_a[1, 1]), (h, w))
+    depth = np.where(backdrop & at_infinity, 1.0, depth_a).astype(np.float32)  # a backdrop direction: depth 1
+    point = (ray_x * depth, ray_y * depth, depth)
+    table = np.zeros((int(ids_a.max()) + 2, 3, 4), np.float32)  # per id, then one for backdrop directions
+    for k in np.unique(ids_a):
+        table[k] = camera_to_camera(a, b, int(k))[:3]
+    table[-1, :, :3] = table[0, :, :3]  # a direction: only the rotation acts on it
+    which = np.where(backdrop & at_infinity, len(table) - 1, ids_a)
+    x, y, z = (sum(table[which, i, j] * point[j] for j in range(3)) + table[which, i, 3] for i in range(3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.float32(K_b[0, 0]) * x / z + np.float32(K_b[0, 2])
+        v = np.float32(K_b[1, 1]) * y / z + np.float32(K_b[1, 2])
+    test = depth_test(depth_b, slopes_b, np.stack([u, v], axis=-1), z)
+    visible = np.where(backdrop, test.inside & (test.surface == 0), test.seen & (ids_b[test.row, test.col] == ids_a))
+    flow = np.stack([u - col, v - row], axis=-1)
+    if not at_infinity:  # fixed to the screen: the backdrop stays, and shows where b shows it
+        flow[backdrop] = 0.0
         visible[backdrop] = depth_b[backdrop] <= 0
-    flow = target - grid
-    flow[z <= 0] = 0.0  # behind the camera (and the screen-fixed backdrop, whose flow is 0 anyway)
-    return flow.astype(np.float32), ~visible
+    flow[z <= 0] = 0.0  # behind the camera
+    return flow, ~visible
 
 
 def object_pose(spec: SceneSpec, instance_id: int) -> np.ndarray:

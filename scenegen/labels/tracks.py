@@ -69,9 +69,8 @@ def track_points(
             transform = to_camera @ object_pose(spec, int(k))
             points[chosen] = model[chosen] @ transform[:3, :3].T + transform[:3, 3]
         uv = project_points(points, np.asarray(spec.camera.K))
-        _, hidden, _ = depth_test(depth, slope, uv, points[:, 2])
         target[:, t] = np.where(points[:, 2:3] > 0, uv, 0.0)
-        occluded[:, t] = hidden
+        occluded[:, t] = depth_test(depth, slope, uv, points[:, 2]).hidden
     query = np.stack([np.zeros(count), y, x], axis=-1).astype(np.float32)
     return Tracks(target.astype(np.float32), occluded, query, instance_ids, model)
 

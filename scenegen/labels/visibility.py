@@ -13,6 +13,8 @@ the offset to the pixel centre. ``D = 0`` means no surface (the backdrop).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 ABS = 2e-4  # metres
@@ -36,22 +38,22 @@ def depth_slopes(depth: np.ndarray) -> np.ndarray:
     return np.stack([slopes[0], slopes[1].T], axis=-1)
 
 
-def landing_pixels(uv: np.ndarray, z: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(row, col, inside)``: the pixel each point at ``uv`` (..., 2) with depth ``z`` (...) lands in (0 where
-    it is outside the image or behind the camera), and whether it is inside and in front."""
-    h, w = shape
-    finite = np.isfinite(uv).all(axis=-1) & (z > 0)
-    col = np.floor(np.where(finite, uv[..., 0], -1.0) + 0.5)
-    row = np.floor(np.where(finite, uv[..., 1], -1.0) + 0.5)
-    inside = finite & (col >= 0) & (col < w) & (row >= 0) & (row < h)
-    return np.where(inside, row, 0).astype(np.intp), np.where(inside, col, 0).astype(np.intp), inside
+class DepthTest(NamedTuple):
+    """Per point: ``seen``, ``hidden`` (see ``depth_test``), the ``surface`` depth D where it lands (0: the
+    backdrop or outside), whether it lands ``inside`` the image in front of the camera, and the pixel it
+    lands in, ``row`` and ``col`` (0 where not inside)."""
+
+    seen: np.ndarray
+    hidden: np.ndarray
+    surface: np.ndarray
+    inside: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
 
 
-def depth_test(
-    depth: np.ndarray, slopes: np.ndarray, uv: np.ndarray, z: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For points at ``uv`` (..., 2) with depths ``z`` (...): ``(seen, hidden, surface)``, bools (...) and
-    the surface depth ``D`` (...) where each lands (0: backdrop or outside the image).
+def depth_test(depth: np.ndarray, slopes: np.ndarray, uv: np.ndarray, z: np.ndarray) -> DepthTest:
+    """The depth test of points at ``uv`` (..., 2) with depths ``z`` (...) against ``depth`` (h, w) and its
+    ``depth_slopes``.
 
     seen: the image shows this point: inside the image, ``z > 0``, ``D > 0`` and ``|z - D| <= tolerance``.
     hidden: it is not visible: outside the image, behind the camera, or a surface nearer than
@@ -59,29 +61,33 @@ def depth_test(
     is not hidden).
     """
     h, w = depth.shape
-    d = np.asarray(depth, dtype=np.float64)
-    r, c, inside = landing_pixels(uv, z, (h, w))
-    u, v = np.where(inside, uv[..., 0], c), np.where(inside, uv[..., 1], r)
-    nearest = np.where(inside, d[r, c], 0.0)
-    surface = nearest.copy()
-    slope_term = np.abs(u - c) * slopes[r, c, 0] + np.abs(v - r) * slopes[r, c, 1]
+    d = np.asarray(depth, dtype=uv.dtype).ravel()
+    u, v = uv[..., 0], uv[..., 1]
+    finite = np.isfinite(u) & np.isfinite(v) & (z > 0)
+    u, v = np.where(finite, u, -1.0).astype(d.dtype), np.where(finite, v, -1.0).astype(d.dtype)
+    col, row = np.floor(u + 0.5), np.floor(v + 0.5)
+    inside = finite & (col >= 0) & (col < w) & (row >= 0) & (row < h)
+    c, r = np.where(inside, col, 0).astype(np.intp), np.where(inside, row, 0).astype(np.intp)
+    at = r * w + c  # flat index: take() gathers several times faster than two index arrays
+    nearest = np.where(inside, d.take(at), 0.0)
+    slope_term = np.abs(u - col) * slopes[..., 0].ravel().take(at) + np.abs(v - row) * slopes[..., 1].ravel().take(at)
     tolerance = ABS + REL * z + np.maximum(slope_term, EDGE_REL * z)
     x0, y0 = np.floor(u), np.floor(v)
     cell = inside & (x0 >= 0) & (x0 + 1 < w) & (y0 >= 0) & (y0 + 1 < h) & (nearest > 0)
-    x, y = np.where(cell, x0, 0).astype(np.intp), np.where(cell, y0, 0).astype(np.intp)
-    corners = np.stack([d[y, x], d[y, x + 1], d[y + 1, x], d[y + 1, x + 1]], axis=-1)
-    linked = np.all((corners > 0) & (np.abs(corners - nearest[..., None]) < EDGE_STEP * nearest[..., None]), axis=-1)
-    smooth = cell & linked
-    with np.errstate(divide="ignore"):
-        inverse = np.where(smooth[..., None], 1.0 / np.where(corners > 0, corners, 1.0), 0.0)
+    corner = np.where(cell, y0 * w + x0, 0).astype(np.intp)
+    corners = [d.take(corner), d.take(corner + 1), d.take(corner + w), d.take(corner + w + 1)]
+    bound = EDGE_STEP * nearest
+    smooth = cell
+    for depth_there in corners:
+        smooth &= (depth_there > 0) & (np.abs(depth_there - nearest) < bound)
+    i00, i01, i10, i11 = (1.0 / np.where(smooth, depth_there, 1.0) for depth_there in corners)
     fx, fy = u - x0, v - y0
-    top = inverse[..., 0] + fx * (inverse[..., 1] - inverse[..., 0])
-    bottom = inverse[..., 2] + fx * (inverse[..., 3] - inverse[..., 2])
-    twist = np.abs(inverse[..., 0] + inverse[..., 3] - inverse[..., 1] - inverse[..., 2])
-    with np.errstate(divide="ignore", invalid="ignore"):
+    top = i00 + fx * (i01 - i00)
+    bottom = i10 + fx * (i11 - i10)
+    with np.errstate(divide="ignore"):
         interpolated = 1.0 / (top + fy * (bottom - top))
-    surface = np.where(smooth, interpolated, surface)
-    tolerance = np.where(smooth, ABS + REL * z + twist * surface**2, tolerance)
+    surface = np.where(smooth, interpolated, nearest)
+    tolerance = np.where(smooth, ABS + REL * z + np.abs(i00 + i11 - i01 - i10) * surface**2, tolerance)
     seen = inside & (surface > 0) & (np.abs(z - surface) <= tolerance)
     hidden = ~inside | ((surface > 0) & (z > surface + tolerance))
-    return seen, hidden, surface
+    return DepthTest(seen, hidden, surface, inside, r, c)

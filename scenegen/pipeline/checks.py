@@ -29,8 +29,8 @@ def check_run(cfg: Config) -> tuple[Catalog, Path]:
     check_settings(cfg)
     catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
     for assets in catalog.assets_by_class.values():
-        for asset in assets:
-            _ = asset.resting_poses  # loads the mesh and its stable poses: a bad one stops the run here
+        for asset in assets:  # loads each mesh (and, on a table, its stable poses): a bad one stops the run here
+            _ = asset.resting_poses if cfg.scene.layout == "tabletop" else asset.load_mesh()
     class_probabilities(catalog, cfg)
     sample_frames(cfg, catalog, 0)
     return catalog, check_output_dir(cfg)

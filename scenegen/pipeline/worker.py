@@ -57,6 +57,13 @@ class Frame:
     ids: np.ndarray
     depth: np.ndarray
     annotations: list[ObjectLabel]
+    _slopes: np.ndarray | None = None
+
+    def slopes(self) -> np.ndarray:
+        """``visibility.depth_slopes`` of the depth, computed once (in the writer thread)."""
+        if self._slopes is None:
+            self._slopes = depth_slopes(self.depth)
+        return self._slopes
 
 
 class FrameWorker:
@@ -85,9 +92,14 @@ class FrameWorker:
         start = time.perf_counter()
         specs = sample_frames(self.cfg, self.catalog, scene)
         self.seconds["sample"] += time.perf_counter() - start
-        frames = [self._render_frame(spec) for spec in specs]
+        frames: list[Frame] = []
+        flows: list[Future[tuple[dict[str, bytes], dict[str, bytes]]]] = []  # per pair: the writer works on
+        for spec in specs:  # the flow between two frames while the next one renders
+            frames.append(self._render_frame(spec))
+            if len(frames) > 1 and self.cfg.output.flow:
+                flows.append(self.writer.submit(self._flow_pair, frames[-2], frames[-1]))
         self._wait()
-        self.pending = self.writer.submit(self._write_scene, scene, frames)
+        self.pending = self.writer.submit(self._write_scene, scene, frames, flows)
         self.frames += len(frames)
 
     def _render_frame(self, spec: SceneSpec) -> Frame:
@@ -121,10 +133,14 @@ class FrameWorker:
             self.pending.result()  # re-raises a failed write here
             self.pending = None
 
-    def _write_scene(self, scene: int, frames: list[Frame]) -> None:
+    def _write_scene(self, scene: int, frames: list[Frame], flows: list[Future]) -> None:
         """Write a scene's sequence files (tracks), then each frame's files and record: the scene is done
-        once all its records exist."""
-        extra = self._flow_files(frames)
+        once all its records exist. ``flows``: the encoded flow files of each pair of frames."""
+        extra: list[dict[str, bytes]] = [{} for _ in frames]
+        for t, pair in enumerate(flows):
+            forward, backward = pair.result()
+            extra[t].update(forward)
+            extra[t + 1].update(backward)
         shared: dict[str, FileEntry] = {}
         if self.cfg.sequence.frames > 1 and self.cfg.output.tracks:
             start = time.perf_counter()
@@ -134,27 +150,28 @@ class FrameWorker:
         for frame, files in zip(frames, extra, strict=True):
             self._write(frame, files, shared)
 
-    def _flow_files(self, frames: list[Frame]) -> list[dict[str, bytes]]:
-        """Per frame, its encoded flow files: forward to the next frame, backward to the previous one."""
-        files: list[dict[str, bytes]] = [{} for _ in frames]
-        if self.cfg.sequence.frames == 1 or not self.cfg.output.flow:
-            return files
+    def _flow_pair(self, a: Frame, b: Frame) -> tuple[dict[str, bytes], dict[str, bytes]]:
+        """The encoded flow files of frame ``a`` (forward, to ``b``) and of ``b`` (backward, to ``a``)."""
         start = time.perf_counter()
-        slopes = [depth_slopes(frame.depth) for frame in frames]
-        for t in range(len(frames) - 1):
-            for source, target, direction in ((t, t + 1, "fw"), (t + 1, t, "bw")):
-                a, b = frames[source], frames[target]
-                flow, occluded = optical_flow(a.spec, b.spec, a.depth, a.ids, b.depth, b.ids, slopes[target])
-                files[source][f"flow_{direction}"] = encode_npy(flow)
-                files[source][f"flow_{direction}_png"] = encode_png(encode_kitti(flow, ~occluded))
+        files: list[dict[str, bytes]] = []
+        for source, target, direction in ((a, b, "fw"), (b, a, "bw")):
+            flow, occluded = optical_flow(
+                source.spec, target.spec, source.depth, source.ids, target.depth, target.ids, target.slopes()
+            )
+            files.append(
+                {
+                    f"flow_{direction}": encode_npy(flow),
+                    f"flow_{direction}_png": encode_png(encode_kitti(flow, ~occluded)),
+                }
+            )
         self.seconds["flow"] += time.perf_counter() - start
-        return files
+        return files[0], files[1]
 
     def _tracks(self, scene: int, frames: list[Frame]) -> dict[str, np.ndarray]:
         rng = np.random.default_rng([self.cfg.seed, scene, TRACK_STREAM])
         queries = sample_queries(rng, frames[0].ids, self.cfg.output.tracks)
         specs, depths = [f.spec for f in frames], [f.depth for f in frames]
-        tracks = track_points(specs, depths, [depth_slopes(d) for d in depths], frames[0].ids, queries)
+        tracks = track_points(specs, depths, [f.slopes() for f in frames], frames[0].ids, queries)
         return tracks.arrays()
 
     def _write(self, frame: Frame, extra: dict[str, bytes], shared: dict[str, FileEntry]) -> None:
@@ -192,6 +209,7 @@ class FrameWorker:
             "scene_index": place.scene,
             "view": place.view,
             "frame_in_sequence": place.frame_in_sequence,
+            "time": place.frame_in_sequence / self.cfg.sequence.fps,
             "seed": spec.seed,
             "width": spec.camera.width,
             "height": spec.camera.height,

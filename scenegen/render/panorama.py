@@ -33,7 +33,7 @@ def panorama_image(spec: BackdropSpec, camera: CameraSpec) -> np.ndarray:
     side = spec.texture.size if spec.texture is not None else IMAGE_SIDE
     if spec.texture is None and spec.image is None:
         return backdrop_image(spec, camera.width, camera.height)  # one colour: the same from every direction
-    tile = backdrop_image(spec, side, side)
+    tile = _tile(spec, side)
     d = ray_directions(camera)
     axis = np.argmax(np.abs(d), axis=-1)[..., None]  # the cube face each ray meets
     major = np.take_along_axis(d, axis, axis=-1)
@@ -42,3 +42,14 @@ def panorama_image(spec: BackdropSpec, camera: CameraSpec) -> np.ndarray:
     texel = ((face + 1) * (0.5 * TILES_PER_FACE * side) - 0.5).astype(np.float32)
     texel += (axis * side // 3).astype(np.float32)  # faces start at different places of the pattern
     return cv2.remap(tile, texel[..., 0], texel[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+
+
+_last_tile: dict[str, np.ndarray] = {}  # the last backdrop's square image: the frames of a scene share it
+
+
+def _tile(spec: BackdropSpec, side: int) -> np.ndarray:
+    key = repr(spec)
+    if key not in _last_tile:
+        _last_tile.clear()
+        _last_tile[key] = backdrop_image(spec, side, side)
+    return _last_tile[key]

@@ -24,9 +24,10 @@ import numpy as np
 from scenegen.assets.catalog import Catalog
 from scenegen.config.schema import Config
 from scenegen.scene.camera import sample_camera
-from scenegen.scene.motion import sample_object_motions
+from scenegen.scene.motion import object_sphere, sample_object_motions
+from scenegen.scene.placement import beyond_near_plane
 from scenegen.scene.sampler import draw_scene
-from scenegen.scene.spec import SceneSpec
+from scenegen.scene.spec import CameraSpec, SceneSpec
 from scenegen.scene.trajectory import sample_camera_path
 
 VIEW_STREAM = 2
@@ -71,17 +72,24 @@ def sample_frames(cfg: Config, catalog: Catalog, scene: int) -> list[SceneSpec]:
         return [spec]
     spec = dataclasses.replace(spec, backdrop=dataclasses.replace(spec.backdrop, at_infinity=True))
     if cfg.scene.views_per_scene > 1:
+        spheres = [object_sphere(obj, catalog) for obj in spec.objects]
         return [dataclasses.replace(spec, index=first)] + [
-            dataclasses.replace(spec, index=first + k, camera=_view_camera(cfg, scene, k, centre))
+            dataclasses.replace(spec, index=first + k, camera=_view_camera(cfg, scene, k, centre, spheres))
             for k in range(1, cfg.scene.views_per_scene)
         ]
     return _sequence(cfg, catalog, scene, spec, centre, first)
 
 
-def _view_camera(cfg: Config, scene: int, view: int, centre: np.ndarray):
+def _view_camera(cfg: Config, scene: int, view: int, centre: np.ndarray, spheres: list) -> CameraSpec:
+    """A camera around the scene's centre, drawn until every object lies beyond its near plane (the last
+    draw when ``scene.max_placement_tries`` run out: a view keeps all of its scene's objects)."""
     rng = np.random.default_rng([cfg.seed, scene, VIEW_STREAM, view])
     target = centre + rng.normal(0.0, cfg.camera.look_at_jitter, 3)
-    return sample_camera(rng, cfg.camera, cfg.render.width, cfg.render.height, target)
+    for _ in range(cfg.scene.max_placement_tries):
+        camera = sample_camera(rng, cfg.camera, cfg.render.width, cfg.render.height, target)
+        if all(beyond_near_plane(sphere, camera) for sphere in spheres):
+            break
+    return camera
 
 
 def _sequence(

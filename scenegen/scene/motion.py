@@ -14,7 +14,7 @@ import numpy as np
 from scenegen.assets.catalog import Catalog
 from scenegen.config.schema import SequenceConfig
 from scenegen.scene.draws import uniform
-from scenegen.scene.spec import SceneSpec
+from scenegen.scene.spec import ObjectSpec, SceneSpec
 from scenegen.scene.trajectory import rotation_vector, unit_vector
 
 
@@ -40,25 +40,25 @@ def sample_object_motions(
 ) -> list[RigidMotion]:
     """One motion per object of ``spec``, in order, over ``duration`` seconds. An object whose ``tries``
     velocity draws all come near another object or a distractor stays where it is (it still spins)."""
-    spheres = [_sphere(spec, i, catalog) for i in range(len(spec.objects))]
+    spheres = [object_sphere(obj, catalog) for obj in spec.objects]
     still = [(np.asarray(d.pose)[:3, 3], 0.5 * float(np.linalg.norm(d.size))) for d in spec.distractors]
     motions: list[RigidMotion] = []
     for i, (centre, radius) in enumerate(spheres):
         spin = np.radians(uniform(rng, cfg.object_spin_deg)) * unit_vector(rng)
         velocity = np.zeros(3)
+        moving = [(m.centre, m.velocity, spheres[j][1]) for j, m in enumerate(motions)]
+        others = moving + [(c, np.zeros(3), r) for c, r in spheres[i + 1 :] + still]
         for _ in range(tries):
             candidate = uniform(rng, cfg.object_speed) * unit_vector(rng)
-            moving = [(m.centre, m.velocity, spheres[j][1]) for j, m in enumerate(motions)]
-            resting = [(c, np.zeros(3), r) for c, r in spheres[i + 1 :] + still]
-            if all(_apart(centre, candidate, radius, *other, duration) for other in moving + resting):
+            if all(_apart(centre, candidate, radius, *other, duration) for other in others):
                 velocity = candidate
                 break
         motions.append(RigidMotion(centre, velocity, spin))
     return motions
 
 
-def _sphere(spec: SceneSpec, i: int, catalog: Catalog) -> tuple[np.ndarray, float]:
-    obj = spec.objects[i]
+def object_sphere(obj: ObjectSpec, catalog: Catalog) -> tuple[np.ndarray, float]:
+    """The world centre (3,) and radius of a sphere around the posed, scaled object."""
     centre, radius = catalog.asset(obj.asset_id).bounding_sphere
     pose = np.asarray(obj.pose)
     return pose[:3, :3] @ (obj.scale * centre) + pose[:3, 3], radius * obj.scale
