@@ -15,7 +15,7 @@ OFFSET = 2**15
 
 def encode_kitti(flow: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """(h, w, 3) uint16 R, G, B from (h, w, 2) float flow in pixels and (h, w) bool validity."""
-    stored = np.rint(np.asarray(flow, np.float32) * np.float32(SCALE) + np.float32(OFFSET))  # exact: < 2**24
+    stored = np.rint(np.asarray(flow, np.float64) * SCALE + OFFSET)
     u, v = stored[..., 0], stored[..., 1]
     fits = (u >= 0) & (u <= 65535) & (v >= 0) & (v <= 65535)  # NaN compares False
     out = np.empty((*flow.shape[:2], 3), np.uint16)

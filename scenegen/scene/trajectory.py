@@ -13,6 +13,7 @@ import numpy as np
 from scenegen.config.schema import SequenceConfig
 from scenegen.scene.draws import pick, uniform
 
+CAMERA_MOTIONS = ("static", "orbit", "dolly", "handheld")
 SHAKE_COMPONENTS = 2  # sines summed per degree of freedom of the handheld shake
 
 
@@ -28,6 +29,10 @@ class CameraPath:
     angular_speed: float = 0.0
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(3))
     shake: np.ndarray = field(default_factory=lambda: np.zeros((6, SHAKE_COMPONENTS, 3)))
+
+    def __post_init__(self) -> None:
+        if self.kind not in CAMERA_MOTIONS:
+            raise ValueError(f"unknown camera motion {self.kind!r}; known: {CAMERA_MOTIONS}")
 
     def pose(self, first: np.ndarray, t: float) -> np.ndarray:
         """(4, 4) camera-to-world at ``t`` seconds, given the (4, 4) pose ``first`` at t = 0."""
