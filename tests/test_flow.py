@@ -19,7 +19,9 @@ from scenegen.labels.flow_png import encode_kitti
 from scenegen.labels.geometry import GL_TO_CV
 from scenegen.labels.tracks import sample_queries, track_points
 from scenegen.labels.visibility import depth_slopes
+from scenegen.render.panorama import panorama_image
 from scenegen.scene.frames import sample_frames
+from scenegen.scene.spec import BackdropSpec, TextureSpec
 
 SIZE = (128, 96)
 # A flying scene whose objects move and spin while the camera orbits, and a table top seen by a shaking camera.
@@ -303,3 +305,29 @@ def test_kitti_png_reads_back_as_kitti_devkit_reads_it(tmp_path):
     expected[0, 0] = False
     assert np.array_equal(ok, expected)
     assert np.abs(u - flow[..., 0])[1:].max() <= 1 / 128 and np.abs(v - flow[..., 1]).max() <= 1 / 128
+
+
+def test_backdrop_at_infinity_moves_by_its_flow():
+    """No GL: the panorama seen by a camera that turns and moves, warped back by the backdrop's flow,
+    gives the first view again (a smooth texture, so bilinear sampling is close); unwarped, it does not."""
+    a = scene([], eye=[1.0, 0.0, 0.3], target=[0.0, 0.0, 0.3])
+    texture = TextureSpec("gradient", 7, [[0.9, 0.1, 0.1], [0.1, 0.2, 0.9]], 256)
+    backdrop = BackdropSpec([0.5, 0.5, 0.5], texture, at_infinity=True)
+    a = dataclasses.replace(a, backdrop=backdrop)
+    pose = np.asarray(a.camera.pose)
+    turn = np.radians(4.0)
+    moved_pose = pose.copy()
+    yaw = np.array([[np.cos(turn), -np.sin(turn), 0], [np.sin(turn), np.cos(turn), 0], [0, 0, 1]])
+    moved_pose[:3, :3] = yaw @ pose[:3, :3]
+    moved_pose[:3, 3] += [0.3, -0.2, 0.1]  # translation does not move what is at infinity
+    b = dataclasses.replace(a, index=1, camera=dataclasses.replace(a.camera, pose=moved_pose.tolist()))
+    first, second = (panorama_image(s.backdrop, s.camera).astype(np.float32) for s in (a, b))
+    empty = np.zeros((H, W))
+    none = empty.astype(np.uint16)
+    flow, occluded = optical_flow(a, b, empty, none, empty, none, depth_slopes(empty))
+    u, v = np.meshgrid(np.arange(W, dtype=np.float32), np.arange(H, dtype=np.float32))
+    warped = cv2.remap(second, u + flow[..., 0], v + flow[..., 1], cv2.INTER_LINEAR)
+    kept = ~occluded
+    kept[:, [0, -1]] = kept[[0, -1], :] = False
+    assert kept.mean() > 0.8
+    assert np.abs(warped - first)[kept].mean() < 1.0 < np.abs(second - first)[kept].mean()

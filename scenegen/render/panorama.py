@@ -19,29 +19,33 @@ TILES_PER_FACE = 2
 IMAGE_SIDE = 512  # pixels of the square an image backdrop is resized to
 
 
-def ray_directions(camera: CameraSpec) -> np.ndarray:
-    """(h, w, 3) float64 world directions (not normalised) of the rays through the pixel centres."""
+def ray_directions(camera: CameraSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """World x, y, z components, (h, w) float32 each, of the directions (not normalised) of the rays
+    through the pixel centres."""
     K = np.asarray(camera.K)
-    u, v = np.meshgrid(np.arange(camera.width, dtype=float), np.arange(camera.height, dtype=float))
-    in_cv = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], axis=-1)
-    rotation = np.asarray(camera.pose)[:3, :3] @ GL_TO_CV  # OpenCV camera axes -> world
-    return in_cv @ rotation.T
+    x = ((np.arange(camera.width) - K[0, 2]) / K[0, 0]).astype(np.float32)[None, :]
+    y = ((np.arange(camera.height) - K[1, 2]) / K[1, 1]).astype(np.float32)[:, None]
+    rotation = (np.asarray(camera.pose)[:3, :3] @ GL_TO_CV).astype(np.float32)  # OpenCV camera axes -> world
+    return tuple(rotation[i, 0] * x + rotation[i, 1] * y + rotation[i, 2] for i in range(3))  # type: ignore[return-value]
 
 
 def panorama_image(spec: BackdropSpec, camera: CameraSpec) -> np.ndarray:
     """(h, w, 3) uint8 RGB: the backdrop at infinity seen by ``camera``."""
-    side = spec.texture.size if spec.texture is not None else IMAGE_SIDE
     if spec.texture is None and spec.image is None:
         return backdrop_image(spec, camera.width, camera.height)  # one colour: the same from every direction
-    tile = _tile(spec, side)
-    d = ray_directions(camera)
-    axis = np.argmax(np.abs(d), axis=-1)[..., None]  # the cube face each ray meets
-    major = np.take_along_axis(d, axis, axis=-1)
-    others = np.where(axis == 0, d[..., [1, 2]], np.where(axis == 1, d[..., [0, 2]], d[..., [0, 1]]))
-    face = others / np.abs(major)  # (h, w, 2) in [-1, 1] on the face
-    texel = ((face + 1) * (0.5 * TILES_PER_FACE * side) - 0.5).astype(np.float32)
-    texel += (axis * side // 3).astype(np.float32)  # faces start at different places of the pattern
-    return cv2.remap(tile, texel[..., 0], texel[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    side = spec.texture.size if spec.texture is not None else IMAGE_SIDE
+    dx, dy, dz = ray_directions(camera)
+    ax, ay, az = np.abs(dx), np.abs(dy), np.abs(dz)
+    on_x = (ax >= ay) & (ax >= az)  # the cube face each ray meets: x, else y, else z
+    on_y = ~on_x & (ay >= az)
+    major = np.where(on_x, ax, np.where(on_y, ay, az))
+    first = np.where(on_x, dy, dx) / major  # in [-1, 1] across the face
+    second = np.where(on_x | on_y, dz, dy) / major
+    scale = np.float32(0.5 * TILES_PER_FACE * side)
+    shift = np.where(on_x, 0, np.where(on_y, side // 3, 2 * side // 3)).astype(np.float32) + scale - 0.5
+    return cv2.remap(
+        _tile(spec, side), first * scale + shift, second * scale + shift, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP
+    )
 
 
 _last_tile: dict[str, np.ndarray] = {}  # the last backdrop's square image: the frames of a scene share it
