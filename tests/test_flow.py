@@ -43,7 +43,8 @@ SEQUENCES = {
 
 
 def transform_points(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
-    return points @ transform[:3, :3].T + transform[:3, 3]
+    with np.errstate(invalid="ignore"):  # rays that hit nothing: infinite points, left out later
+        return points @ transform[:3, :3].T + transform[:3, 3]
 
 
 def to_pixels(spec, world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
