@@ -264,3 +264,53 @@ def test_same_bytes_whatever_the_split(tmp_path, kind):
         (reference / "labels" / f"{frame:06d}.json").unlink()
     assert render_small(reference, *overrides, **size).returncode == 0
     assert files_of(reference) == expected
+
+
+@pytest.mark.parametrize("motion", ["static", "orbit", "dolly", "handheld"])
+def test_camera_trajectories(tmp_path, catalog, motion):
+    """No GL: every trajectory starts at the sampled camera and moves it as its name says."""
+    cfg = small_config(tmp_path, *SEQUENCE, "sequence.frames=6", f"sequence.camera_motions=[{motion}]")
+    frames = sample_frames(cfg, catalog, 1)
+    assert frames[0].camera == sample_scene(small_config(tmp_path, "+experiment=flying"), catalog, 1).camera
+    poses = np.array([f.camera.pose for f in frames])
+    eyes, turns = poses[:, :3, 3], poses[:, :3, :3]
+    for turn in turns:
+        assert np.allclose(turn @ turn.T, np.eye(3), atol=1e-9)
+    moved = np.linalg.norm(eyes - eyes[0], axis=1).max()
+    if motion == "static":
+        assert moved == 0 and np.array_equal(turns, turns[[0] * 6])
+    elif motion == "orbit":  # about the vertical axis through the flying layout's centre, the origin
+        assert np.allclose(np.linalg.norm(eyes[:, :2], axis=1), np.linalg.norm(eyes[0, :2])) and moved > 0
+        assert np.allclose(eyes[:, 2], eyes[0, 2])
+    elif motion == "dolly":  # a straight line at constant speed, orientation kept
+        assert np.allclose(np.diff(eyes, 2, axis=0), 0, atol=1e-12) and np.allclose(turns, turns[0])
+        speed = np.linalg.norm(eyes[1] - eyes[0]) * cfg.sequence.fps
+        assert cfg.sequence.dolly_speed[0] - 1e-9 <= speed <= cfg.sequence.dolly_speed[1] + 1e-9
+    else:  # a shake: within twice its amplitudes of the start
+        assert 0 < moved <= 2 * cfg.sequence.handheld_shift[1]
+        angles = [np.degrees(np.arccos(np.clip((np.trace(turns[0].T @ t) - 1) / 2, -1, 1))) for t in turns]
+        assert max(angles) <= 2 * np.sqrt(3) * cfg.sequence.handheld_angle_deg[1]
+
+
+def test_moving_objects_never_meet(tmp_path, catalog):
+    """No GL: sampled densely in time, the bounding spheres of moving objects stay apart from each other and
+    from the distractors' for the whole sequence (velocities are drawn until they do)."""
+    cfg = small_config(tmp_path, *SEQUENCE, "sequence.frames=12", "sequence.object_speed=[0.5,1.0]")
+    for scene in range(6):
+        frames = sample_frames(cfg, catalog, scene)
+        first, last = frames[0], frames[-1]
+        duration = (len(frames) - 1) / cfg.sequence.fps
+        spheres = [object_sphere(o, catalog) for o in first.objects]
+        ends = [object_sphere(o, catalog)[0] for o in last.objects]
+        still = [(np.asarray(d.pose)[:3, 3], 0.5 * np.linalg.norm(d.size)) for d in first.distractors]
+        moving = 0
+        for t in np.linspace(0.0, 1.0, 400):
+            centres = [c + t * (e - c) for (c, _), e in zip(spheres, ends, strict=True)]  # constant velocity
+            radii = [r for _, r in spheres]
+            for i in range(len(centres)):
+                for j in range(i + 1, len(centres)):
+                    assert np.linalg.norm(centres[i] - centres[j]) >= radii[i] + radii[j] - 1e-9
+                for centre, radius in still:
+                    assert np.linalg.norm(centres[i] - centre) >= radii[i] + radius - 1e-9
+        moving += sum(np.linalg.norm(e - c) > 0 for (c, _), e in zip(spheres, ends, strict=True))
+        assert duration > 0 and moving > 0
