@@ -15,6 +15,8 @@ examples:
   scenegen render                                  the default dataset into ./out
   scenegen render num_scenes=200 seed=7 output_dir=/data/run1 camera.fov_deg=[40,70]
   scenegen render render.width=320 render.height=240 +objects.class_weights.mug=3
+  scenegen render scene.views_per_scene=8          8 camera poses of each scene
+  scenegen render +experiment=video                MOVi-like videos with optical flow and point tracks
   scenegen render --show-config                    print the composed config, render nothing
   scenegen render -m seed=1,2 'output_dir=run_${seed}'  Hydra's flags: -m, --cfg job, --info, hydra.*
   scenegen export out --format yolo --copy         add formats to a rendered dataset (copies, not links)

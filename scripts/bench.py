@@ -2,12 +2,18 @@
 
     .venv/bin/python scripts/bench.py                 # everything (about 10 minutes on 2 cores)
     .venv/bin/python scripts/bench.py --frames 160 --no-scaling       # the main comparison only, longer
+    .venv/bin/python scripts/bench.py --only-video                     # views and sequences only (2 minutes)
 
 Both sides render the same scenes (scenegen's sampler, one seed). The bare loop is what a careful
 pyrender user writes: meshes uploaded once, one colour render per frame, nothing labelled or written.
 It runs without MSAA, like scenegen's default; pyrender's own default (4x MSAA) is shown for reference.
 The full pipeline writes images, instance masks, frame records, COCO and YOLO (default config, amodal
 labels and sensor effects on). Ratios compare runs made in this one invocation, one after another.
+
+Views and sequences: the throughput of ``scene.views_per_scene=8`` against as many separate scenes (the
+same config otherwise), and ``scenegen render +experiment=video num_scenes=1`` (a 24-frame 256x256
+sequence, about 10 objects, flow both ways, 256 point tracks, COCO, YouTube-VIS and MOT) timed end to end
+as a user runs it, a fresh process, start-up included.
 """
 
 from __future__ import annotations
@@ -131,13 +137,13 @@ def child_bare(args: list[str], msaa: int, frames: int) -> dict:
     return {"seconds": time.perf_counter() - start}
 
 
-def child_pipeline(args: list[str], frames: int) -> dict:
-    """The full pipeline for ``frames`` frames, as ``scenegen render`` runs it (start-up included);
-    returns its seconds, stage timings and peak memory."""
+def child_pipeline(args: list[str], frames: int, views: int = 1) -> dict:
+    """The full pipeline for ``frames`` frames (``frames / views`` scenes of ``views`` views), as ``scenegen
+    render`` runs it (start-up included); returns its seconds, stage timings and peak memory."""
     from scenegen.config.load import load_config
     from scenegen.pipeline.run import render_dataset
 
-    cfg = load_config([*args, f"num_scenes={frames}"])
+    cfg = load_config([*args, f"num_scenes={frames // views}", f"scene.views_per_scene={views}"])
     start = time.perf_counter()
     out = render_dataset(cfg, progress=False)
     seconds = time.perf_counter() - start
@@ -162,6 +168,45 @@ def child_memory(args: list[str], frames: int) -> dict:
     return {"rss_mb": rss}
 
 
+def bench_video(frames: int, scratch: Path, repeats: int = 3) -> None:
+    """Views against separate scenes, and one MOVi-like sequence end to end. Each measurement is the best
+    of ``repeats`` runs, the two sides alternating, so a busy neighbour on a shared machine skews less."""
+    frames = max(frames // 8 * 8, 32)
+    few = frames // 4 // 8 * 8
+    print("\nviews: labelled images/s at the margin (best of runs), views_per_scene=8 against separate scenes")
+    for width, height in ((640, 480), (320, 240)):
+        args = overrides(width, height, 10)
+        best: dict[tuple[str, int], float] = {}
+        stages: dict = {}
+        for _ in range(repeats):
+            for mode in ("pipeline", "views8"):
+                for count in (few, frames):
+                    result = run_child(mode, count, args, scratch)
+                    best[mode, count] = min(best.get((mode, count), float("inf")), result["seconds"])
+                    stages[mode] = result["stages"]
+        rate = {m: (frames - few) / (best[m, frames] - best[m, few]) for m in ("pipeline", "views8")}
+        print(
+            f"  {width}x{height}, 10 objects: separate scenes {rate['pipeline']:6.1f}, "
+            f"views {rate['views8']:6.1f}: {rate['views8'] / rate['pipeline']:.2f}x"
+        )
+        for mode, name in (("pipeline", "separate scenes"), ("views8", "views")):
+            print(f"    ms per frame by stage, {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in stages[mode].items()))
+    print("\nsequence: scenegen render +experiment=video num_scenes=N, wall seconds of the whole command (best)")
+    for count in (1, 3):
+        seconds = float("inf")
+        for run in range(repeats):
+            out = scratch / f"video{count}_{run}"
+            command = [sys.executable, "-m", "scenegen.cli", "render", "+experiment=video", f"num_scenes={count}"]
+            start = time.perf_counter()
+            subprocess.run([*command, f"output_dir={out}", "--no-progress"], check=True, capture_output=True, cwd=REPO)
+            seconds = min(seconds, time.perf_counter() - start)
+        timings = json.loads((out / "dataset.json").read_text())["timings"]
+        print(f"  {count} sequence(s) of 24 frames 256x256: {seconds:.2f} s")
+    print(
+        "    ms per frame by stage: " + ", ".join(f"{k} {v:.1f}" for k, v in timings["ms_per_frame_by_stage"].items())
+    )
+
+
 def _rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -174,6 +219,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=80, help="frames per measurement (80)")
     parser.add_argument("--memory-frames", type=int, default=2000, help="frames of the memory run, 0 to skip (2000)")
     parser.add_argument("--scaling", action=argparse.BooleanOptionalAction, default=True, help="the scaling table")
+    parser.add_argument("--only-video", action="store_true", help="only the views and sequence benchmarks")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -182,6 +228,7 @@ def main() -> None:
             "bare0": lambda: child_bare(rest, 0, frames),
             "bare4": lambda: child_bare(rest, 4, frames),
             "pipeline": lambda: child_pipeline(rest, frames),
+            "views8": lambda: child_pipeline(rest, frames, views=8),
             "memory": lambda: child_memory(rest, frames),
         }[mode]
         print(json.dumps(child()))
@@ -189,6 +236,9 @@ def main() -> None:
     print(f"scenegen benchmark: {os.cpu_count()} cores, {args.frames} frames per measurement")
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
+        bench_video(args.frames, scratch)
+        if args.only_video:
+            return
         main_args = overrides(640, 480, 10)
         bare, _ = throughput("bare0", args.frames, main_args, scratch)
         bare_msaa, _ = throughput("bare4", args.frames, main_args, scratch)

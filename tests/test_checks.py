@@ -11,10 +11,11 @@ import pytest
 
 from conftest import REPO, render_small
 from scenegen.cli import main
-from scenegen.config.schema import Backend, DistractorShape, ExportFormat, LightKind, TextureKind
+from scenegen.config.schema import Backend, CameraMotion, DistractorShape, ExportFormat, LightKind, TextureKind
 from scenegen.formats.registry import FORMATS
 from scenegen.render.backend import BACKENDS
 from scenegen.scene.textures import TEXTURE_KINDS
+from scenegen.scene.trajectory import CAMERA_MOTIONS
 
 BAD_CONFIGS = [
     ("render.backend=vulkan", "render.backend"),
@@ -46,6 +47,13 @@ BAD_CONFIGS = [
     ("background.image_dir=/nonexistent/backgrounds", "background.image_dir"),
     ("output_dir=/etc/passwd", "output_dir"),
     ("objects.classes=[unicorn]", "objects.classes"),
+    ("scene.views_per_scene=2 sequence.frames=2", "scene.views_per_scene"),
+    ("output.flow=true", "output.flow"),
+    ("output.tracks=5", "output.tracks"),
+    ("output.formats=[mot] output.amodal=false", "output.formats"),
+    ("sequence.camera_motions=[crane]", "sequence.camera_motions"),
+    ("sequence.fps=0", "sequence.fps"),
+    ("num_scenes=500000 sequence.frames=4", "num_scenes"),
 ]
 
 
@@ -110,6 +118,7 @@ def test_choice_enums_match_what_the_code_implements():
     assert {k.value for k in ExportFormat} == set(FORMATS)
     assert {k.value for k in Backend} == {"auto", *BACKENDS}
     assert {k.value for k in LightKind} == {"directional", "point", "spot"}
+    assert {k.value for k in CameraMotion} == set(CAMERA_MOTIONS)
     from scenegen.assets.primitives import unit_primitive
 
     for shape in DistractorShape:

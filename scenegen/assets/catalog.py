@@ -93,9 +93,9 @@ class Asset:
         """The mesh in its model frame (the file's coordinates), unscaled; loaded and checked once per process."""
         return _load_mesh(self.mesh_path, self.pack, self.pack_root, self.limits)
 
-    def check(self) -> None:
-        """Compute now everything a render computes from this asset (mesh, size, bounding sphere, resting
-        poses); ScenegenError naming the asset when any of it fails."""
+    def check(self, resting: bool = True) -> None:
+        """Compute now everything a render computes from this asset (mesh, size, bounding sphere, and with
+        ``resting`` its resting poses); ScenegenError naming the asset when any of it fails."""
         extent = float(np.max(self.load_mesh().extents))
         size = self.unit_scale * extent
         if not MIN_SIZE <= size <= MAX_SIZE:
@@ -104,7 +104,9 @@ class Asset:
                 f"{self.where}: {given} makes it {size:.3g} m across (the mesh spans {extent:.4g} units); "
                 f"an asset must measure between {MIN_SIZE} and {MAX_SIZE} m"
             )
-        _ = self.bounding_sphere, self.resting_poses
+        _ = self.bounding_sphere
+        if resting:
+            _ = self.resting_poses
 
     @property
     def where(self) -> str:

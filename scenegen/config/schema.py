@@ -39,8 +39,9 @@ DistractorShape = choices("DistractorShape", ["box", "sphere", "cylinder", "cone
 TextureKind = choices("TextureKind", ["noise", "checker", "stripes", "gradient", "marble", "wood"])
 LightKind = choices("LightKind", ["directional", "point", "spot"])
 Backend = choices("Backend", ["auto", "egl", "osmesa"])
-ExportFormat = choices("ExportFormat", ["coco", "coco_keypoints", "yolo", "yolo_seg", "bop"])
+ExportFormat = choices("ExportFormat", ["coco", "coco_keypoints", "yolo", "yolo_seg", "bop", "youtube_vis", "mot"])
 ExecutorKind = choices("ExecutorKind", ["local", "ray"])
+CameraMotion = choices("CameraMotion", ["static", "orbit", "dolly", "handheld"])
 
 
 @dataclass
@@ -56,6 +57,7 @@ class SceneConfig:
     distractor_shapes: list[DistractorShape] = MISSING
     distractor_size: list[float] = span(0.001, 100.0)  # metres, each extent of a distractor
     bin_wall_height: float = bounded(0.0, 100.0)  # metres; > 0 walls the placement disk in, as a bin
+    views_per_scene: int = bounded(1, MAX_FRAMES)  # camera poses of each scene, one frame each
 
 
 @dataclass
@@ -145,6 +147,24 @@ class OutputConfig:
     amodal: bool = MISSING  # amodal masks, boxes, visibility and truncation per object
     formats: list[ExportFormat] = MISSING  # exports built from labels/ at the end: see scenegen.formats.registry
     val_fraction: float = bounded(0.0, 1.0)  # share of frames in the validation split of the exports
+    flow: bool = MISSING  # sequences: flow/NNNNNN_fw.npy, _bw.npy (float32) and _fw.png, _bw.png (KITTI)
+    tracks: int = bounded(0, 1_000_000)  # sequences: this many point tracks per sequence, tracks/SSSSSS.npz
+
+
+@dataclass
+class SequenceConfig:
+    """Short videos: each scene becomes ``frames`` frames, its camera and (flying layout) objects moving."""
+
+    frames: int = bounded(1, MAX_FRAMES)  # frames per sequence; 1: no sequences
+    fps: float = bounded(0.001, 10_000.0)  # frames per second: motion per frame = speed / fps
+    camera_motions: list[CameraMotion] = MISSING  # each sequence draws one of these camera trajectories
+    orbit_speed_deg: list[float] = span(0.0, 3600.0)  # orbit: degrees per second about the vertical axis
+    dolly_speed: list[float] = span(0.0, 100.0)  # dolly: metres per second along a random straight line
+    handheld_shift: list[float] = span(0.0, 10.0)  # handheld: metres, amplitude of the position shake
+    handheld_angle_deg: list[float] = span(0.0, 45.0)  # handheld: degrees, amplitude of the rotation shake
+    handheld_frequency: list[float] = span(0.0, 100.0)  # handheld: hertz of the shake's sine components
+    object_speed: list[float] = span(0.0, 100.0)  # flying layout: metres per second, constant, random direction
+    object_spin_deg: list[float] = span(0.0, 3600.0)  # flying layout: degrees per second about a random axis
 
 
 @dataclass
@@ -178,6 +198,7 @@ class Config:
     render: RenderConfig = MISSING
     postfx: PostFXConfig = MISSING
     output: OutputConfig = MISSING
+    sequence: SequenceConfig = MISSING
     executor: ExecutorConfig = MISSING
     ray: RayConfig = MISSING
     shard: ShardConfig = MISSING

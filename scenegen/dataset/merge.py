@@ -17,7 +17,7 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
     """Link (or copy) every frame of ``shards`` into ``out``, then write its exports and ``dataset.json``.
 
     The shards must be complete, of one config apart from ``shard`` (and how or where they ran), and
-    together hold each frame of ``num_scenes`` exactly once."""
+    together hold each frame of ``num_scenes`` scenes exactly once."""
     manifests = [_manifest(folder) for folder in shards]
     first = manifests[0]
     for folder, manifest in zip(shards, manifests, strict=True):
@@ -30,7 +30,9 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
             if index in owner:
                 raise ScenegenError(f"frame {index} is in both {owner[index]} and {folder}")
             owner[index] = folder
-    expected = range(first["config"]["num_scenes"])
+    config = first["config"]
+    per_scene = config["scene"]["views_per_scene"] * config["sequence"]["frames"]  # as scene.frames.frames_per_scene
+    expected = range(config["num_scenes"] * per_scene)
     missing = [i for i in expected if i not in owner]
     if missing:
         shown = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
@@ -41,7 +43,7 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
     for source, target in links:
         target.parent.mkdir(parents=True, exist_ok=True)
         link_or_copy(source, target)
-    config = {**first["config"], "shard": {"index": 0, "count": 1}, "output_dir": str(out)}
+    config = {**config, "shard": {"index": 0, "count": 1}, "output_dir": str(out)}
     counts = record_counts(iter_records(out, list(expected)))
     for name in config["output"]["formats"]:  # each export reads the records one at a time
         export(out, name, iter_records(out, list(expected)), first["categories"], config)

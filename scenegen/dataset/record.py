@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypedDict
@@ -23,7 +24,7 @@ from scenegen.dataset import atomic
 from scenegen.dataset.inside import path_inside
 from scenegen.errors import ScenegenError, shown
 
-FORMAT = "scenegen.frame/2"
+FORMAT = "scenegen.frame/3"
 
 # kind -> (folder, suffix) of a frame's files; "image" is always there, the others when output.* asks.
 FILE_KINDS: dict[str, tuple[str, str]] = {
@@ -33,6 +34,11 @@ FILE_KINDS: dict[str, tuple[str, str]] = {
     "depth_png": ("depth", ".png"),
     "depth_npy": ("depth", ".npy"),
     "normals": ("normals", ".png"),
+    "flow_fw": ("flow", "_fw.npy"),  # sequences with output.flow: to the next frame (not on the last)
+    "flow_bw": ("flow", "_bw.npy"),  # to the previous frame (not on the first)
+    "flow_fw_png": ("flow", "_fw.png"),  # the same in KITTI's 16-bit PNG encoding, occlusion included
+    "flow_bw_png": ("flow", "_bw.png"),
+    "tracks": ("tracks", ".npz"),  # sequences with output.tracks: one file per sequence, named by its scene
 }
 
 
@@ -59,6 +65,7 @@ class ObjectLabel(TypedDict, total=False):
     class_name: str
     category_id: int
     visible_pixels: int
+    visible: bool  # at least one visible pixel in this frame
     bbox: list[int]  # COCO [x, y, w, h]
     area: int
     segmentation: dict[str, Any]  # COCO RLE
@@ -75,6 +82,10 @@ class ObjectLabel(TypedDict, total=False):
 class FrameRecord(TypedDict):
     format: str
     index: int
+    scene_index: int  # the scene (or sequence) the frame shows: frames of one scene share objects and ids
+    view: int  # which camera of the scene (scene.views_per_scene), else 0
+    frame_in_sequence: int  # place in the sequence (sequence.frames), else 0
+    time: float  # seconds since the sequence's first frame: frame_in_sequence / sequence.fps
     seed: int
     width: int
     height: int
@@ -94,7 +105,8 @@ def record_path(out: Path, index: int) -> Path:
 
 
 def file_relative(kind: str, index: int) -> str:
-    """Where frame ``index``'s file of ``kind`` goes, relative to the dataset folder."""
+    """Where frame ``index``'s file of ``kind`` goes, relative to the dataset folder (for ``tracks``,
+    ``index`` is the scene's)."""
     folder, suffix = FILE_KINDS[kind]
     return f"{folder}/{frame_name(index)}{suffix}"
 
@@ -113,6 +125,16 @@ def encode_npy(array: np.ndarray) -> bytes:
     """``.npy`` bytes of ``array`` (``numpy.load`` reads them)."""
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def encode_npz(arrays: dict[str, np.ndarray]) -> bytes:
+    """``.npz`` bytes of named arrays (``numpy.load`` reads them), the same bytes for the same arrays: unlike
+    ``numpy.savez``, the archive's entries carry a fixed date."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), encode_npy(array))
     return buffer.getvalue()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from scenegen import __version__
 from scenegen.dataset import atomic
-from scenegen.formats.split import is_val
+from scenegen.formats.split import in_val
 
 KEYPOINT_NAMES = ["center"] + [f"corner_{i:03b}" for i in range(8)]  # geometry.box_keypoints order
 # The 12 edges of the 3D box, between corners that differ in one bit, as 1-based COCO keypoint indices.
@@ -106,7 +106,7 @@ def write_coco(
     frames, val = [], []
     for record in records:
         frames.append(coco_frame(record, keypoints))
-        val.append(is_val(record["index"], val_fraction, seed))
+        val.append(in_val(record, val_fraction, seed))
     for suffix, chosen in (
         ("", frames),
         ("_train", [f for f, v in zip(frames, val, strict=True) if not v]),

@@ -13,7 +13,9 @@ from scenegen.dataset.record import iter_records
 from scenegen.errors import ScenegenError
 from scenegen.formats.bop import bop_problem, write_bop
 from scenegen.formats.coco import write_coco
+from scenegen.formats.mot import write_mot
 from scenegen.formats.yolo import write_yolo
+from scenegen.formats.youtube_vis import write_youtube_vis
 
 Records = Iterable[dict[str, Any]]  # frame records, read one at a time (iter_records)
 
@@ -53,6 +55,8 @@ FORMATS: dict[str, Callable[[ExportJob], Path]] = {
         j.dataset_dir, j.records, j.class_names, "segment", j.val_fraction, j.seed, j.copy
     ),
     "bop": lambda j: write_bop(j.dataset_dir, j.records, j.config, j.copy),
+    "youtube_vis": lambda j: write_youtube_vis(j.dataset_dir, j.records, j.categories, j.val_fraction, j.seed),
+    "mot": lambda j: write_mot(j.dataset_dir, j.records, j.copy),
 }
 
 # name -> what the format needs of the run's ``output`` config: the problem in one line, or None

@@ -49,7 +49,7 @@ from scipy.spatial import KDTree
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import file_path, frame_name
-from scenegen.formats.split import is_val
+from scenegen.formats.split import in_val
 from scenegen.labels.rle import decode_rle
 
 TASKS = ("detect", "segment")
@@ -130,7 +130,7 @@ def write_yolo(
 ) -> Path:
     """Write the ``yolo/`` export of ``task`` (detect or segment) for ``records``; return its ``data.yaml``.
 
-    The train/val split is ``is_val`` of each frame index with ``val_fraction`` and ``seed``; images
+    The train/val split is ``in_val`` of each frame (by scene) with ``val_fraction`` and ``seed``; images
     are hard links to the dataset's (copies with ``copy``). Files of an earlier export that are not part of
     this one (a frame now in the other split) are removed.
     """
@@ -144,7 +144,7 @@ def write_yolo(
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
     for record in records:
         name = frame_name(record["index"])
-        split = "val" if is_val(record["index"], val_fraction, seed) else "train"
+        split = "val" if in_val(record, val_fraction, seed) else "train"
         image = out / "images" / split / f"{name}{Path(record['files']['image']['path']).suffix}"
         link_or_copy(file_path(Path(dataset_dir), record, "image"), image, copy)
         label = out / "labels" / split / f"{name}.txt"

@@ -89,6 +89,7 @@ def annotate(
             cam_R_m2c=rotation.ravel().tolist(),
             cam_t_m2c=translation.tolist(),
             keypoints=keypoints_2d(uv, z, depth),
+            visible=record["visible_pixels"] > 0,
         )
         if amodal is not None and projections is not None:
             mask = amodal.get(obj.instance_id, empty)

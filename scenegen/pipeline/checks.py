@@ -15,13 +15,14 @@ from pathlib import Path
 
 from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
 from scenegen.config.load import to_container
-from scenegen.config.schema import Config
+from scenegen.config.schema import MAX_FRAMES, Config
 from scenegen.dataset.dataset_file import DATASET_FILE, identity_of, read_dataset_file
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import check_formats
 from scenegen.render.backdrop import list_images
 from scenegen.render.backend import choose_backend, library_missing
-from scenegen.scene.sampler import class_probabilities, sample_scene
+from scenegen.scene.frames import num_frames, sample_frames
+from scenegen.scene.sampler import class_probabilities
 
 
 def check_run(cfg: Config) -> tuple[Catalog, Path]:
@@ -29,10 +30,10 @@ def check_run(cfg: Config) -> tuple[Catalog, Path]:
     check_settings(cfg)
     catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
     for assets in catalog.assets_by_class.values():
-        for asset in assets:
-            asset.check()  # mesh, size, stable poses (as pack validate): a bad one stops the run here
+        for asset in assets:  # as pack validate (resting poses only where objects rest): a bad one stops here
+            asset.check(resting=cfg.scene.layout == "tabletop")
     class_probabilities(catalog, cfg)
-    sample_scene(cfg, catalog, 0)
+    sample_frames(cfg, catalog, 0)
     return catalog, check_output_dir(cfg)
 
 
@@ -40,6 +41,7 @@ def check_settings(cfg: Config) -> None:
     """The checks that need no pack: clip planes, shards, backend, devices, background images, Ray."""
     if cfg.camera.znear >= cfg.camera.zfar:
         raise ScenegenError(f"config: camera.znear {cfg.camera.znear} must be below camera.zfar {cfg.camera.zfar}")
+    check_frames(cfg)
     if cfg.shard.index >= cfg.shard.count:
         raise ScenegenError(f"config: shard.index {cfg.shard.index} must be below shard.count {cfg.shard.count}")
     if not cfg.render.egl_device or min(cfg.render.egl_device) < 0:
@@ -58,6 +60,23 @@ def check_settings(cfg: Config) -> None:
             raise ScenegenError("config: executor=ray needs Ray: pip install 'ray>=2.40'")
         if cfg.ray.address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
             raise ScenegenError(f"config: ray.address={cfg.ray.address} needs Ray's client: pip install 'ray[client]'")
+
+
+def check_frames(cfg: Config) -> None:
+    """Views or sequences (not both), the frame count, and the outputs that need sequences."""
+    if cfg.scene.views_per_scene > 1 and cfg.sequence.frames > 1:
+        raise ScenegenError(
+            f"config: scene.views_per_scene={cfg.scene.views_per_scene} and sequence.frames={cfg.sequence.frames}: "
+            "choose views or sequences, not both"
+        )
+    if num_frames(cfg) > MAX_FRAMES:
+        raise ScenegenError(f"config: num_scenes x frames per scene = {num_frames(cfg)} is over {MAX_FRAMES} frames")
+    if cfg.sequence.frames == 1:
+        for key, value in (("output.flow", cfg.output.flow), ("output.tracks", cfg.output.tracks)):
+            if value:
+                raise ScenegenError(f"config: {key}={value} needs sequences: set sequence.frames above 1")
+    if "mot" in cfg.output.formats and not cfg.output.amodal:
+        raise ScenegenError("config: output.formats mot needs output.amodal=true (its boxes and visibility)")
 
 
 def check_output_dir(cfg: Config) -> Path:

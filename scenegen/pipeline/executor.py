@@ -1,7 +1,7 @@
-"""Run a dataset's frames: in this process, in local worker processes, or as Ray actors.
+"""Run a dataset's scenes: in this process, in local worker processes, or as Ray actors.
 
-Every frame is rendered, labelled and written by whichever worker takes it, from its own seed, so the
-dataset is the same byte for byte however the frames are spread. Each worker owns one GL context,
+Every scene (all its frames) is rendered, labelled and written by whichever worker takes it, from its own
+seeds, so the dataset is the same byte for byte however the scenes are spread. Each worker owns one GL context,
 created inside its own process, on EGL device ``render.egl_device[k % len]`` for worker ``k``.
 
 Worker processes die with the scenegen process, however it ends (``kill -9`` included): on Linux the
@@ -37,10 +37,10 @@ PR_SET_PDEATHSIG = 1  # prctl option, linux/prctl.h
 
 
 def run_frames(cfg: Config, out: Path, todo: list[int], progress: bool, catalog: Catalog) -> list[Stats]:
-    """Render frames ``todo`` of ``cfg`` into ``out`` with ``cfg.executor``; one Stats per worker.
+    """Render scenes ``todo`` of ``cfg`` into ``out`` with ``cfg.executor``; one Stats per worker.
     ``catalog`` is this process's: a worker here reuses it, worker processes build their own.
     SIGTERM raises KeyboardInterrupt here, as Ctrl-C does."""
-    bar = tqdm(total=len(todo), desc="rendering", unit="frame", disable=not progress, file=sys.stderr)
+    bar = tqdm(total=len(todo), desc="rendering", unit="scene", disable=not progress, file=sys.stderr)
     previous = signal.signal(signal.SIGTERM, _interrupt) if _in_main_thread() else None
     try:
         with bar:
@@ -85,7 +85,7 @@ def _run_here(cfg: Config, out: Path, todo: list[int], bar: tqdm, catalog: Catal
 
 
 def _process_main(cfg: Config, out: Path, device: int, tasks: Any, results: Any, lifeline: Any, parent: int) -> None:
-    """A worker process: frames from ``tasks`` until None; reports ("frame", i), ("done", stats) or ("error", text).
+    """A worker process: scenes from ``tasks`` until None; reports ("scene", s), ("done", stats) or ("error", text).
     It exits when the parent process ``parent`` ends (``lifeline``: the reading end of a pipe only it holds)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers on Ctrl-C
     _die_with_parent(lifeline, parent)
@@ -94,7 +94,7 @@ def _process_main(cfg: Config, out: Path, device: int, tasks: Any, results: Any,
         try:
             for index in iter(tasks.get, None):
                 worker.render(index)
-                results.put(("frame", index))
+                results.put(("scene", index))
         finally:
             stats = worker.finish()
         results.put(("done", stats))
@@ -167,7 +167,7 @@ def _run_processes(cfg: Config, out: Path, todo: list[int], bar: tqdm) -> list[S
 
 
 def _run_ray(cfg: Config, out: Path, todo: list[int], bar: tqdm) -> list[Stats]:
-    """Frames as tasks of ``executor.workers`` Ray actors, each holding one FrameWorker (its GL context).
+    """Scenes as tasks of ``executor.workers`` Ray actors, each holding one FrameWorker (its GL context).
 
     ``ray.address`` empty starts a local Ray instance for the run; otherwise it joins that cluster,
     whose nodes must all see ``output_dir`` (a shared file system)."""
@@ -184,7 +184,7 @@ def _run_ray(cfg: Config, out: Path, todo: list[int], bar: tqdm) -> list[Stats]:
         workers = [actor.remote(cfg, out, _device(cfg, k)) for k in range(min(cfg.executor.workers, len(todo)))]
         waiting = deque(todo)
         running = {}
-        for worker in workers:  # two frames queued per actor keep each one busy
+        for worker in workers:  # two scenes queued per actor keep each one busy
             for _ in range(2):
                 if waiting:
                     running[worker.render.remote(waiting.popleft())] = worker

@@ -1,9 +1,12 @@
-"""One process's share of a render: sample, render, label and write frames, with one GL context.
+"""One process's share of a render: sample, render, label and write scenes, with one GL context.
 
-A writer thread applies the sensor effects to frame ``i``, encodes and writes it, while the GL context
-renders frame ``i + 1`` (opencv and large numpy operations release the GIL). At most one frame waits
-for the writer, so memory stays flat. The sensor effects draw from their own Generator,
-``[seed, index, 1]``, so switching them on or off changes nothing else.
+The unit of work is the scene: its frames (one, its views, or its sequence: ``scene.frames``) are drawn
+together and rendered one after the other by the same worker, which keeps the scene's meshes and materials
+on the GPU. A writer thread applies the sensor effects to scene ``s``'s frames, computes its flow and
+tracks, encodes and writes them, while the GL context renders scene ``s + 1`` (opencv and large numpy
+operations release the GIL). At most one scene waits for the writer, so memory stays flat. The sensor
+effects draw from their own Generator, ``[seed, frame index, 1]``, so switching them on or off changes
+nothing else.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +24,50 @@ from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
 from scenegen.config.schema import Config
 from scenegen.dataset.record import (
     FORMAT,
+    FileEntry,
     FrameRecord,
     ObjectLabel,
     encode_npy,
+    encode_npz,
     encode_png,
     file_relative,
     write_frame_file,
     write_record,
 )
 from scenegen.labels.annotate import amodal_crops, amodal_groups, annotate, project_objects
+from scenegen.labels.flow import optical_flow
+from scenegen.labels.flow_png import encode_kitti
 from scenegen.labels.masks import depth_millimetres, semantic_image
 from scenegen.labels.normals import encode_normals, normals_from_depth
+from scenegen.labels.tracks import sample_queries, track_points
+from scenegen.labels.visibility import depth_slopes
 from scenegen.render import backend
 from scenegen.render.postfx import apply_postfx
-from scenegen.scene.sampler import sample_scene
+from scenegen.scene.frames import TRACK_STREAM, place_of, sample_frames
 from scenegen.scene.spec import SceneSpec
 
 
+@dataclass
+class Frame:
+    """One rendered, labelled frame: ``color`` (h, w, 3) uint8, ``ids`` (h, w) uint16, ``depth`` (h, w)
+    float32 metres, and one annotation per object."""
+
+    spec: SceneSpec
+    color: np.ndarray
+    ids: np.ndarray
+    depth: np.ndarray
+    annotations: list[ObjectLabel]
+    _slopes: np.ndarray | None = None
+
+    def slopes(self) -> np.ndarray:
+        """``visibility.depth_slopes`` of the depth, computed once (in the writer thread)."""
+        if self._slopes is None:
+            self._slopes = depth_slopes(self.depth)
+        return self._slopes
+
+
 class FrameWorker:
-    """Renders frames of the dataset ``cfg`` into ``out`` on EGL device ``device``; create it in the
+    """Renders scenes of the dataset ``cfg`` into ``out`` on EGL device ``device``; create it in the
     process that uses it, and ``finish`` it there. ``catalog``: one already built in this process (its
     meshes and stable poses are reused), else the worker builds its own."""
 
@@ -58,11 +87,24 @@ class FrameWorker:
         self.seconds: dict[str, float] = defaultdict(float)  # stage -> total wall time
         self.frames = 0
 
-    def render(self, index: int) -> None:
-        """Render and label frame ``index``, and hand its files to the writer thread."""
+    def render(self, scene: int) -> None:
+        """Render and label the frames of scene ``scene``, and hand them to the writer thread."""
+        start = time.perf_counter()
+        specs = sample_frames(self.cfg, self.catalog, scene)
+        self.seconds["sample"] += time.perf_counter() - start
+        frames: list[Frame] = []
+        flows: list[Future[tuple[dict[str, bytes], dict[str, bytes]]]] = []  # per pair: the writer works on
+        for spec in specs:  # the flow between two frames while the next one renders
+            frames.append(self._render_frame(spec))
+            if len(frames) > 1 and self.cfg.output.flow:
+                flows.append(self.writer.submit(self._flow_pair, frames[-2], frames[-1]))
+        self._wait()
+        self.pending = self.writer.submit(self._write_scene, scene, frames, flows)
+        self.frames += len(frames)
+
+    def _render_frame(self, spec: SceneSpec) -> Frame:
         start = time.perf_counter()
         cfg, catalog = self.cfg, self.catalog
-        spec = sample_scene(cfg, catalog, index)
         projections = project_objects(spec, catalog) if cfg.output.amodal else None
         groups = amodal_groups(spec, projections) if projections is not None else []
         self.seconds["sample"] += time.perf_counter() - start
@@ -75,9 +117,7 @@ class FrameWorker:
             spec, rendered.ids, rendered.depth, catalog, cfg.output.min_visible_pixels, amodal, projections
         )
         self.seconds["labels"] += time.perf_counter() - start
-        self._wait()
-        self.pending = self.writer.submit(self._write, spec, rendered.color, rendered.ids, rendered.depth, annotations)
-        self.frames += 1
+        return Frame(spec, rendered.color, rendered.ids, rendered.depth, annotations)
 
     def finish(self) -> dict[str, Any]:
         """Wait for the last write, release the GL context; return ``{"frames", "seconds": {stage: total}}``."""
@@ -93,11 +133,51 @@ class FrameWorker:
             self.pending.result()  # re-raises a failed write here
             self.pending = None
 
-    def _write(
-        self, spec: SceneSpec, color: np.ndarray, ids: np.ndarray, depth: np.ndarray, annotations: list[ObjectLabel]
-    ) -> None:
+    def _write_scene(self, scene: int, frames: list[Frame], flows: list[Future]) -> None:
+        """Write a scene's sequence files (tracks), then each frame's files and record: the scene is done
+        once all its records exist. ``flows``: the encoded flow files of each pair of frames."""
+        extra: list[dict[str, bytes]] = [{} for _ in frames]
+        for t, pair in enumerate(flows):
+            forward, backward = pair.result()
+            extra[t].update(forward)
+            extra[t + 1].update(backward)
+        shared: dict[str, FileEntry] = {}
+        if self.cfg.sequence.frames > 1 and self.cfg.output.tracks:
+            start = time.perf_counter()
+            data = encode_npz(self._tracks(scene, frames))
+            self.seconds["tracks"] += time.perf_counter() - start
+            shared["tracks"] = write_frame_file(self.out, file_relative("tracks", scene), data)
+        for frame, files in zip(frames, extra, strict=True):
+            self._write(frame, files, shared)
+
+    def _flow_pair(self, a: Frame, b: Frame) -> tuple[dict[str, bytes], dict[str, bytes]]:
+        """The encoded flow files of frame ``a`` (forward, to ``b``) and of ``b`` (backward, to ``a``)."""
+        start = time.perf_counter()
+        files: list[dict[str, bytes]] = []
+        for source, target, direction in ((a, b, "fw"), (b, a, "bw")):
+            flow, occluded = optical_flow(
+                source.spec, target.spec, source.depth, source.ids, target.depth, target.ids, target.slopes()
+            )
+            files.append(
+                {
+                    f"flow_{direction}": encode_npy(flow),
+                    f"flow_{direction}_png": encode_png(encode_kitti(flow, ~occluded)),
+                }
+            )
+        self.seconds["flow"] += time.perf_counter() - start
+        return files[0], files[1]
+
+    def _tracks(self, scene: int, frames: list[Frame]) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng([self.cfg.seed, scene, TRACK_STREAM])
+        queries = sample_queries(rng, frames[0].ids, self.cfg.output.tracks)
+        specs, depths = [f.spec for f in frames], [f.depth for f in frames]
+        tracks = track_points(specs, depths, [f.slopes() for f in frames], frames[0].ids, queries)
+        return tracks.arrays()
+
+    def _write(self, frame: Frame, extra: dict[str, bytes], shared: dict[str, FileEntry]) -> None:
         """Apply the sensor effects, encode and write the frame's files, then its record: a frame whose
-        record exists is whole."""
+        record exists is whole. ``extra``: more encoded files; ``shared``: files of its scene, written."""
+        spec, color, ids, depth, annotations = frame.spec, frame.color, frame.ids, frame.depth, frame.annotations
         start = time.perf_counter()
         rng = np.random.default_rng([spec.seed, spec.index, 1])
         image, effects = apply_postfx(color, self.cfg.postfx, rng)
@@ -119,10 +199,17 @@ class FrameWorker:
             files["normals"] = encode_png(encode_normals(normals))
         self.seconds["encode"] += time.perf_counter() - start
         start = time.perf_counter()
+        files.update(extra)
         written = {kind: write_frame_file(self.out, file_relative(kind, index), data) for kind, data in files.items()}
+        written.update(shared)
+        place = place_of(self.cfg, index)
         record: FrameRecord = {
             "format": FORMAT,
             "index": index,
+            "scene_index": place.scene,
+            "view": place.view,
+            "frame_in_sequence": place.frame_in_sequence,
+            "time": place.frame_in_sequence / self.cfg.sequence.fps,
             "seed": spec.seed,
             "width": spec.camera.width,
             "height": spec.camera.height,

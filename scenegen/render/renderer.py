@@ -21,6 +21,7 @@ from scenegen.assets.catalog import Catalog
 from scenegen.assets.primitives import unit_primitive
 from scenegen.render.backdrop import backdrop_image, composite
 from scenegen.render.msaa import SingleSamplePasses, set_msaa_samples
+from scenegen.render.panorama import panorama_image
 from scenegen.scene.spec import LightSpec, MaterialSpec, SceneSpec, TextureSpec
 from scenegen.scene.textures import make_texture, with_uv
 
@@ -77,6 +78,7 @@ class SceneRenderer:
         )
         self._camera = self._scene.add(pyrender.PerspectiveCamera(yfov=1.0))
         self._lights: list[pyrender.Node] = []
+        self._painted: dict[pyrender.Node, MaterialSpec] = {}  # each node's material, kept while it stays the same
 
     def render(self, spec: SceneSpec, alone: Sequence[Sequence[int]] = ()) -> RenderOutput:
         """Colour in one pass over the backdrop (anti-aliased when asked), then the flat id pass, which
@@ -104,7 +106,12 @@ class SceneRenderer:
                 only = {node_of[id_color(k)]: id_color(k) for k in group}
                 alone_ids.append(decode_ids(self._renderer.render(self._scene, pyrender.RenderFlags.SEG, only)[0]))
             seconds["amodal"] = lap()
-        color = composite(rgba, backdrop_image(spec.backdrop, spec.camera.width, spec.camera.height))
+        cam = spec.camera
+        if spec.backdrop.at_infinity:
+            backdrop = panorama_image(spec.backdrop, cam)
+        else:
+            backdrop = backdrop_image(spec.backdrop, cam.width, cam.height)
+        color = composite(rgba, backdrop)
         seconds["backdrop"] = lap()
         return RenderOutput(color, depth.astype(np.float32, copy=False), decode_ids(seg), alone_ids, seconds)
 
@@ -122,7 +129,7 @@ class SceneRenderer:
         self._plane.mesh.is_visible = spec.plane is not None
         if spec.plane is not None:
             self._plane.scale = [spec.plane.size, spec.plane.size, 1.0]
-            _paint(self._plane.mesh, spec.plane.material)
+            self._paint(self._plane, spec.plane.material)
             seg_map[self._plane] = id_color(0)
         for nodes in self._pool.values():
             for node in nodes:
@@ -132,17 +139,24 @@ class SceneRenderer:
             node = self._take(("asset" if obj.material else "asset-own", obj.asset_id), used)
             node.matrix = np.asarray(obj.pose) @ np.diag([obj.scale, obj.scale, obj.scale, 1.0])
             if obj.material is not None:
-                _paint(node.mesh, obj.material)
+                self._paint(node, obj.material)
             seg_map[node] = id_color(obj.instance_id)
         for distractor in spec.distractors:
             node = self._take(("shape", distractor.shape), used)
             node.matrix = np.asarray(distractor.pose) @ np.diag([*distractor.size, 1.0])
-            _paint(node.mesh, distractor.material)
+            self._paint(node, distractor.material)
             seg_map[node] = id_color(0)  # occludes, never labelled
         for node in self._lights:
             self._scene.remove_node(node)
         self._lights = [self._scene.add(_light(light), pose=np.asarray(light.pose)) for light in spec.lights]
         return seg_map
+
+    def _paint(self, node: pyrender.Node, material: MaterialSpec) -> None:
+        """Give ``node`` ``material``, unless it already has this very one (views and sequences keep their
+        scene's materials: no texture is made or uploaded again)."""
+        if self._painted.get(node) is not material:
+            _paint(node.mesh, material)
+            self._painted[node] = material
 
     def _take(self, key: tuple[str, str], used: dict[tuple[str, str], int]) -> pyrender.Node:
         """The next unused node of ``key`` this frame, uploading one more mesh when all are in use."""

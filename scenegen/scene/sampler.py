@@ -33,6 +33,12 @@ def frame_rng(seed: int, index: int) -> np.random.Generator:
 
 def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
     """Frame ``index`` of the dataset described by ``cfg``."""
+    return draw_scene(cfg, catalog, index)[0]
+
+
+def draw_scene(cfg: Config, catalog: Catalog, index: int) -> tuple[SceneSpec, np.ndarray]:
+    """Scene ``index``, drawn from ``frame_rng(seed, index)``, and its centre (3,): the point the camera
+    looks at before ``camera.look_at_jitter`` (the objects' centre on a table, the origin when flying)."""
     rng = frame_rng(cfg.seed, index)
     probs = class_probabilities(catalog, cfg)
     width, height = cfg.render.width, cfg.render.height
@@ -47,6 +53,7 @@ def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
                 break
         objects, spheres = keep_beyond_near_plane(objects, spheres, camera)  # tries ran out: leave the rest out
     else:
+        centre = np.zeros(3)
         target = rng.normal(0.0, cfg.camera.look_at_jitter, 3)
         camera = sample_camera(rng, cfg.camera, width, height, target)
         objects, spheres = sample_flying_objects(rng, cfg, catalog, probs, count, camera)
@@ -55,7 +62,7 @@ def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
     plane = None
     if cfg.scene.plane_size > 0:
         plane = PlaneSpec(cfg.scene.plane_size, sample_plane_material(rng, cfg.background, cfg.materials))
-    return SceneSpec(
+    spec = SceneSpec(
         index=index,
         seed=cfg.seed,
         camera=camera,
@@ -67,6 +74,7 @@ def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
         distractors=distractors,
         unplaced=count - len(objects),
     )
+    return spec, centre
 
 
 def class_probabilities(catalog: Catalog, cfg: Config) -> np.ndarray:

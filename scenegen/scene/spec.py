@@ -99,6 +99,10 @@ class PlaneSpec:
 class BackdropSpec:
     """What shows where no geometry is: a colour, overlaid by a procedural texture or a crop of an image file.
 
+    ``at_infinity`` False: the backdrop is fixed to the screen (the same image whatever the camera pose);
+    True: it is fixed to the world at infinity, as a cube map around the camera (``render.panorama``), so it
+    moves with the camera's rotation as a real background would (views and sequences use it).
+
     The crop is the square of side ``crop[2]`` (a fraction of the image's shorter side), widened to
     the frame's aspect ratio, whose top-left corner sits at fractions ``crop[0], crop[1]`` of the
     room left; it is resized to the frame.
@@ -108,6 +112,7 @@ class BackdropSpec:
     texture: TextureSpec | None = None
     image: str | None = None  # path of an image file
     crop: list[float] = field(default_factory=lambda: [0.0, 0.0, 1.0])
+    at_infinity: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BackdropSpec:

@@ -1,0 +1,118 @@
+"""The frames of a scene: the scene itself, several views of it, or a sequence; their numbers and streams.
+
+The unit of work is the scene. With ``n`` frames per scene (``scene.views_per_scene`` or
+``sequence.frames``, at most one of them above 1), scene ``s`` holds frames ``s * n`` to ``s * n + n - 1``,
+each its own ``SceneSpec`` whose ``index`` is the frame's. Random streams, all explicit:
+
+- the scene (objects, materials, lights, distractors, backdrop, first camera): ``[seed, s]``, as a
+  dataset of single frames draws frame ``s``, so view 0 and frame 0 of a sequence are that frame's scene;
+- the camera of view ``k >= 1``: ``[seed, s, VIEW_STREAM, k]`` (around the scene's centre);
+- a sequence's camera trajectory and object motion: ``[seed, s, MOTION_STREAM]``;
+- a sequence's point-track queries: ``[seed, s, TRACK_STREAM]`` (``pipeline.worker``);
+- per frame, the sensor effects: ``[seed, frame index, 1]`` (``pipeline.worker``).
+
+Views and sequences put the backdrop at infinity (``BackdropSpec.at_infinity``), fixed to the world.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from scenegen.assets.catalog import Catalog
+from scenegen.config.schema import Config
+from scenegen.scene.camera import sample_camera
+from scenegen.scene.motion import object_sphere, sample_object_motions
+from scenegen.scene.placement import beyond_near_plane
+from scenegen.scene.sampler import draw_scene
+from scenegen.scene.spec import CameraSpec, SceneSpec
+from scenegen.scene.trajectory import sample_camera_path
+
+VIEW_STREAM = 2
+MOTION_STREAM = 3
+TRACK_STREAM = 4
+
+
+@dataclass(frozen=True)
+class FramePlace:
+    """Where a frame sits: its ``scene``, its ``view`` (0 unless views) and ``frame_in_sequence`` (0 unless
+    sequences)."""
+
+    scene: int
+    view: int
+    frame_in_sequence: int
+
+
+def frames_per_scene(cfg: Config) -> int:
+    return cfg.scene.views_per_scene * cfg.sequence.frames
+
+
+def num_frames(cfg: Config) -> int:
+    return cfg.num_scenes * frames_per_scene(cfg)
+
+
+def scene_frames(cfg: Config, scene: int) -> range:
+    """The frame indices of scene ``scene``."""
+    n = frames_per_scene(cfg)
+    return range(scene * n, scene * n + n)
+
+
+def place_of(cfg: Config, index: int) -> FramePlace:
+    scene, k = divmod(index, frames_per_scene(cfg))
+    return FramePlace(scene, k if cfg.scene.views_per_scene > 1 else 0, k if cfg.sequence.frames > 1 else 0)
+
+
+def sample_frames(cfg: Config, catalog: Catalog, scene: int) -> list[SceneSpec]:
+    """The SceneSpecs of scene ``scene``'s frames, in frame order."""
+    spec, centre = draw_scene(cfg, catalog, scene)
+    first = scene_frames(cfg, scene).start
+    if frames_per_scene(cfg) == 1:
+        return [spec]
+    spec = dataclasses.replace(spec, backdrop=dataclasses.replace(spec.backdrop, at_infinity=True))
+    if cfg.scene.views_per_scene > 1:
+        spheres = [object_sphere(obj, catalog) for obj in spec.objects]
+        return [dataclasses.replace(spec, index=first)] + [
+            dataclasses.replace(spec, index=first + k, camera=_view_camera(cfg, scene, k, centre, spheres))
+            for k in range(1, cfg.scene.views_per_scene)
+        ]
+    return _sequence(cfg, catalog, scene, spec, centre, first)
+
+
+def _view_camera(cfg: Config, scene: int, view: int, centre: np.ndarray, spheres: list) -> CameraSpec:
+    """A camera around the scene's centre, drawn until every object lies beyond its near plane (the last
+    draw when ``scene.max_placement_tries`` run out: a view keeps all of its scene's objects)."""
+    rng = np.random.default_rng([cfg.seed, scene, VIEW_STREAM, view])
+    target = centre + rng.normal(0.0, cfg.camera.look_at_jitter, 3)
+    for _ in range(cfg.scene.max_placement_tries):
+        camera = sample_camera(rng, cfg.camera, cfg.render.width, cfg.render.height, target)
+        if all(beyond_near_plane(sphere, camera) for sphere in spheres):
+            break
+    return camera
+
+
+def _sequence(
+    cfg: Config, catalog: Catalog, scene: int, spec: SceneSpec, centre: np.ndarray, first: int
+) -> list[SceneSpec]:
+    """The frames of a sequence: the camera follows its trajectory; flying objects move, resting ones stay."""
+    rng = np.random.default_rng([cfg.seed, scene, MOTION_STREAM])
+    frames, fps = cfg.sequence.frames, cfg.sequence.fps
+    path = sample_camera_path(rng, cfg.sequence, centre)
+    motions = None
+    if cfg.scene.layout == "flying":
+        duration = (frames - 1) / fps
+        motions = sample_object_motions(rng, cfg.sequence, spec, catalog, duration, cfg.scene.max_placement_tries)
+    camera_pose = np.asarray(spec.camera.pose)
+    out = []
+    for k in range(frames):
+        t = k / fps
+        camera = dataclasses.replace(spec.camera, pose=path.pose(camera_pose, t).tolist())
+        objects = spec.objects
+        if motions is not None:
+            objects = [
+                dataclasses.replace(obj, pose=motion.pose(np.asarray(obj.pose), t).tolist())
+                for obj, motion in zip(spec.objects, motions, strict=True)
+            ]
+        out.append(dataclasses.replace(spec, index=first + k, camera=camera, objects=objects))
+    return out

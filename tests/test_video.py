@@ -1,0 +1,316 @@
+"""Views and sequences end to end: what a scene shares and what its frames vary, the frame records, the flow
+and track files, the YouTube-VIS and MOTChallenge exports (read with readers written from their format
+descriptions), and the same bytes however the scenes are split (workers, shards, resume)."""
+
+from __future__ import annotations
+
+import configparser
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from pycocotools import mask as coco_mask
+
+from conftest import render_small, run_cli, small_config
+from scenegen.scene.frames import sample_frames
+from scenegen.scene.motion import object_sphere
+from scenegen.scene.placement import beyond_near_plane
+from scenegen.scene.sampler import sample_scene
+
+SEQUENCE = ["+experiment=flying", "sequence.frames=4", "output.flow=true", "output.tracks=50"]
+EXPORTS = "output.formats=[coco,youtube_vis,mot]"
+
+
+def records(out: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((out / "labels").glob("*.json"))]
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    """Every file of a dataset but dataset.json (which records timings), by relative path."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != "dataset.json"
+    }
+
+
+def test_views_share_the_scene_and_draw_their_own_cameras(tmp_path, catalog):
+    """No GL: view 0 is the scene a dataset of single frames draws; the other views keep every object,
+    light, distractor and material, and draw cameras of their own, clear of the objects."""
+    views = small_config(tmp_path, "scene.views_per_scene=4")
+    single = small_config(tmp_path)
+    for scene in (0, 3):
+        frames = sample_frames(views, catalog, scene)
+        alone = sample_scene(single, catalog, scene)
+        assert [f.index for f in frames] == list(range(4 * scene, 4 * scene + 4))
+        assert frames[0].camera == alone.camera and frames[0].objects == alone.objects
+        assert all(f.backdrop.at_infinity for f in frames) and not alone.backdrop.at_infinity
+        for frame in frames[1:]:
+            assert frame.objects == alone.objects and frame.lights == alone.lights
+            assert frame.distractors == alone.distractors and frame.plane == alone.plane
+            assert frame.camera.pose != alone.camera.pose
+            assert all(beyond_near_plane(object_sphere(o, catalog), frame.camera) for o in frame.objects)
+        assert len({str(f.camera.K) for f in frames}) == 4  # intrinsics jitter is per view too
+
+
+def test_sequence_frames_move_objects_rigidly_and_start_where_the_scene_is(tmp_path, catalog):
+    cfg = small_config(tmp_path, *SEQUENCE, "sequence.camera_motions=[orbit]")
+    frames = sample_frames(cfg, catalog, 2)
+    alone = sample_scene(small_config(tmp_path, "+experiment=flying"), catalog, 2)
+    assert frames[0].objects == alone.objects and frames[0].camera == alone.camera
+    eye = [np.asarray(f.camera.pose)[:3, 3] for f in frames]
+    pivot = np.zeros(3)  # the flying layout's camera orbits the origin, about the vertical axis
+    radii = [np.linalg.norm((e - pivot)[:2]) for e in eye]
+    assert (
+        np.allclose(radii, radii[0]) and np.allclose([e[2] for e in eye], eye[0][2]) and not np.allclose(eye[0], eye[1])
+    )
+    steps = []
+    for k, obj in enumerate(alone.objects):
+        poses = [np.asarray(f.objects[k].pose) for f in frames]
+        assert all(f.objects[k].instance_id == obj.instance_id for f in frames)
+        for pose in poses:  # rigid: rotations stay rotations
+            assert np.allclose(pose[:3, :3] @ pose[:3, :3].T, np.eye(3), atol=1e-9)
+        centres = [object_sphere(f.objects[k], catalog)[0] for f in frames]
+        steps.append(np.diff(centres, axis=0))
+    for step in steps:  # constant velocity of the sphere's centre
+        assert np.allclose(step, step[0], atol=1e-9)
+    assert max(np.linalg.norm(s[0]) for s in steps) > 0
+
+
+@pytest.mark.slow
+def test_views_render_as_frames_of_their_scene(tmp_path):
+    out = tmp_path / "out"
+    result = render_small(out, "scene.views_per_scene=3", "postfx.gaussian_noise.probability=1", scenes=2)
+    assert result.returncode == 0, result.stderr
+    found = records(out)
+    assert [(r["index"], r["scene_index"], r["view"], r["frame_in_sequence"]) for r in found] == [
+        (i, i // 3, i % 3, 0) for i in range(6)
+    ]
+    for scene in (0, 1):
+        views = found[3 * scene : 3 * scene + 3]
+        assert len({json.dumps(v["spec"]["objects"]) for v in views}) == 1
+        assert len({json.dumps(v["spec"]["camera"]) for v in views}) == 3
+        assert len({json.dumps(v["postfx"]) for v in views}) == 3  # sensor effects drawn per view
+        assert [a["instance_id"] for a in views[0]["annotations"]] == [
+            a["instance_id"] for a in views[1]["annotations"]
+        ]
+
+
+@pytest.fixture(scope="module")
+def sequence_dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sequence") / "out"
+    result = render_small(out, *SEQUENCE, EXPORTS, "sequence.fps=8", scenes=2, width=96, height=72)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.mark.slow
+def test_sequence_records_keep_track_ids_and_say_what_is_visible(sequence_dataset):
+    found = records(sequence_dataset)
+    assert [(r["scene_index"], r["frame_in_sequence"], r["view"]) for r in found] == [
+        (i // 4, i % 4, 0) for i in range(8)
+    ]
+    assert [r["time"] for r in found[:4]] == [0.0, 0.125, 0.25, 0.375]
+    for scene in (0, 1):
+        frames = found[4 * scene : 4 * scene + 4]
+        ids = [[a["instance_id"] for a in f["annotations"]] for f in frames]
+        assert ids[0] == ids[1] == ids[2] == ids[3] == list(range(1, len(ids[0]) + 1))
+        for frame in frames:
+            mask = cv2.imread(str(sequence_dataset / frame["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
+            for ann in frame["annotations"]:
+                assert ann["visible"] == (np.count_nonzero(mask == ann["instance_id"]) > 0)
+            kinds = set(frame["files"])
+            assert ("flow_fw" in kinds) == (frame["frame_in_sequence"] < 3) == ("flow_fw_png" in kinds)
+            assert ("flow_bw" in kinds) == (frame["frame_in_sequence"] > 0) == ("flow_bw_png" in kinds)
+            assert frame["files"]["tracks"]["path"] == f"tracks/{scene:06d}.npz"
+
+
+@pytest.mark.slow
+def test_flow_files_and_tracks_file(sequence_dataset):
+    frame = records(sequence_dataset)[1]
+    for direction in ("fw", "bw"):
+        flow = np.load(sequence_dataset / frame["files"][f"flow_{direction}"]["path"])
+        assert flow.dtype == np.float32 and flow.shape == (72, 96, 2)
+        png = cv2.imread(str(sequence_dataset / frame["files"][f"flow_{direction}_png"]["path"]), cv2.IMREAD_UNCHANGED)
+        assert png.dtype == np.uint16 and png.shape == (72, 96, 3)
+        valid = png[..., 0] > 0  # BGR as read: B is KITTI's valid flag
+        decoded = (png[..., 2:0:-1].astype(float) - 2**15) / 64  # R = u, G = v
+        assert 0.3 < valid.mean() < 1.0
+        assert np.abs(decoded - flow)[valid].max() <= 1 / 128
+    tracks = np.load(sequence_dataset / "tracks/000000.npz")
+    assert set(tracks.files) == {"target_points", "occluded", "query_points", "instance_ids", "object_points"}
+    count = len(tracks["query_points"])
+    assert 0 < count <= 50 and tracks["target_points"].shape == (count, 4, 2) and tracks["occluded"].shape == (count, 4)
+    assert tracks["target_points"].dtype == np.float32 and tracks["occluded"].dtype == bool
+    assert np.all(tracks["query_points"][:, 0] == 0)
+    first = records(sequence_dataset)[0]
+    ids = cv2.imread(str(sequence_dataset / first["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
+    y, x = tracks["query_points"][:, 1].astype(int), tracks["query_points"][:, 2].astype(int)
+    assert np.array_equal(ids[y, x], tracks["instance_ids"])  # queries on the objects they follow
+    assert np.allclose(tracks["target_points"][:, 0], np.stack([x, y], -1), atol=1e-3)
+
+
+@pytest.mark.slow
+def test_youtube_vis_export_read_from_its_format(sequence_dataset):
+    """Read as the YouTube-VIS format describes: videos with file_names in order; per annotation, per frame,
+    an RLE (decoded with pycocotools), a box and an area, or None."""
+    data = json.loads((sequence_dataset / "annotations/youtube_vis.json").read_text())
+    found = records(sequence_dataset)
+    assert [v["id"] for v in data["videos"]] == [1, 2] and all(v["length"] == 4 for v in data["videos"])
+    assert len({a["id"] for a in data["annotations"]}) == len(data["annotations"]) > 0
+    for video in data["videos"]:
+        frames = found[4 * (video["id"] - 1) : 4 * video["id"]]
+        assert video["file_names"] == [f["files"]["image"]["path"] for f in frames]
+        masks = [
+            cv2.imread(str(sequence_dataset / f["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
+            for f in frames
+        ]
+        tracks = [a for a in data["annotations"] if a["video_id"] == video["id"]]
+        covered = set()
+        for ann in tracks:
+            for t, (rle, box, area) in enumerate(zip(ann["segmentations"], ann["bboxes"], ann["areas"], strict=True)):
+                if rle is None:
+                    assert box is None and area is None
+                    continue
+                mask = coco_mask.decode(rle).astype(bool)
+                ids = np.unique(masks[t][mask])
+                assert len(ids) == 1 and np.array_equal(mask, masks[t] == ids[0])
+                covered.add((t, int(ids[0])))
+                rows, cols = np.nonzero(mask)
+                assert box == [cols.min(), rows.min(), cols.max() - cols.min() + 1, rows.max() - rows.min() + 1]
+                assert area == mask.sum()
+        annotated = {(t, a["instance_id"]) for t, f in enumerate(frames) for a in f["annotations"] if "bbox" in a}
+        assert covered == annotated
+    for name in ("youtube_vis_train.json", "youtube_vis_val.json"):
+        assert (sequence_dataset / "annotations" / name).is_file()
+
+
+@pytest.mark.slow
+def test_mot_export_read_from_its_format(sequence_dataset):
+    """MOTChallenge: seqinfo.ini, img1/000001.png..., gt/gt.txt lines ``frame, id, left, top, width, height,
+    conf, class, visibility``, frame numbers and box coordinates 1-based."""
+    found = records(sequence_dataset)
+    for scene in (0, 1):
+        folder = sequence_dataset / "mot" / f"{scene:06d}"
+        info = configparser.ConfigParser()
+        info.read(folder / "seqinfo.ini")
+        seq = info["Sequence"]
+        assert (seq["imDir"], int(seq["seqLength"]), float(seq["frameRate"])) == ("img1", 4, 8.0)
+        assert (int(seq["imWidth"]), int(seq["imHeight"]), seq["imExt"]) == (96, 72, ".png")
+        frames = found[4 * scene : 4 * scene + 4]
+        for number, frame in enumerate(frames, start=1):
+            image = (folder / "img1" / f"{number:06d}.png").read_bytes()
+            assert image == (sequence_dataset / frame["files"]["image"]["path"]).read_bytes()
+        rows = [line.split(",") for line in (folder / "gt" / "gt.txt").read_text().splitlines()]
+        assert all(len(row) == 9 for row in rows) and rows
+        expected = {
+            (number, a["instance_id"]): a
+            for number, frame in enumerate(frames, start=1)
+            for a in frame["annotations"]
+            if a["amodal_area"] > 0
+        }
+        assert {(int(r[0]), int(r[1])) for r in rows} == set(expected)
+        for row in rows:
+            ann = expected[int(row[0]), int(row[1])]
+            x, y, w, h = ann["amodal_bbox"]
+            assert [float(v) for v in row[2:6]] == [x + 1, y + 1, w, h]
+            assert (int(row[6]), int(row[7])) == (1, ann["category_id"])
+            assert abs(float(row[8]) - ann["visib_fract"]) < 1e-6
+
+
+@pytest.mark.slow
+def test_split_by_scene_keeps_views_together(tmp_path):
+    out = tmp_path / "out"
+    result = render_small(
+        out,
+        "scene.views_per_scene=2",
+        "output.val_fraction=0.5",
+        "output.instance_masks=false",
+        scenes=6,
+        width=48,
+        height=36,
+    )
+    assert result.returncode == 0, result.stderr
+    val = json.loads((out / "annotations/coco_val.json").read_text())
+    train = json.loads((out / "annotations/coco_train.json").read_text())
+    scene_of = lambda image: (image["id"] - 1) // 2  # noqa: E731
+    assert {scene_of(i) for i in val["images"]}.isdisjoint({scene_of(i) for i in train["images"]})
+    assert len(val["images"]) + len(train["images"]) == 12 and val["images"] and train["images"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["views", "sequences"])
+def test_same_bytes_whatever_the_split(tmp_path, kind):
+    """Workers, shards merged, and a resumed run all give the single run's dataset, byte for byte."""
+    overrides = ["scene.views_per_scene=2"] if kind == "views" else [*SEQUENCE, "sequence.frames=3"]
+    overrides.append(EXPORTS)
+    size = {"scenes": 3, "width": 64, "height": 48}
+    reference = tmp_path / "reference"
+    assert render_small(reference, *overrides, **size).returncode == 0
+    expected = files_of(reference)
+    workers = tmp_path / "workers"
+    assert render_small(workers, *overrides, "executor.workers=2", **size).returncode == 0
+    assert files_of(workers) == expected
+    shards = [tmp_path / f"shard{i}" for i in range(2)]
+    for i, shard in enumerate(shards):
+        assert render_small(shard, *overrides, f"shard.index={i}", "shard.count=2", **size).returncode == 0
+    merged = tmp_path / "merged"
+    result = run_cli("merge", str(merged), *map(str, shards))
+    assert result.returncode == 0, result.stderr
+    assert files_of(merged) == expected
+    for frame in (1, 4):  # as if the run had died inside scene 0 and scene 2 (or 1): rerun, same dataset
+        (reference / "labels" / f"{frame:06d}.json").unlink()
+    assert render_small(reference, *overrides, **size).returncode == 0
+    assert files_of(reference) == expected
+
+
+@pytest.mark.parametrize("motion", ["static", "orbit", "dolly", "handheld"])
+def test_camera_trajectories(tmp_path, catalog, motion):
+    """No GL: every trajectory starts at the sampled camera and moves it as its name says."""
+    cfg = small_config(tmp_path, *SEQUENCE, "sequence.frames=6", f"sequence.camera_motions=[{motion}]")
+    frames = sample_frames(cfg, catalog, 1)
+    assert frames[0].camera == sample_scene(small_config(tmp_path, "+experiment=flying"), catalog, 1).camera
+    poses = np.array([f.camera.pose for f in frames])
+    eyes, turns = poses[:, :3, 3], poses[:, :3, :3]
+    for turn in turns:
+        assert np.allclose(turn @ turn.T, np.eye(3), atol=1e-9)
+    moved = np.linalg.norm(eyes - eyes[0], axis=1).max()
+    if motion == "static":
+        assert moved == 0 and np.array_equal(turns, turns[[0] * 6])
+    elif motion == "orbit":  # about the vertical axis through the flying layout's centre, the origin
+        assert np.allclose(np.linalg.norm(eyes[:, :2], axis=1), np.linalg.norm(eyes[0, :2])) and moved > 0
+        assert np.allclose(eyes[:, 2], eyes[0, 2])
+    elif motion == "dolly":  # a straight line at constant speed, orientation kept
+        assert np.allclose(np.diff(eyes, 2, axis=0), 0, atol=1e-12) and np.allclose(turns, turns[0])
+        speed = np.linalg.norm(eyes[1] - eyes[0]) * cfg.sequence.fps
+        assert cfg.sequence.dolly_speed[0] - 1e-9 <= speed <= cfg.sequence.dolly_speed[1] + 1e-9
+    else:  # a shake: within twice its amplitudes of the start
+        assert 0 < moved <= 2 * cfg.sequence.handheld_shift[1]
+        angles = [np.degrees(np.arccos(np.clip((np.trace(turns[0].T @ t) - 1) / 2, -1, 1))) for t in turns]
+        assert max(angles) <= 2 * np.sqrt(3) * cfg.sequence.handheld_angle_deg[1]
+
+
+def test_moving_objects_never_meet(tmp_path, catalog):
+    """No GL: sampled densely in time, the bounding spheres of moving objects stay apart from each other and
+    from the distractors' for the whole sequence (velocities are drawn until they do)."""
+    cfg = small_config(tmp_path, *SEQUENCE, "sequence.frames=12", "sequence.object_speed=[0.5,1.0]")
+    for scene in range(6):
+        frames = sample_frames(cfg, catalog, scene)
+        first, last = frames[0], frames[-1]
+        duration = (len(frames) - 1) / cfg.sequence.fps
+        spheres = [object_sphere(o, catalog) for o in first.objects]
+        ends = [object_sphere(o, catalog)[0] for o in last.objects]
+        still = [(np.asarray(d.pose)[:3, 3], 0.5 * np.linalg.norm(d.size)) for d in first.distractors]
+        moving = 0
+        for t in np.linspace(0.0, 1.0, 400):
+            centres = [c + t * (e - c) for (c, _), e in zip(spheres, ends, strict=True)]  # constant velocity
+            radii = [r for _, r in spheres]
+            for i in range(len(centres)):
+                for j in range(i + 1, len(centres)):
+                    assert np.linalg.norm(centres[i] - centres[j]) >= radii[i] + radii[j] - 1e-9
+                for centre, radius in still:
+                    assert np.linalg.norm(centres[i] - centre) >= radii[i] + radius - 1e-9
+        moving += sum(np.linalg.norm(e - c) > 0 for (c, _), e in zip(spheres, ends, strict=True))
+        assert duration > 0 and moving > 0
