@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from scenegen.errors import ScenegenError
 from scenegen import cli
+from scenegen.errors import ScenegenError
 from scenegen.hydra_app import check_hydra_arguments, main
 
 
