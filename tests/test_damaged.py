@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import dataset_files, render_small, run_main, tree
-from scenegen.dataset.record import iter_records, read_records, record_path
+from scenegen.dataset.record import FORMAT, iter_records, read_records, record_path
 from scenegen.formats.registry import FORMATS, export
 
 FRAMES = 4
@@ -139,7 +139,7 @@ def record_of_another_frame(folder: Path) -> str:
 
 def record_of_another_version(folder: Path) -> str:
     edit_record(folder, 1, lambda r: r.update(format="scenegen.frame/1"))
-    return f"{record_path(folder, 1)}: frame record format 'scenegen.frame/1', expected 'scenegen.frame/2'"
+    return f"{record_path(folder, 1)}: frame record format 'scenegen.frame/1', expected {FORMAT!r}"
 
 
 def record_with_a_wrong_hash(folder: Path) -> str:

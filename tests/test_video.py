@@ -235,7 +235,7 @@ def test_split_by_scene_keeps_views_together(tmp_path):
     assert result.returncode == 0, result.stderr
     val = json.loads((out / "annotations/coco_val.json").read_text())
     train = json.loads((out / "annotations/coco_train.json").read_text())
-    scene_of = lambda image: (image["id"] - 1) // 2  # noqa: E731
+    scene_of = lambda image: image["id"] // 2  # noqa: E731  (image id = frame index; 2 views a scene)
     assert {scene_of(i) for i in val["images"]}.isdisjoint({scene_of(i) for i in train["images"]})
     assert len(val["images"]) + len(train["images"]) == 12 and val["images"] and train["images"]
 

@@ -16,8 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from scenegen import __version__
-from scenegen.dataset import atomic
-from scenegen.formats.split import in_val
+from scenegen.formats.split import in_val, write_split_files
 
 KEYPOINT_NAMES = ["center"] + [f"corner_{i:03b}" for i in range(8)]  # geometry.box_keypoints order
 # The 12 edges of the 3D box, between corners that differ in one bit, as 1-based COCO keypoint indices.
@@ -100,17 +99,10 @@ def write_coco(
 ) -> Path:
     """Write the whole file and its train/val split under ``annotations/`` from one pass over ``records``
     (only each frame's COCO entries are kept); return the whole file's path."""
-    name = "coco_keypoints" if keypoints else "coco"
-    folder = Path(dataset_dir) / "annotations"
-    folder.mkdir(parents=True, exist_ok=True)
     frames, val = [], []
     for record in records:
         frames.append(coco_frame(record, keypoints))
         val.append(in_val(record, val_fraction, seed))
-    for suffix, chosen in (
-        ("", frames),
-        ("_train", [f for f, v in zip(frames, val, strict=True) if not v]),
-        ("_val", [f for f, v in zip(frames, val, strict=True) if v]),
-    ):
-        atomic.write_json(folder / f"{name}{suffix}.json", build_coco(chosen, categories, keypoints))
-    return folder / f"{name}.json"
+    name = "coco_keypoints" if keypoints else "coco"
+    folder = Path(dataset_dir) / "annotations"
+    return write_split_files(folder, name, frames, val, lambda chosen: build_coco(chosen, categories, keypoints))

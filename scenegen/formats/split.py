@@ -7,9 +7,15 @@ sequence) are never split between train and val. With one frame per scene, the s
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
+
+from scenegen.dataset import atomic
+
+Entry = TypeVar("Entry")
 
 SPLIT_STREAM = 0x5EED  # keeps the split's random stream apart from the frames' ``[seed, index]`` streams
 
@@ -31,3 +37,18 @@ def split_indices(scene_indices: list[int], val_fraction: float, seed: int) -> t
     indices = sorted(set(scene_indices))
     val = [i for i in indices if is_val(i, val_fraction, seed)]
     return [i for i in indices if i not in set(val)], val
+
+
+def write_split_files(
+    folder: Path, name: str, entries: list[Entry], val: list[bool], build: Callable[[list[Entry]], Any]
+) -> Path:
+    """Write ``name.json`` (``build`` of every entry), ``name_train.json`` and ``name_val.json`` (of those
+    whose ``val`` flag says so) in ``folder``; return the whole file's path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for suffix, chosen in (
+        ("", entries),
+        ("_train", [e for e, v in zip(entries, val, strict=True) if not v]),
+        ("_val", [e for e, v in zip(entries, val, strict=True) if v]),
+    ):
+        atomic.write_json(folder / f"{name}{suffix}.json", build(chosen))
+    return folder / f"{name}.json"

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scenegen import __version__
-from scenegen.dataset import atomic
-from scenegen.formats.split import in_val
+from scenegen.formats.split import in_val, write_split_files
 
 Video = tuple[dict[str, Any], list[dict[str, Any]]]  # a video entry and its annotations (without ids)
 
@@ -87,16 +86,9 @@ def write_youtube_vis(
 ) -> Path:
     """Write ``annotations/youtube_vis.json`` and its train/val split from one pass over ``records`` (in frame
     order); return the whole file's path."""
-    folder = Path(dataset_dir) / "annotations"
-    folder.mkdir(parents=True, exist_ok=True)
     videos, val = [], []
     for scene, frames in videos_of(records):
         videos.append(video_entry(scene, frames))
         val.append(in_val(frames[0], val_fraction, seed))
-    for suffix, chosen in (
-        ("", videos),
-        ("_train", [v for v, is_val in zip(videos, val, strict=True) if not is_val]),
-        ("_val", [v for v, is_val in zip(videos, val, strict=True) if is_val]),
-    ):
-        atomic.write_json(folder / f"youtube_vis{suffix}.json", build_youtube_vis(chosen, categories))
-    return folder / "youtube_vis.json"
+    folder = Path(dataset_dir) / "annotations"
+    return write_split_files(folder, "youtube_vis", videos, val, lambda chosen: build_youtube_vis(chosen, categories))

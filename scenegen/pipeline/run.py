@@ -45,7 +45,7 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
     damaged = [i for s in todo for i in undone[s] if record_path(out, i).is_file()]
     if damaged:
         shown = ", ".join(map(str, damaged[:10])) + (", ..." if len(damaged) > 10 else "")
-        note = f"rendering again the scenes of {len(damaged)} frames whose record or files are damaged: {shown}"
+        note = f"rendering again {len(damaged)} frames whose record or files are damaged: {shown} (and their scenes)"
         print(f"scenegen: {note}", file=sys.stderr)
     try:
         stats = run_frames(cfg, out, todo, progress, catalog)
