@@ -20,7 +20,7 @@ from scenegen.config.postfx import PostFXConfig
 
 @dataclass
 class SceneConfig:
-    layout: str = MISSING  # tabletop: resting on the plane; flying: floating in front of the camera
+    layout: str = MISSING  # tabletop: resting on the plane; flying: floating in front of the camera; drop: physics
     objects_per_scene: list[int] = span(0, 200)
     placement_radius: float = bounded(0.01)  # metres: tabletop objects rest inside this disk
     plane_size: float = bounded(0.0)  # metres; 0 means no support plane
@@ -30,6 +30,37 @@ class SceneConfig:
     distractor_shapes: list[str] = MISSING
     distractor_size: list[float] = span(0.001)  # metres, each extent of a distractor
     bin_wall_height: float = bounded(0.0)  # metres; > 0 walls the placement disk in, as a bin
+    room_size: float = bounded(0.0)  # metres; > 0 stands four textured walls this far apart around the scene
+    room_height: float = bounded(0.0)  # metres, the room's walls
+
+
+@dataclass
+class CollisionConfig:
+    hull_vertices: int = bounded(4, 255)  # at most this many vertices per convex part
+    convex_ratio: float = bounded(0.0, 1.0)  # mesh volume / hull volume at least this: one convex hull
+    concavity: float = bounded(0.001, 1.0)  # CoACD threshold: the concavity a part may keep
+    max_parts: int = bounded(1, 256)  # CoACD: at most this many convex parts
+    resolution: int = bounded(100)  # CoACD: samples for its concavity measure
+    preprocess_resolution: int = bounded(10)  # CoACD: voxels per side when remeshing a non-manifold mesh
+    mcts_nodes: int = bounded(1)  # CoACD: children per node of its cut search
+    mcts_iterations: int = bounded(1)  # CoACD: iterations of its cut search
+
+
+@dataclass
+class PhysicsConfig:
+    time_step: float = bounded(1e-4, 0.05)  # seconds per simulation step
+    solver_iterations: int = bounded(1, 500)  # contact solver iterations per step
+    contact_erp: float = bounded(0.0, 1.0)  # share of a contact's penetration the solver undoes per step
+    max_seconds: float = bounded(0.01)  # simulated time limit per drop
+    check_seconds: float = bounded(1e-4)  # simulated time between checks for rest
+    rest_speed: float = bounded(0.0)  # m/s: a body slower than this (and rest_spin) is at rest
+    rest_spin: float = bounded(0.0)  # rad/s
+    drop_gap: list[float] = span(0.0)  # metres of air around each object's bounding sphere at spawn
+    friction: float = bounded(0.0)
+    rolling_friction: float = bounded(0.0)  # also spinning friction: stops balls and spinning tops
+    damping: float = bounded(0.0, 1.0)  # linear and angular velocity damping
+    max_redrops: int = bounded(0)  # rounds of re-dropping objects that left the support
+    collision: CollisionConfig = MISSING
 
 
 @dataclass
@@ -69,6 +100,7 @@ class LightingConfig:
     elevation_deg: list[float] = span(-90.0, 90.0)  # direction the light comes from
     distance: list[float] = span(0.01)  # metres from the scene centre, point and spot lights
     ambient: list[float] = span(0.0, 1.0)
+    shadow_probability: float = bounded(0.0, 1.0)  # chance per frame that directional and spot lights cast shadows
 
 
 @dataclass
@@ -102,6 +134,7 @@ class RenderConfig:
     backend: str = MISSING  # auto, egl or osmesa
     egl_device: list[int] = MISSING  # EGL devices; worker k renders on egl_device[k % len]
     antialias: bool = MISSING  # 4x MSAA on the colour image; labels are never anti-aliased
+    shadow_map_size: int = bounded(16, 8192)  # pixels per side of each light's shadow map
 
 
 @dataclass
@@ -139,8 +172,10 @@ class Config:
     num_scenes: int = bounded(0)
     seed: int = MISSING
     output_dir: str = MISSING
+    cache_dir: str = MISSING  # collision shapes; "" for $XDG_CACHE_HOME/scenegen or ~/.cache/scenegen
     scene: SceneConfig = MISSING
     objects: ObjectsConfig = MISSING
+    physics: PhysicsConfig = MISSING
     materials: MaterialsConfig = MISSING
     lighting: LightingConfig = MISSING
     camera: CameraConfig = MISSING

@@ -13,7 +13,7 @@ from scenegen.dataset import atomic
 from scenegen.errors import ScenegenError
 
 DATASET_FILE = "dataset.json"
-HOW_NOT_WHAT = ("executor", "ray", "output_dir")  # config keys that do not change the dataset
+HOW_NOT_WHAT = ("executor", "ray", "output_dir", "cache_dir")  # config keys that do not change the dataset
 
 
 def identity_of(config: dict[str, Any]) -> dict[str, Any]:
@@ -55,6 +55,7 @@ def write_dataset_file(
             "below_min_visible_pixels": sum(r["counts"]["below_min_visible_pixels"] for r in records),
             "distractors": sum(r["counts"]["distractors"] for r in records),
             "unplaced": sum(r["counts"]["unplaced"] for r in records),
+            "redropped": sum(r["counts"].get("redropped", 0) for r in records),
         }
     if stats is not None:
         rendered = sum(s["frames"] for s in stats)

@@ -119,6 +119,7 @@ class FrameWorker:
             "below_min_visible_pixels": sum("bbox" not in a for a in annotations),
             "distractors": len(spec.distractors),
             "unplaced": spec.unplaced,
+            "redropped": spec.redropped,
         }
         record["postfx"] = effects
         record["annotations"] = annotations

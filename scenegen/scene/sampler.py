@@ -14,13 +14,20 @@ from scenegen.config.schema import Config
 from scenegen.errors import ScenegenError
 from scenegen.scene.camera import sample_camera
 from scenegen.scene.draws import integer, uniform
+from scenegen.scene.drop import sample_dropped_objects
 from scenegen.scene.lights import LIGHT_KINDS, sample_lights
 from scenegen.scene.materials import sample_backdrop, sample_plane_material
-from scenegen.scene.placement import bin_walls, sample_distractors, sample_flying_objects, sample_resting_objects
+from scenegen.scene.placement import (
+    bin_walls,
+    room_walls,
+    sample_distractors,
+    sample_flying_objects,
+    sample_resting_objects,
+)
 from scenegen.scene.spec import PlaneSpec, SceneSpec
 from scenegen.scene.textures import TEXTURE_KINDS
 
-LAYOUTS = ("tabletop", "flying")
+LAYOUTS = ("tabletop", "flying", "drop")
 BALANCES = ("uniform", "assets")
 
 
@@ -42,6 +49,8 @@ def check_choices(cfg: Config) -> None:
         unknown = [v for v in values if v not in known]
         if unknown or not values:
             raise ScenegenError(f"config: {key} must be a non-empty choice of {list(known)}, got {list(values)}")
+    if cfg.scene.layout == "drop" and cfg.scene.plane_size <= 0:
+        raise ScenegenError("config: scene.layout=drop needs a support: scene.plane_size must be > 0")
 
 
 def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
@@ -50,16 +59,22 @@ def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
     probs = class_probabilities(catalog, cfg)
     width, height = cfg.render.width, cfg.render.height
     count = integer(rng, cfg.scene.objects_per_scene)
-    if cfg.scene.layout == "tabletop":
-        objects, spheres = sample_resting_objects(rng, cfg, catalog, probs, count)
-        centre = np.mean([s[0] for s in spheres], axis=0) if spheres else np.zeros(3)
-        target = centre + rng.normal(0.0, cfg.camera.look_at_jitter, 3)
-        camera = sample_camera(rng, cfg.camera, width, height, target)
-    else:
+    bin_radius, redropped = cfg.scene.placement_radius, 0
+    if cfg.scene.layout == "flying":
         target = rng.normal(0.0, cfg.camera.look_at_jitter, 3)
         camera = sample_camera(rng, cfg.camera, width, height, target)
         objects, spheres = sample_flying_objects(rng, cfg, catalog, probs, count, camera)
-    distractors = sample_distractors(rng, cfg, camera, target, spheres) + bin_walls(rng, cfg)
+    else:
+        if cfg.scene.layout == "drop":
+            dropped = sample_dropped_objects(rng, cfg, catalog, probs, count)
+            objects, spheres, redropped = dropped.objects, dropped.spheres, dropped.redropped
+        else:
+            objects, spheres, bin_radius = sample_resting_objects(rng, cfg, catalog, probs, count)
+        centre = np.mean([s[0] for s in spheres], axis=0) if spheres else np.zeros(3)
+        target = centre + rng.normal(0.0, cfg.camera.look_at_jitter, 3)
+        camera = sample_camera(rng, cfg.camera, width, height, target)
+    walls = bin_walls(rng, cfg, bin_radius) + room_walls(rng, cfg)
+    distractors = sample_distractors(rng, cfg, camera, target, spheres) + walls
     lights = sample_lights(rng, cfg.lighting, target)
     plane = None
     if cfg.scene.plane_size > 0:
@@ -75,6 +90,7 @@ def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
         plane=plane,
         distractors=distractors,
         unplaced=count - len(objects),
+        redropped=redropped,
     )
 
 
