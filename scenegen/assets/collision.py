@@ -1,11 +1,11 @@
 """Collision shapes for physics: each asset's mesh as a few convex parts, computed once and cached on disk.
 
-A mesh that is nearly convex (its volume at least ``convex_ratio`` of its convex hull's) gets its convex
-hull; any other mesh (a bowl, a mug, a torus, a mesh that is not watertight) a convex decomposition by
-CoACD. Each part is cut down to at most ``hull_vertices`` of its vertices, which leaves some of the part
-outside; ``margin`` is how far the farthest of it lies outside. PyBullet grows every convex part by its
-collision margin, so with that margin the shape holds the whole mesh: objects in contact may keep at
-most ``margin`` of air between their surfaces, and never overlap.
+A mesh that is nearly convex (its volume at least ``convex_ratio`` of its convex hull's) gets one convex
+part; any other mesh (a bowl, a mug, a torus, a mesh that is not watertight) a convex decomposition by
+CoACD, one part per piece. Each part is a polytope of at most ``hull_vertices`` vertices that holds its
+piece whole: cut from a box by planes that touch the piece, each cutting off the corner farthest from it.
+So a shape never lies inside the mesh it stands for: objects in contact keep a little air between their
+surfaces (a few millimetres at most for round objects, see ``air``), and never overlap.
 
 The parts are written as one OBJ file per shape (``o part0``, ``o part1``, ...: the format PyBullet reads
 as a compound of convex hulls), named by a hash of the mesh's content, the parameters and the
@@ -24,24 +24,23 @@ from pathlib import Path
 
 import numpy as np
 import trimesh
-from scipy.spatial import ConvexHull, QhullError
+from scipy.spatial import ConvexHull, HalfspaceIntersection, QhullError
 
 from scenegen.assets.catalog import Asset
 from scenegen.config.schema import CollisionConfig
 from scenegen.errors import ScenegenError
 
-ALGORITHM = 1  # bump when the shapes computed for the same mesh and parameters change
+ALGORITHM = 3  # bump when the shapes computed for the same mesh and parameters change
 _LOADED: dict[tuple, CollisionShape] = {}  # (asset, parameters, cache folder) -> shape, this process
 
 
 @dataclass(frozen=True)
 class CollisionShape:
-    """Convex parts of an asset's mesh in its model frame, unscaled: ``parts`` (k_i, 3) vertices each,
-    which grown by ``margin`` hold the mesh; ``path`` the OBJ file that holds them; ``center_of_mass``
-    (3,) and ``volume`` of the mesh itself."""
+    """Convex parts of an asset's mesh in its model frame, unscaled: ``parts`` (k_i, 3) vertices each, which
+    together hold the mesh; ``path`` the OBJ file that holds them; ``center_of_mass`` (3,) and ``volume`` of
+    the mesh itself."""
 
     parts: tuple[np.ndarray, ...]
-    margin: float
     path: Path
     center_of_mass: np.ndarray
     volume: float
@@ -59,7 +58,11 @@ def collision_shape(asset: Asset, params: CollisionConfig, cache_dir: Path) -> C
     cache_dir = Path(cache_dir).expanduser().resolve()
     key = (asset, astuple(params), cache_dir)
     if key not in _LOADED:
-        _LOADED[key] = _shape(asset.load_mesh(), params, cache_dir)
+        try:
+            _LOADED[key] = _shape(asset.load_mesh(), params, cache_dir)
+        except (ValueError, RuntimeError, QhullError) as err:  # CoACD and Qhull on a mesh they cannot handle
+            where = f"pack {asset.pack!r}: {asset.mesh_path.relative_to(asset.pack_root)} (asset {asset.id!r})"
+            raise ScenegenError(f"{where}: no collision shape ({' '.join(str(err).split())[:160]})") from None
     return _LOADED[key]
 
 
@@ -71,32 +74,44 @@ def shape_key(mesh: trimesh.Trimesh, params: CollisionConfig) -> str:
     return digest.hexdigest()[:32]
 
 
-def convex_parts(mesh: trimesh.Trimesh, params: CollisionConfig) -> tuple[list[np.ndarray], float]:
-    """The shape's convex parts, (k, 3) vertices each, k <= ``params.hull_vertices``, and the margin by
-    which they must grow to hold ``mesh``: the farthest any vertex or face centre of it lies outside them."""
-    pieces = [mesh.vertices] if _nearly_convex(mesh, params.convex_ratio) else _decompose(mesh, params)
-    parts = [simplified_hull(piece, params.hull_vertices) for piece in pieces]
-    surface = np.vstack([mesh.vertices, mesh.triangles_center])
-    outside = np.min([_distance_outside(ConvexHull(part).equations, surface) for part in parts], axis=0)
-    return parts, max(0.0, float(outside.max()))
+def convex_parts(mesh: trimesh.Trimesh, params: CollisionConfig) -> list[np.ndarray]:
+    """The shape's convex parts, (k, 3) vertices each, k <= ``params.hull_vertices``, together holding ``mesh``."""
+    pieces = [mesh.vertices] if _nearly_convex(mesh, params.convex_ratio) else _cover(mesh, _decompose(mesh, params))
+    return [outer_hull(piece, params.hull_vertices) for piece in pieces]
 
 
-def simplified_hull(points: np.ndarray, max_vertices: int) -> np.ndarray:
-    """At most ``max_vertices`` of ``points`` (n, 3) whose hull covers most of theirs.
+def outer_hull(points: np.ndarray, max_vertices: int) -> np.ndarray:
+    """The vertices, at most ``max_vertices``, of a polytope holding ``points`` (n, 3) and close to their hull.
 
-    Greedy: from a large tetrahedron, add the point farthest outside the current hull, until the budget
-    is spent or none is outside.
+    Greedy: start from the points' bounding box; while the budget allows, cut off the corner farthest
+    outside the points' hull with the plane that touches the hull at its point nearest that corner.
+    Every plane touches the hull, so the polytope always holds it.
     """
     points = _full_rank(np.asarray(points, dtype=float))
-    candidates = points[ConvexHull(points).vertices]
-    if len(candidates) <= max_vertices:
-        return candidates
-    return candidates[_greedy_vertices(candidates, max_vertices)]
+    hull = ConvexHull(points)
+    if len(hull.vertices) <= max_vertices:
+        return points[hull.vertices]
+    shell = trimesh.Trimesh(points, hull.simplices, process=False)
+    facets, centre = hull.equations, points[hull.vertices].mean(axis=0)
+    planes = [np.r_[axis, -np.max(points @ axis)] for axis in np.vstack([np.eye(3), -np.eye(3)])]
+    corners = _corners(planes, centre)
+    while True:
+        worst = int(np.argmax(_distance_outside(facets, corners)))
+        nearest, distance, _ = trimesh.proximity.closest_point_naive(shell, corners[worst : worst + 1])
+        if distance[0] <= 1e-9 * np.ptp(points):
+            return corners
+        normal = (corners[worst] - nearest[0]) / distance[0]
+        plane = np.r_[normal, -np.max(points @ normal)]
+        cut = _corners([*planes, plane], centre)
+        if len(cut) > max_vertices:
+            return corners
+        planes.append(plane)
+        corners = cut
 
 
-def write_parts(path: Path, parts: list[np.ndarray], margin: float) -> None:
-    """Write convex parts and their margin as an OBJ file, one object of hull triangles each, atomically."""
-    lines, offset = [f"# scenegen collision shape: grow each part by margin {margin!r}"], 1
+def write_parts(path: Path, parts: list[np.ndarray]) -> None:
+    """Write convex parts as an OBJ file, one object of hull triangles each, atomically."""
+    lines, offset = ["# scenegen collision shape: convex parts"], 1
     for i, part in enumerate(parts):
         faces = ConvexHull(part).simplices + offset
         lines.append(f"o part{i}")
@@ -114,29 +129,27 @@ def write_parts(path: Path, parts: list[np.ndarray], margin: float) -> None:
         raise
 
 
-def read_parts(path: Path) -> tuple[list[np.ndarray], float]:
-    """The convex parts, (k, 3) vertices each, and the margin of an OBJ file written by ``write_parts``."""
-    lines = path.read_text().splitlines()
-    margin = float(lines[0].rsplit(" ", 1)[1])
+def read_parts(path: Path) -> list[np.ndarray]:
+    """The convex parts, (k, 3) vertices each, of an OBJ file written by ``write_parts``."""
     parts: list[list[list[float]]] = []
-    for line in lines[1:]:
+    for line in path.read_text().splitlines():
         if line.startswith("o "):
             parts.append([])
         elif line.startswith("v "):
             parts[-1].append([float(x) for x in line.split()[1:4]])
     if not parts or any(len(p) < 4 for p in parts):
         raise ValueError("not a collision shape file")
-    return [np.array(p) for p in parts], margin
+    return [np.array(p) for p in parts]
 
 
 def _shape(mesh: trimesh.Trimesh, params: CollisionConfig, cache_dir: Path) -> CollisionShape:
     path = cache_dir / "collision" / f"{shape_key(mesh, params)}.obj"
     try:
-        parts, margin = read_parts(path)
+        parts = read_parts(path)
     except (OSError, ValueError, IndexError):  # not there, or damaged: compute it
-        parts, margin = convex_parts(mesh, params)
+        parts = convex_parts(mesh, params)
         try:
-            write_parts(path, parts, margin)
+            write_parts(path, parts)
         except OSError as err:
             raise ScenegenError(f"collision shape cache {path.parent}: cannot write ({err.strerror})") from None
     if mesh.is_watertight and mesh.volume > 0:
@@ -144,7 +157,7 @@ def _shape(mesh: trimesh.Trimesh, params: CollisionConfig, cache_dir: Path) -> C
     else:
         hull = trimesh.convex.convex_hull(np.vstack(parts))
         center, volume = np.asarray(hull.center_mass, dtype=float), float(hull.volume)
-    return CollisionShape(tuple(parts), margin, path, center, volume)
+    return CollisionShape(tuple(parts), path, center, volume)
 
 
 def _nearly_convex(mesh: trimesh.Trimesh, ratio: float) -> bool:
@@ -172,6 +185,14 @@ def _decompose(mesh: trimesh.Trimesh, params: CollisionConfig) -> list[np.ndarra
     return [np.asarray(vertices, dtype=float) for vertices, _ in parts if len(vertices) >= 4]
 
 
+def _cover(mesh: trimesh.Trimesh, pieces: list[np.ndarray]) -> list[np.ndarray]:
+    """``pieces`` (points (n_i, 3) each), with every vertex of ``mesh`` that lies outside all their hulls
+    added to the piece it lies nearest: CoACD's pieces may miss the surface by a hair."""
+    outside = np.stack([_distance_outside(ConvexHull(piece).equations, mesh.vertices) for piece in pieces])
+    nearest, uncovered = outside.argmin(axis=0), outside.min(axis=0) > 0
+    return [np.vstack([piece, mesh.vertices[uncovered & (nearest == k)]]) for k, piece in enumerate(pieces)]
+
+
 def _full_rank(points: np.ndarray) -> np.ndarray:
     """``points``, thickened by 0.1% of their size along the thinnest axis when they are (nearly) flat."""
     centred = points - points.mean(axis=0)
@@ -186,28 +207,10 @@ def _full_rank(points: np.ndarray) -> np.ndarray:
     return np.vstack([points + offset, points - offset])
 
 
-def _greedy_vertices(points: np.ndarray, count: int) -> list[int]:
-    """Indices of ``count`` points of ``points`` (n, 3): a large tetrahedron, then the farthest outside, repeatedly."""
-    chosen = _tetrahedron(points)
-    while len(chosen) < count:
-        outside = _distance_outside(ConvexHull(points[chosen]).equations, points)
-        farthest = int(np.argmax(outside))
-        if outside[farthest] <= 0:
-            break
-        chosen.append(farthest)
-    return chosen
-
-
-def _tetrahedron(points: np.ndarray) -> list[int]:
-    """Indices of four points of ``points`` (n, 3) spanning a large tetrahedron."""
-    first = int(np.argmax(np.linalg.norm(points - points.mean(axis=0), axis=1)))
-    second = int(np.argmax(np.linalg.norm(points - points[first], axis=1)))
-    axis = (points[second] - points[first]) / np.linalg.norm(points[second] - points[first])
-    off_line = points - points[first] - np.outer((points - points[first]) @ axis, axis)
-    third = int(np.argmax(np.linalg.norm(off_line, axis=1)))
-    normal = np.cross(points[second] - points[first], points[third] - points[first])
-    fourth = int(np.argmax(np.abs((points - points[first]) @ normal)))
-    return [first, second, third, fourth]
+def _corners(planes: list[np.ndarray], inside: np.ndarray) -> np.ndarray:
+    """(k, 3) vertices of the polytope of half-spaces ``planes`` ((4,) each: n.x + d <= 0) around ``inside``."""
+    corners = HalfspaceIntersection(np.array(planes), inside).intersections
+    return corners[ConvexHull(corners).vertices]
 
 
 def _distance_outside(equations: np.ndarray, points: np.ndarray) -> np.ndarray:

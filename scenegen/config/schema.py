@@ -59,7 +59,8 @@ class PhysicsConfig:
     friction: float = bounded(0.0)
     rolling_friction: float = bounded(0.0)  # also spinning friction: stops balls and spinning tops
     damping: float = bounded(0.0, 1.0)  # linear and angular velocity damping
-    max_redrops: int = bounded(0)  # rounds of re-dropping objects that left the support
+    max_penetration: float = bounded(0.0)  # metres: an object sunk deeper into another is dropped again
+    max_redrops: int = bounded(0)  # rounds of re-dropping objects that left the support or sank
     collision: CollisionConfig = MISSING
 
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
+from scenegen.assets.collision import collision_shape
 from scenegen.config.load import to_container
 from scenegen.config.schema import Config
 from scenegen.dataset.dataset_file import DATASET_FILE, identity_of, read_dataset_file, write_dataset_file
@@ -17,6 +18,7 @@ from scenegen.dataset.record import read_records, record_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import FORMATS, export
 from scenegen.pipeline.executor import run_frames
+from scenegen.scene.drop import cache_dir
 from scenegen.scene.sampler import check_choices, sample_scene
 
 
@@ -27,12 +29,14 @@ def shard_frames(cfg: Config) -> list[int]:
 
 def prepare(cfg: Config) -> tuple[Catalog, Path]:
     """Check everything that can be checked before writing: packs and every mesh, classes, a first scene,
-    the folder."""
+    the folder. For the drop layout, compute the collision shapes missing from the cache, once, here."""
     catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
+    check_choices(cfg)
     for assets in catalog.assets_by_class.values():
         for asset in assets:
             asset.load_mesh()  # a bad mesh stops the run here, not after frames were written
-    check_choices(cfg)
+            if cfg.scene.layout == "drop":
+                collision_shape(asset, cfg.physics.collision, cache_dir(cfg))
     unknown = [name for name in cfg.output.formats if name not in FORMATS]
     if unknown:
         raise ScenegenError(f"config: output.formats: unknown format {unknown[0]!r}; known: {list(FORMATS)}")

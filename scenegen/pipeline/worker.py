@@ -42,7 +42,12 @@ class FrameWorker:
 
         render = cfg.render
         self.renderer = SceneRenderer(
-            self.catalog, render.width, render.height, render.antialias, cfg.materials.texture_repeat
+            self.catalog,
+            render.width,
+            render.height,
+            render.antialias,
+            cfg.materials.texture_repeat,
+            render.shadow_map_size,
         )
         self.writer = ThreadPoolExecutor(max_workers=1)
         self.pending: Future[None] | None = None

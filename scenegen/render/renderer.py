@@ -21,11 +21,13 @@ from scenegen.assets.catalog import Catalog
 from scenegen.assets.primitives import unit_primitive
 from scenegen.render.backdrop import backdrop_image, composite
 from scenegen.render.msaa import set_msaa_samples
+from scenegen.render.shadows import frame_shadows, set_shadow_map_size
 from scenegen.scene.spec import LightSpec, MaterialSpec, SceneSpec, TextureSpec
 from scenegen.scene.textures import make_texture, with_uv
 
 MSAA_SAMPLES = 4
 PLANE_REPEATS = 8  # texture repeats across the support plane
+SHADOWS = pyrender.RenderFlags.SHADOWS_DIRECTIONAL | pyrender.RenderFlags.SHADOWS_SPOT  # point lights: none in pyrender
 
 
 @dataclass
@@ -59,10 +61,19 @@ def camera_for(K: np.ndarray, znear: float, zfar: float) -> pyrender.IntrinsicsC
 
 class SceneRenderer:
     """Renders SceneSpecs whose assets come from ``catalog``; ``texture_repeat`` is the metres per
-    texture repeat on meshes without UVs."""
+    texture repeat on meshes without UVs; ``shadow_map_size`` the pixels a side of each light's shadow map."""
 
-    def __init__(self, catalog: Catalog, width: int, height: int, antialias: bool = False, texture_repeat: float = 0.1):
+    def __init__(
+        self,
+        catalog: Catalog,
+        width: int,
+        height: int,
+        antialias: bool = False,
+        texture_repeat: float = 0.1,
+        shadow_map_size: int = 512,
+    ):
         set_msaa_samples(MSAA_SAMPLES if antialias else 0)
+        set_shadow_map_size(shadow_map_size)
         self._catalog = catalog
         self._texture_repeat = texture_repeat
         self._renderer = pyrender.OffscreenRenderer(width, height)
@@ -79,7 +90,8 @@ class SceneRenderer:
     def render(self, spec: SceneSpec, alone: Sequence[Sequence[int]] = ()) -> RenderOutput:
         """Colour and depth in one pass over the backdrop, then the flat id pass (never anti-aliased),
         then one id pass per group of instance ids in ``alone`` that draws only those objects: with the
-        same camera and rasterization, an object's pixels there are its unoccluded (amodal) mask."""
+        same camera and rasterization, an object's pixels there are its unoccluded (amodal) mask. With
+        ``spec.shadows``, directional and spot lights cast shadows in the colour pass."""
         clock = [time.perf_counter()]
 
         def lap() -> float:
@@ -87,7 +99,8 @@ class SceneRenderer:
             return clock[-1] - clock[-2]
 
         seg_map = self._stage(spec)
-        rgba, depth = self._renderer.render(self._scene, pyrender.RenderFlags.RGBA)
+        flags = pyrender.RenderFlags.RGBA | (SHADOWS if spec.shadows else 0)
+        rgba, depth = self._renderer.render(self._scene, flags)
         if rgba.shape[2] == 3:  # OSMesa has no framebuffer objects, so pyrender returns no alpha: use coverage
             rgba = np.dstack([rgba, np.where(depth > 0, 255, 0).astype(np.uint8)])
         seconds = {"render": lap()}
@@ -134,6 +147,8 @@ class SceneRenderer:
             node.matrix = np.asarray(distractor.pose) @ np.diag([*distractor.size, 1.0])
             _paint(node.mesh, distractor.material)
             seg_map[node] = id_color(0)  # occludes, never labelled
+        if spec.shadows:
+            frame_shadows(self._scene, [node for node in seg_map if node is not self._plane])
         for node in self._lights:
             self._scene.remove_node(node)
         self._lights = [self._scene.add(_light(light), pose=np.asarray(light.pose)) for light in spec.lights]

@@ -5,8 +5,10 @@ Objects spawn in random orientations over the placement disk, spread out and sta
 each other, so the fall is short. Without bin walls the disk grows, like the tabletop layout's, until
 the objects' bounding spheres cover at most half of it: many objects spread out rather than fall from
 a tall column. An object that leaves the support (falls off the table, or ends beyond twice the disk's
-radius) is dropped again from above, up to ``physics.max_redrops`` times; the scene records how many
-were re-dropped and how many were still lost after that (``unplaced``).
+radius), or ends sunk into another (a thin part carried through another's by a fast fall, which the
+solver cannot undo), is dropped again from above the middle half of the disk, up to
+``physics.max_redrops`` times; the scene
+records how many were re-dropped and how many were still lost after that (``unplaced``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from scenegen.scene.spec import MaterialSpec, ObjectSpec
 SPAWN_COVER = 0.5  # without walls, the spawn disk grows until bounding spheres cover at most this share of it
 SUPPORT_DEPTH = 0.1  # metres: the support and the walls are this thick in the simulation, so nothing tunnels
 WALL_THICKNESS = 0.1
+CATCH_DEPTH = 0.3  # metres below the support: a floor there stops what falls off, so the drop comes to rest
 
 
 @dataclass(frozen=True)
@@ -79,13 +82,14 @@ def sample_dropped_objects(
     redropped = 0
     for attempt in range(cfg.physics.max_redrops + 1):
         bodies = [Body(d.shape, d.scale, pose) for d, pose in zip(drafts, poses, strict=True)]
-        poses = list(settle(bodies, statics, cfg.physics).poses)
-        lost = [i for i in range(count) if _left_support(cfg, area, drafts[i].sphere(poses[i]))]
+        settled = settle(bodies, statics, cfg.physics)
+        poses = list(settled.poses)
+        lost = [i for i in range(count) if i in settled.sunk or _left_support(cfg, area, drafts[i].sphere(poses[i]))]
         if not lost or attempt == cfg.physics.max_redrops:
             break
         redropped += len(lost)
         kept = [drafts[i].sphere(poses[i]) for i in range(count) if i not in lost]
-        for i, pose in zip(lost, _spawn(rng, cfg, area, drafts, lost, kept), strict=True):
+        for i, pose in zip(lost, _spawn(rng, cfg, area / 2, drafts, lost, kept), strict=True):
             poses[i] = pose
     objects, spheres = [], []
     for i in [i for i in range(count) if i not in lost]:
@@ -98,11 +102,16 @@ def sample_dropped_objects(
 
 def support_boxes(cfg: Config) -> list[StaticBox]:
     """The fixed bodies of the simulation: the support plane's slab under z = 0, the bin's walls and the
-    room's walls, each thickened outwards."""
+    room's walls, each thickened outwards, and a wide floor below to catch what falls off the support."""
     scene = cfg.scene
-    slab = np.eye(4)
+    slab, catch = np.eye(4), np.eye(4)
     slab[2, 3] = -SUPPORT_DEPTH / 2
-    boxes = [StaticBox(slab, np.array([scene.plane_size, scene.plane_size, SUPPORT_DEPTH]))]
+    catch[2, 3] = -CATCH_DEPTH - SUPPORT_DEPTH / 2
+    wide = 10 * scene.plane_size
+    boxes = [
+        StaticBox(slab, np.array([scene.plane_size, scene.plane_size, SUPPORT_DEPTH])),
+        StaticBox(catch, np.array([wide, wide, SUPPORT_DEPTH])),
+    ]
     for inner, height in ((scene.placement_radius, scene.bin_wall_height), (scene.room_size / 2, scene.room_height)):
         if inner > 0 and height > 0:
             walls = wall_boxes(inner, height, WALL_THICKNESS)

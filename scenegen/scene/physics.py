@@ -21,7 +21,6 @@ from scenegen.config.schema import PhysicsConfig
 GRAVITY = 9.81  # m/s^2, along -Z
 DENSITY = 500.0  # kg/m^3 for every object: only mass ratios matter when objects rest on each other
 REST_CHECKS = 2  # consecutive checks with every body slow before the scene counts as at rest
-MIN_MARGIN = 0.0005  # metres: the least collision margin PyBullet gets (a zero margin breaks its contact search)
 
 
 @dataclass(frozen=True)
@@ -45,11 +44,13 @@ class StaticBox:
 @dataclass(frozen=True)
 class Settled:
     """``poses``: (n, 4, 4) model-to-world at the end; ``seconds``: simulated time; ``at_rest``: whether
-    every body came to rest before the time limit."""
+    every body came to rest before the time limit; ``sunk``: the bodies that ended deeper than
+    ``physics.max_penetration`` in another body (the upper one of each such pair) or in a static box."""
 
     poses: np.ndarray
     seconds: float
     at_rest: bool
+    sunk: tuple[int, ...]
 
 
 def settle(bodies: Sequence[Body], statics: Sequence[StaticBox], cfg: PhysicsConfig) -> Settled:
@@ -105,7 +106,6 @@ def _simulate(bullet, client: int, bodies: Sequence[Body], statics: Sequence[Sta
             restitution=0.0,
             linearDamping=cfg.damping,
             angularDamping=cfg.damping,
-            collisionMargin=max(s * body.shape.margin, MIN_MARGIN),  # the parts grown by it hold the mesh
             **kw,
         )
     steps = int(np.ceil(cfg.max_seconds / cfg.time_step))
@@ -123,7 +123,23 @@ def _simulate(bullet, client: int, bodies: Sequence[Body], statics: Sequence[Sta
         poses[k] = np.eye(4)
         poses[k, :3, :3] = rotation
         poses[k, :3, 3] = np.asarray(com) - rotation @ np.asarray(offset)  # PyBullet reports the centre of mass
-    return Settled(poses, step * cfg.time_step, quiet >= REST_CHECKS)
+    return Settled(poses, step * cfg.time_step, quiet >= REST_CHECKS, _sunk(bullet, ids, poses, cfg, kw))
+
+
+def _sunk(bullet, ids: list[int], poses: np.ndarray, cfg: PhysicsConfig, kw: dict) -> tuple[int, ...]:
+    """Indices of the bodies in a contact deeper than ``cfg.max_penetration``: of two bodies, the upper
+    one (a fast fall can carry a thin part through another's, where the solver cannot push it back out)."""
+    index = {body_id: k for k, body_id in enumerate(ids)}
+    sunk = set()
+    for contact in bullet.getContactPoints(**kw):
+        a, b, distance = index.get(contact[1]), index.get(contact[2]), contact[8]
+        if distance >= -cfg.max_penetration or (a is None and b is None):
+            continue
+        if a is None or b is None:
+            sunk.add(a if b is None else b)
+        else:
+            sunk.add(a if poses[a, 2, 3] > poses[b, 2, 3] else b)
+    return tuple(sorted(sunk))
 
 
 def _all_slow(bullet, ids: list[int], cfg: PhysicsConfig, kw: dict) -> bool:

@@ -76,6 +76,7 @@ def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
     walls = bin_walls(rng, cfg, bin_radius) + room_walls(rng, cfg)
     distractors = sample_distractors(rng, cfg, camera, target, spheres) + walls
     lights = sample_lights(rng, cfg.lighting, target)
+    shadows = bool(rng.uniform() < cfg.lighting.shadow_probability)
     plane = None
     if cfg.scene.plane_size > 0:
         plane = PlaneSpec(cfg.scene.plane_size, sample_plane_material(rng, cfg.background, cfg.materials))
@@ -91,6 +92,7 @@ def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
         distractors=distractors,
         unplaced=count - len(objects),
         redropped=redropped,
+        shadows=shadows,
     )
 
 

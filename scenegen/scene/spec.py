@@ -130,6 +130,7 @@ class SceneSpec:
     distractors: list[DistractorSpec] = field(default_factory=list)
     unplaced: int = 0  # objects drawn but left out: no room for them, or (drop) they left the support
     redropped: int = 0  # scene.layout=drop: objects dropped again after leaving the support
+    shadows: bool = False  # directional and spot lights cast shadows
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -152,4 +153,5 @@ class SceneSpec:
             distractors=[DistractorSpec(**{**d, "material": material(d["material"])}) for d in data["distractors"]],
             unplaced=data["unplaced"],
             redropped=data.get("redropped", 0),
+            shadows=data.get("shadows", False),
         )
