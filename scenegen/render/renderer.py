@@ -147,11 +147,11 @@ class SceneRenderer:
             node.matrix = np.asarray(distractor.pose) @ np.diag([*distractor.size, 1.0])
             _paint(node.mesh, distractor.material)
             seg_map[node] = id_color(0)  # occludes, never labelled
-        if spec.shadows:
-            frame_shadows(self._scene, [node for node in seg_map if node is not self._plane])
         for node in self._lights:
             self._scene.remove_node(node)
         self._lights = [self._scene.add(_light(light), pose=np.asarray(light.pose)) for light in spec.lights]
+        if spec.shadows:  # after adding nodes, which resets the scene's bounds
+            frame_shadows(self._scene, [node for node in seg_map if node is not self._plane])
         return seg_map
 
     def _take(self, key: tuple[str, str], used: dict[tuple[str, str], int]) -> pyrender.Node:

@@ -3,10 +3,12 @@
 pyrender sizes every light's shadow map by the module constant ``SHADOW_TEX_SZ`` (2048 pixels a side),
 read in ``pyrender.light`` (allocating the map) and ``pyrender.renderer`` (the viewport of the shadow
 pass); ``set_shadow_map_size`` sets both. A directional light's shadow camera frames the scene's bounds,
-which pyrender caches in ``Scene._bounds`` and recomputes only when nodes are added or posed through
-the scene, from every mesh node, hidden or not; ``frame_shadows`` sets them to what is drawn this frame,
-without the support plane (whose four metres would spread the map's pixels thin). Tested by the shadow
-tests in ``tests/test_render.py``.
+and a spot light's shadow camera takes its depth range from their size. pyrender computes the bounds
+from every mesh node, hidden or not, and caches them in ``Scene._bounds`` until a node is added: left
+alone, the shadows of a frame would depend on the frames rendered before it in the process.
+``frame_shadows`` sets them to what is drawn this frame, without the support plane (whose metres would
+spread the map's pixels thin). Tested in ``tests/test_render.py`` and by the workers test of
+``tests/test_physics.py``.
 """
 
 from __future__ import annotations

@@ -28,19 +28,23 @@ def sample_resting_objects(
 ) -> tuple[list[ObjectSpec], list[Sphere], float]:
     """Up to ``count`` objects resting on z = 0 in stable poses, footprints disjoint inside the
     placement disk (whole footprints when the disk is walled in as a bin), with their bounding spheres
-    and the disk's final radius. An object that finds no free spot in ``scene.max_placement_tries``
-    draws widens the disk by 10% and tries again; only one that would leave the support plane is left out."""
-    placed: list[tuple[np.ndarray, float]] = []  # footprint centre (2,), radius
-    objects, spheres = [], []
-    area, walled = cfg.scene.placement_radius, cfg.scene.bin_wall_height > 0
+    and the disk's final radius. Objects are drawn first, then placed largest footprint first; one that
+    finds no free spot in ``scene.max_placement_tries`` draws widens the disk by 10% and tries again.
+    Only one that would overhang the support plane's edge is left out."""
+    drawn = []
     for _ in range(count):
         asset = choose_asset(rng, catalog, probs)
         rest = asset.resting_poses
         k = rng.choice(len(rest.probabilities), p=rest.probabilities)
         scale = asset.unit_scale * uniform(rng, cfg.objects.size_scale)
-        radius = rest.radii[k] * scale
         yaw = rng.uniform(0.0, 2 * np.pi)
-        material = sample_object_material(rng, cfg.materials, asset)
+        drawn.append((asset, k, scale, yaw, sample_object_material(rng, cfg.materials, asset)))
+    placed: list[tuple[np.ndarray, float]] = []  # footprint centre (2,), radius
+    objects, spheres = [], []
+    area, walled = cfg.scene.placement_radius, cfg.scene.bin_wall_height > 0
+    for asset, k, scale, yaw, material in sorted(drawn, key=lambda d: -d[0].resting_poses.radii[d[1]] * d[2]):
+        rest = asset.resting_poses
+        radius = rest.radii[k] * scale
         while (spot := _free_spot(rng, placed, radius, area, walled, cfg.scene.max_placement_tries)) is None:
             if area * GROWTH + radius > cfg.scene.plane_size / 2:
                 break
