@@ -68,7 +68,7 @@ def test_concave_meshes_are_decomposed_and_keep_their_cavity(tmp_path, catalog, 
     shape = collision_shape(asset, cfg.physics.collision, collision_cache)
     mesh = asset.load_mesh()
     assert 2 <= len(shape.parts) <= cfg.physics.collision.max_parts
-    assert all(len(part) <= cfg.physics.collision.hull_vertices for part in shape.parts)
+    assert all(len(part) <= cfg.physics.collision.part_vertices for part in shape.parts)
     parts = list(shape.parts)
     assert distance_outside_parts(mesh.vertices, parts).max() < 1e-9  # every vertex is inside a part
     surface = trimesh.sample.sample_surface(mesh, 2000, seed=1)[0]

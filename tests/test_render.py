@@ -133,3 +133,28 @@ def project(K: np.ndarray, camera_pose, point) -> tuple[int, int]:
     in_camera = np.linalg.inv(np.asarray(camera_pose)) @ np.r_[point, 1.0]
     x, y, z = in_camera[0], -in_camera[1], -in_camera[2]  # OpenGL to OpenCV axes
     return int(round(K[0, 0] * x / z + K[0, 2])), int(round(K[1, 1] * y / z + K[1, 2]))
+
+
+def test_binding_empty_shadow_slots_changes_no_pixel(renderer, monkeypatch):
+    """The spare shadow map bound to absent lights' slots (to spare llvmpipe shader recompiles) is never
+    read: a shadowed frame with a textured object, a spot light and a directional light is the same with
+    pyrender's own binding."""
+    import pyrender
+
+    from scenegen.render import renderer as renderer_module
+    from scenegen.render import shadows
+    from scenegen.scene.spec import TextureSpec
+
+    checker = TextureSpec("checker", 3, [[0.9, 0.2, 0.1], [0.1, 0.3, 0.9]], 64)
+    box = replace(placed(1, "box", [0.0, 0.0, 0.05]), material=replace(GREY, texture=checker))
+    spec = scene([box, placed(2, "ball", [0.12, 0.05, 0.0])], eye=[0.5, -0.2, 0.45], target=[0.0, 0.0, 0.0])
+    sun = LightSpec("directional", [1.0, 1.0, 1.0], 3.0, look_at(np.array([0.3, 0.2, 2.0]), np.zeros(3)).tolist())
+    spot_pose = look_at(np.array([-0.4, 0.3, 0.9]), np.zeros(3)).tolist()
+    spot = LightSpec("spot", [1.0, 0.9, 0.8], 8.0, spot_pose, 0.2, 0.6)
+    spec = replace(spec, lights=[sun, spot], plane=PlaneSpec(2.0, GREY), shadows=True)
+    patched = renderer.render(spec)
+    monkeypatch.setattr(renderer_module, "bind_empty_shadow_slots", lambda: None)
+    monkeypatch.setattr(pyrender.renderer.Renderer, "_bind_lighting", shadows._unpatched_bind_lighting)
+    plain = renderer.render(spec)
+    assert np.array_equal(patched.color, plain.color)
+    assert np.count_nonzero(patched.ids == 1) > 100  # the textured box is in view

@@ -2,8 +2,9 @@
 
 A mesh that is nearly convex (its volume at least ``convex_ratio`` of its convex hull's) gets one convex
 part; any other mesh (a bowl, a mug, a torus, a mesh that is not watertight) a convex decomposition by
-CoACD, one part per piece. Each part is a polytope of at most ``hull_vertices`` vertices that holds its
-piece whole: cut from a box by planes that touch the piece, each cutting off the corner farthest from it.
+CoACD, one part per piece. Each part is a polytope of at most ``hull_vertices`` vertices (one part) or
+``part_vertices`` (a piece, smaller) that holds its piece whole: cut from a box by planes that
+touch the piece, each cutting off the corner farthest from it.
 So a shape never lies inside the mesh it stands for: objects in contact keep a little air between their
 surfaces (a few millimetres at most for round objects, see ``air``), and never overlap.
 
@@ -75,9 +76,11 @@ def shape_key(mesh: trimesh.Trimesh, params: CollisionConfig) -> str:
 
 
 def convex_parts(mesh: trimesh.Trimesh, params: CollisionConfig) -> list[np.ndarray]:
-    """The shape's convex parts, (k, 3) vertices each, k <= ``params.hull_vertices``, together holding ``mesh``."""
-    pieces = [mesh.vertices] if _nearly_convex(mesh, params.convex_ratio) else _cover(mesh, _decompose(mesh, params))
-    return [outer_hull(piece, params.hull_vertices) for piece in pieces]
+    """The shape's convex parts, (k, 3) vertices each, together holding ``mesh``: one of at most
+    ``params.hull_vertices`` for a nearly convex mesh, else one of at most ``params.part_vertices`` per piece."""
+    if _nearly_convex(mesh, params.convex_ratio):
+        return [outer_hull(mesh.vertices, params.hull_vertices)]
+    return [outer_hull(piece, params.part_vertices) for piece in _cover(mesh, _decompose(mesh, params))]
 
 
 def outer_hull(points: np.ndarray, max_vertices: int) -> np.ndarray:
@@ -95,18 +98,22 @@ def outer_hull(points: np.ndarray, max_vertices: int) -> np.ndarray:
     facets, centre = hull.equations, points[hull.vertices].mean(axis=0)
     planes = [np.r_[axis, -np.max(points @ axis)] for axis in np.vstack([np.eye(3), -np.eye(3)])]
     corners = _corners(planes, centre)
-    while True:
+    tolerance = 1e-7 * float(np.max(np.ptp(points, axis=0)))
+    for _ in range(4 * max_vertices):  # each cut adds a plane; a bound on them, whatever rounding does
         worst = int(np.argmax(_distance_outside(facets, corners)))
         nearest, distance, _ = trimesh.proximity.closest_point_naive(shell, corners[worst : worst + 1])
-        if distance[0] <= 1e-9 * np.ptp(points):
-            return corners
+        if distance[0] <= tolerance:
+            break
         normal = (corners[worst] - nearest[0]) / distance[0]
         plane = np.r_[normal, -np.max(points @ normal)]
+        if corners[worst] @ plane[:3] + plane[3] <= tolerance:
+            break  # the plane would not cut the corner off (the nearest point found was not quite nearest)
         cut = _corners([*planes, plane], centre)
         if len(cut) > max_vertices:
-            return corners
+            break
         planes.append(plane)
         corners = cut
+    return corners
 
 
 def write_parts(path: Path, parts: list[np.ndarray]) -> None:

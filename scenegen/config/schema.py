@@ -36,7 +36,8 @@ class SceneConfig:
 
 @dataclass
 class CollisionConfig:
-    hull_vertices: int = bounded(4, 255)  # at most this many vertices per convex part
+    hull_vertices: int = bounded(4, 255)  # at most this many vertices in the one part of a nearly convex mesh
+    part_vertices: int = bounded(4, 255)  # at most this many vertices in each part of a decomposition
     convex_ratio: float = bounded(0.0, 1.0)  # mesh volume / hull volume at least this: one convex hull
     concavity: float = bounded(0.001, 1.0)  # CoACD threshold: the concavity a part may keep
     max_parts: int = bounded(1, 256)  # CoACD: at most this many convex parts

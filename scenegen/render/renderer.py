@@ -21,7 +21,7 @@ from scenegen.assets.catalog import Catalog
 from scenegen.assets.primitives import unit_primitive
 from scenegen.render.backdrop import backdrop_image, composite
 from scenegen.render.msaa import set_msaa_samples
-from scenegen.render.shadows import frame_shadows, set_shadow_map_size
+from scenegen.render.shadows import bind_empty_shadow_slots, frame_shadows, set_shadow_map_size
 from scenegen.scene.spec import LightSpec, MaterialSpec, SceneSpec, TextureSpec
 from scenegen.scene.textures import make_texture, with_uv
 
@@ -70,10 +70,11 @@ class SceneRenderer:
         height: int,
         antialias: bool = False,
         texture_repeat: float = 0.1,
-        shadow_map_size: int = 512,
+        shadow_map_size: int = 1024,
     ):
         set_msaa_samples(MSAA_SAMPLES if antialias else 0)
         set_shadow_map_size(shadow_map_size)
+        bind_empty_shadow_slots()
         self._catalog = catalog
         self._texture_repeat = texture_repeat
         self._renderer = pyrender.OffscreenRenderer(width, height)
@@ -151,7 +152,7 @@ class SceneRenderer:
             self._scene.remove_node(node)
         self._lights = [self._scene.add(_light(light), pose=np.asarray(light.pose)) for light in spec.lights]
         if spec.shadows:  # after adding nodes, which resets the scene's bounds
-            frame_shadows(self._scene, [node for node in seg_map if node is not self._plane])
+            frame_shadows(self._scene, list(seg_map))
         return seg_map
 
     def _take(self, key: tuple[str, str], used: dict[tuple[str, str], int]) -> pyrender.Node:
