@@ -41,10 +41,15 @@ def test_uniform_balance_keeps_every_class(tmp_path, catalog, layout):
 
 
 @pytest.mark.slow
-def test_class_weights_hold_in_a_crowded_bin(tmp_path, catalog):
+@pytest.mark.parametrize(
+    "layout",
+    [["+experiment=clutter"], ["scene.layout=drop", "scene.objects_per_scene=[2,6]"]],
+    ids=["clutter", "drop"],
+)
+def test_class_weights_hold(tmp_path, catalog, layout):
     weights = {"bowl": 3.0, "bottle": 2.0, "ball": 0.5}
     overrides = [f"+objects.class_weights.{name}={weight}" for name, weight in weights.items()]
-    counts, _ = class_counts(small_config(tmp_path, "+experiment=clutter", *overrides), catalog)
+    counts, _ = class_counts(small_config(tmp_path, *layout, *overrides), catalog)
     expected = np.array([weights.get(c, 1.0) for c in catalog.classes])
     expected = expected / expected.sum() * counts.sum()
     assert chisquare(counts, expected).pvalue > 0.01, dict(zip(catalog.classes, counts.tolist(), strict=True))
