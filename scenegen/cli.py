@@ -16,12 +16,14 @@ examples:
   scenegen render num_scenes=200 seed=7 output_dir=/data/run1 camera.fov_deg=[40,70]
   scenegen render render.width=320 render.height=240 +objects.class_weights.mug=3
   scenegen render --show-config                    print the composed config, render nothing
-  scenegen export out --format yolo --format bop   add formats to a rendered dataset
+  scenegen render -m seed=1,2 'output_dir=run_${seed}'  Hydra's flags: -m, --cfg job, --info, hydra.*
+  scenegen export out --format yolo --copy         add formats to a rendered dataset (copies, not links)
   scenegen audit out --strict                      check a dataset for bias before training on it
   scenegen preview out                             masks, boxes and class names over a few images
   scenegen balance --against real.json             class weights that balance real + synthetic
   scenegen pack new my_pack --from ~/meshes        start an asset pack; then pack validate my_pack
   scenegen render objects.packs=[builtin,my_pack]  render with it
+  scenegen verify out                              check every file against its frame record
   scenegen doctor                                  check headless rendering on this machine
 """
 
@@ -47,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     render = commands.add_parser(
         "render",
         help="render a dataset: images, masks, frame records and annotations/coco.json",
+        description="Render a dataset from the configs in conf/ and Hydra overrides. Hydra's own flags work too: "
+        "--cfg job|hydra|all, --info, --hydra-help, -m/--multirun (sweeps, launchers) and hydra.* overrides; with "
+        "any of them, scenegen render runs as the Hydra app scenegen (the same as scenegen-hydra).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"{config_groups_help()}\n\n{EXAMPLES}",
     )
@@ -72,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         "yolo_seg (yolo_seg/), bop (bop/)",
     )
     exporter.add_argument("--val-fraction", type=float, help="validation share (default: the dataset's own)")
+    exporter.add_argument(
+        "--copy",
+        action="store_true",
+        help="copy images into yolo/, yolo_seg/ and bop/ instead of hard-linking them (links take no space, but "
+        "cp -r, zip and rsync without -H store them twice)",
+    )
     previewer = commands.add_parser("preview", help="a contact sheet of a dataset with masks, boxes and class names")
     previewer.add_argument("dataset", type=Path, metavar="DATASET", help="a scenegen dataset folder, or a COCO JSON")
     previewer.add_argument("--out", type=Path, help="the PNG to write (default: DATASET/preview.png)")
@@ -118,9 +129,21 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--collision", action="store_true", help="also compute and cache the collision shapes scene.layout=drop uses"
     )
-    check.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="Hydra overrides, e.g. cache_dir=/data/cache")
+    check.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="OVERRIDE",
+        help="Hydra overrides of the limits (e.g. objects.max_mesh_faces=1e6) or of cache_dir and physics.collision.*",
+    )
     listing = pack_commands.add_parser("list", help="show the packs and classes visible to the config")
     listing.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="Hydra overrides, e.g. objects.packs=[...]")
+    verifier = commands.add_parser(
+        "verify",
+        help="check every file of a dataset against its frame record (size and SHA-256): one line per problem",
+        description="Check a dataset folder (e.g. copied from another machine): every frame has a readable "
+        "record and every file matches the size and SHA-256 its record lists. Exit 1 when anything is wrong.",
+    )
+    verifier.add_argument("dataset", type=Path, help="a folder written by scenegen render or scenegen merge")
     commands.add_parser("doctor", help="report which GL backends work here and how to fix common failures")
     auditor = commands.add_parser(
         "audit",
@@ -143,14 +166,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["render"]:
+        from scenegen.hydra_app import wants_hydra
+
+        if wants_hydra(argv[1:]):
+            return _hydra_render(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "render":
             return _render(args)
         if args.command == "export":
-            for written in export_dataset(args.dataset, args.formats, args.val_fraction):
+            for written in export_dataset(args.dataset, args.formats, args.val_fraction, args.copy):
                 print(f"wrote {written}")
+            if "bop" in args.formats:
+                _print_bop_note(args.dataset / "bop")
+            if not args.copy and {"yolo", "yolo_seg", "bop"} & set(args.formats):
+                print("images in yolo/, yolo_seg/ and bop/ are hard links to images/ (--copy writes copies)")
             return 0
         if args.command == "preview":
             from scenegen.tools.preview import preview
@@ -167,12 +200,17 @@ def main(argv: list[str] | None = None) -> int:
             from scenegen.tools.audit.run import audit_command
 
             return audit_command(args.dataset, args.images, args.out, args.strict, args.overrides)
+        if args.command == "verify":
+            return _verify(args.dataset)
         if args.command == "doctor":
             from scenegen.tools.doctor import run_doctor
 
             return run_doctor()
     except ScenegenError as err:
         print(f"scenegen: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a file the command reads or writes: missing, read-only, disk full
+        print(f"scenegen: error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
         return 2
     parser.print_help()
     return 0
@@ -183,7 +221,9 @@ def _merge(args: argparse.Namespace) -> int:
         from scenegen.tools.combine import combine_coco
 
         for source, count in combine_coco(args.out, args.shards).items():
-            print(f"{source}: {count['images']} images, {count['annotations']} annotations")
+            n = count["renumbered"]
+            renumbered = f" ({n} renumbered: an earlier source had their ids)" if n else ""
+            print(f"{source}: {count['images']} images, {count['annotations']} annotations{renumbered}")
         print(f"wrote {args.out}")
         return 0
     from scenegen.dataset.merge import merge_shards
@@ -192,14 +232,22 @@ def _merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(dataset: Path) -> int:
+    from scenegen.dataset.verify import verify_dataset
+
+    problems, summary = verify_dataset(dataset, lambda line: print(line, file=sys.stderr))
+    print(summary)
+    return 1 if problems else 0
+
+
 def _balance(args: argparse.Namespace) -> int:
     from scenegen.assets.catalog import MeshLimits, build_catalog
     from scenegen.config.load import load_config
     from scenegen.tools.balance import balance_weights, override_lines, real_class_counts
 
+    real = real_class_counts(args.against)
     cfg = load_config(args.overrides)
     catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
-    real = real_class_counts(args.against)
     low, high = cfg.scene.objects_per_scene
     synthetic = args.instances if args.instances is not None else cfg.num_scenes * (low + high) / 2
     weights = balance_weights(real, list(catalog.classes), synthetic)
@@ -255,15 +303,50 @@ def _render(args: argparse.Namespace) -> int:
         )
         return 130
     print(f"dataset written to {out}  (COCO: {out / 'annotations' / 'coco.json'})")
+    if "bop" in cfg.output.formats:
+        _print_bop_note(out / "bop")
     return 0
+
+
+def _print_bop_note(folder: Path) -> None:
+    from scenegen.formats.bop import models_note
+
+    note = models_note(folder)
+    if note:
+        print(note)
+
+
+def _hydra_render(args: list[str]) -> int:
+    """``scenegen render`` with Hydra's flags: the Hydra app, with ``--overrides-file`` read here."""
+    from scenegen.hydra_app import main as hydra_main
+
+    hydra_args = []
+    try:
+        rest = iter(args)
+        for arg in rest:
+            if arg == "--show-config":
+                raise ScenegenError("--show-config: with Hydra's flags, use --cfg job to print the config")
+            if arg == "--overrides-file" or arg.startswith("--overrides-file="):
+                path = arg.split("=", 1)[1] if "=" in arg else next(rest, None)
+                if path is None:
+                    raise ScenegenError("--overrides-file: expected a file")
+                hydra_args += read_override_file(Path(path))
+            elif arg != "--no-progress":  # the Hydra app shows no progress bar
+                hydra_args.append(arg)
+    except ScenegenError as err:
+        print(f"scenegen: error: {err}", file=sys.stderr)
+        return 2
+    return hydra_main(hydra_args, prog="scenegen render")
 
 
 def read_override_file(path: Path) -> list[str]:
     """The Hydra overrides of a file: one per line; blank lines and ``#`` comments skipped."""
     try:
-        lines = path.read_text().splitlines()
+        lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as err:
         raise ScenegenError(f"--overrides-file {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise ScenegenError(f"--overrides-file {path}: not UTF-8 text") from None
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 

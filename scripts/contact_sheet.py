@@ -39,8 +39,10 @@ def mask_tile(ids: np.ndarray) -> np.ndarray:
 
 def preset_row(preset: str, dataset: Path) -> np.ndarray:
     records = [json.loads(p.read_text()) for p in sorted((dataset / "labels").glob("*.json"))]
-    tiles = [cv2.imread(str(dataset / r["image"])) for r in records]
-    tiles.append(mask_tile(cv2.imread(str(dataset / records[0]["instance_mask"]), cv2.IMREAD_UNCHANGED)))
+    tiles = [cv2.imread(str(dataset / r["files"]["image"]["path"])) for r in records]
+    tiles.append(
+        mask_tile(cv2.imread(str(dataset / records[0]["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED))
+    )
     tiles = [cv2.resize(t, TILE, interpolation=cv2.INTER_AREA) for t in tiles]
     label = f"+experiment={preset}"
     (width, height), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)

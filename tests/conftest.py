@@ -6,6 +6,8 @@ import os
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # before anything imports OpenGL
 
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +37,24 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "scenegen.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
     )
+
+
+def run_main(*args: str) -> tuple[int, str, str]:
+    """``scenegen ARGS`` in this process (fast, for error cases): exit code, stdout, stderr."""
+    from scenegen.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exit:
+            code = exit.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` by relative path, with its bytes: to show that nothing changed."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def pip_install_target(source: Path, target: Path) -> None:

@@ -120,6 +120,7 @@ def flagged(summary: dict) -> list[str]:
     return [f for f, r in summary["shortcuts"].items() if r is not None and r["flagged"]]
 
 
+@pytest.mark.slow
 def test_biased_colour_is_flagged_and_named(biased):
     summary = audit(biased, load_audit_config([]))
     assert flagged(summary) == ["hue"], summary["shortcuts"]
@@ -131,6 +132,7 @@ def test_biased_colour_is_flagged_and_named(biased):
     assert f"{hue['chance']:.2f}" in flag
 
 
+@pytest.mark.slow
 def test_unbiased_has_no_shortcut(unbiased):
     summary = audit(unbiased, load_audit_config([]))
     assert flagged(summary) == [], summary["shortcuts"]
@@ -139,6 +141,7 @@ def test_unbiased_has_no_shortcut(unbiased):
         assert result["accuracy"] < result["chance"] + 0.15, result
 
 
+@pytest.mark.slow
 def test_polygon_segmentations_work(tmp_path):
     path = make_coco(tmp_path, biased=True, kind="polygon", images=80, seed=2)
     summary = audit(path, load_audit_config([]), out=tmp_path / "report")
@@ -163,6 +166,7 @@ def test_one_class_with_its_own_colour_is_named_in_a_note():
     assert result.message.startswith("class 'class5' is predictable from colour alone: recall"), result.message
 
 
+@pytest.mark.slow
 def test_big_datasets_are_sampled(unbiased, tmp_path):
     cfg = load_audit_config(["max_instances=40", "max_images=30", "seed=3"])
     summary = audit(unbiased, cfg, out=tmp_path / "sampled")
@@ -170,6 +174,7 @@ def test_big_datasets_are_sampled(unbiased, tmp_path):
     assert summary["counts"]["annotations"] > 40 and any("sample of 40" in note for note in summary["notes"])
 
 
+@pytest.mark.slow
 def test_strict_exit_codes_and_overrides(biased, unbiased, tmp_path):
     result = run_cli("audit", str(biased), "--strict", "--out", str(tmp_path / "b"))
     assert result.returncode == 1, result.stderr
@@ -180,6 +185,7 @@ def test_strict_exit_codes_and_overrides(biased, unbiased, tmp_path):
     assert lenient.returncode == 0, lenient.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["missing", "not_json", "not_coco", "no_annotations", "no_images", "override"])
 def test_bad_input_is_one_line_exit_2(tmp_path, unbiased, case):
     path = tmp_path / "input.json"
@@ -202,6 +208,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path, unbiased, case):
     assert len(lines) == 1 and lines[0].startswith("scenegen: error:"), result.stderr
 
 
+@pytest.mark.slow
 def test_report_references_existing_plots_and_summary_has_counts(biased):
     summary = audit(biased, load_audit_config([]))
     out = biased.with_name("coco_audit")
@@ -219,6 +226,7 @@ def test_report_references_existing_plots_and_summary_has_counts(biased):
     assert saved["flags"] == summary["flags"] and saved["shortcuts"]["hue"]["flagged"]
 
 
+@pytest.mark.slow
 def test_near_duplicates_and_imbalance_fail(tmp_path, unbiased):
     """Copies of images (slightly brightened) are near-duplicates; dropping most squares unbalances."""
     root = tmp_path / "copy"
@@ -240,6 +248,7 @@ def test_near_duplicates_and_imbalance_fail(tmp_path, unbiased):
     assert "'circle'" in checks["class_balance"]["message"]
 
 
+@pytest.mark.slow
 def test_a_rendered_scenegen_dataset_passes_with_the_defaults(tmp_path):
     out = tmp_path / "render"
     size = ["num_scenes=20", "render.width=128", "render.height=96"]

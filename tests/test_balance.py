@@ -1,10 +1,12 @@
 """Class balance, the biased preset caught by the audit, merging with real COCO data, and previews."""
 
 import json
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import trimesh
 from pycocotools.coco import COCO
 
@@ -72,6 +74,7 @@ def test_balance_weights_fill_classes_to_one_level():
     assert abs(totals["b"] - 50) < 1e-6 and abs(totals["c"] - 50) < 1e-6
 
 
+@pytest.mark.slow
 def test_balance_command_writes_weights_that_render_uses(tmp_path):
     real = hand_made_coco(tmp_path / "real", {"ball": 30, "mug": 5, "person": 4})
     out = tmp_path / "balance.txt"
@@ -91,6 +94,7 @@ def test_balance_command_writes_weights_that_render_uses(tmp_path):
     assert abs(5 + planned * weights["mug"] - level) < 0.01 and level < 30
 
 
+@pytest.mark.slow
 def test_biased_preset_is_flagged_on_colour_and_default_passes(tmp_path):
     audits = {}
     for name, choice in (("biased", "+experiment=biased_shapes"), ("fair", "objects.classes=[ball,box]")):
@@ -104,9 +108,13 @@ def test_biased_preset_is_flagged_on_colour_and_default_passes(tmp_path):
     assert audits["fair"].returncode == 0, audits["fair"].stdout
 
 
+@pytest.mark.slow
 def test_merge_with_real_coco_matches_categories_by_name(tmp_path, rendered_dataset):
     real = hand_made_coco(tmp_path / "real", {"person": 3, "mug": 2})
-    out = tmp_path / "combined" / "all.json"
+    outside = run_cli("merge", "--coco", str(tmp_path / "combined" / "all.json"), str(rendered_dataset), str(real))
+    assert outside.returncode == 2 and "write OUT in a folder that holds every source" in outside.stderr
+    assert not (tmp_path / "combined").exists()
+    out = Path(os.path.commonpath([tmp_path, rendered_dataset])) / f"{tmp_path.name}_all.json"  # holds both
     result = run_cli("merge", "--coco", str(out), str(rendered_dataset), str(real))
     assert result.returncode == 0, result.stderr
     coco = COCO(str(out))
@@ -119,8 +127,33 @@ def test_merge_with_real_coco_matches_categories_by_name(tmp_path, rendered_data
     assert len(coco.getAnnIds(catIds=[mug])) == 2 + sum(a["category_id"] == 7 for a in ours["annotations"])
     for image in coco.loadImgs(coco.getImgIds()):
         assert (out.parent / image["file_name"]).is_file()
+    real_ids = {image["id"] for image in json.loads(real.read_text())["images"]}
+    ours_ids = {image["id"] for image in ours["images"]}
+    assert set(coco.getImgIds()) == real_ids | ours_ids  # no id taken twice: every image keeps its own
 
 
+@pytest.mark.slow
+def test_merge_coco_renumbers_only_ids_taken_by_an_earlier_source(tmp_path, rendered_dataset):
+    out = tmp_path / "twice.json"
+    result = run_cli(
+        "merge", "--coco", str(out), str(rendered_dataset), str(rendered_dataset / "annotations" / "coco.json")
+    )
+    assert result.returncode == 0, result.stderr
+    assert "6 renumbered" in result.stdout
+    merged = json.loads(out.read_text())
+    ids = [image["id"] for image in merged["images"]]
+    assert ids == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] and len(set(a["id"] for a in merged["annotations"])) == len(
+        merged["annotations"]
+    )
+    file_of = {image["id"]: image["file_name"] for image in merged["images"]}
+    for image in merged["images"]:
+        assert (out.parent / image["file_name"]).is_file()
+        assert (out.parent / file_of[image["id"] % 6]).samefile(out.parent / image["file_name"])
+    first = {a["image_id"] for a in merged["annotations"][: len(merged["annotations"]) // 2]}
+    assert first <= set(range(6))  # the first source keeps its ids: its file stems
+
+
+@pytest.mark.slow
 def test_preview_draws_labels_over_images(tmp_path, rendered_dataset):
     out = tmp_path / "preview.png"
     result = run_cli("preview", str(rendered_dataset), "--out", str(out), "--count", "4")
@@ -129,3 +162,9 @@ def test_preview_draws_labels_over_images(tmp_path, rendered_dataset):
     assert sheet.shape[1] == 4 * 320 and sheet.shape[0] >= 200
     real = hand_made_coco(tmp_path / "real", {"thing": 2})
     assert run_cli("preview", str(real)).returncode == 0 and (tmp_path / "real" / "real_preview.png").is_file()
+    # a COCO file in the standard layout (annotations/ beside images/): file names found under images/
+    from_json = tmp_path / "from_json.png"
+    coco = rendered_dataset / "annotations" / "coco.json"
+    result = run_cli("preview", str(coco), "--out", str(from_json), "--count", "4")
+    assert result.returncode == 0, result.stderr
+    assert np.array_equal(cv2.imread(str(from_json)), sheet)

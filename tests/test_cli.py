@@ -1,5 +1,6 @@
 """The command line as a user meets it: help, bad input, and an installed wheel."""
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ def test_help_lists_commands_and_config_groups():
         assert word in result.stdout
 
 
+@pytest.mark.slow
 def test_show_config_prints_overrides(tmp_path):
     result = run_cli("render", "--show-config", "camera.fov_deg=[40,70]", "seed=7", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -40,6 +42,7 @@ def test_show_config_prints_overrides(tmp_path):
         ("camera=nope", "camera/nope"),
     ],
 )
+@pytest.mark.slow
 def test_bad_config_is_one_line_exit_2_and_writes_nothing(tmp_path, override, culprit):
     out = tmp_path / "out"
     result = run_cli("render", override, f"output_dir={out}", "num_scenes=1")
@@ -50,6 +53,7 @@ def test_bad_config_is_one_line_exit_2_and_writes_nothing(tmp_path, override, cu
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_refuses_an_output_dir_of_another_config(tmp_path):
     out = tmp_path / "out"
     assert (
@@ -62,6 +66,7 @@ def test_refuses_an_output_dir_of_another_config(tmp_path):
     assert result.returncode == 2 and "another config" in result.stderr
 
 
+@pytest.mark.slow
 def test_regular_install_finds_configs_and_assets_from_any_directory(tmp_path):
     """``pip install .`` (a wheel, not editable) carries conf/ and assets/ inside the package."""
     target = tmp_path / "site"
@@ -96,12 +101,14 @@ def test_regular_install_finds_configs_and_assets_from_any_directory(tmp_path):
     assert located.stdout.strip() == str(target / "scenegen" / "data" / "conf")
 
 
+@pytest.mark.slow
 def test_doctor_command_reports_a_working_backend():
     result = run_cli("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "egl: works" in result.stdout
 
 
+@pytest.mark.slow
 def test_osmesa_backend_gives_the_same_labels_as_egl(tmp_path):
     """Same labels byte for byte; the same colour, backdrop included (OSMesa gives pyrender no alpha
     channel), up to a few levels of shading difference. Sensor effects off, so they do not amplify it."""
@@ -111,7 +118,72 @@ def test_osmesa_backend_gives_the_same_labels_as_egl(tmp_path):
         result = render_small(runs[backend], f"render.backend={backend}", "postfx=none", width=160, height=120)
         assert result.returncode == 0, result.stderr
     for i in range(2):
-        labels = [(runs[b] / f"labels/{i:06d}.json").read_text() for b in runs]
-        assert labels[0] == labels[1]
+        labels = [json.loads((runs[b] / f"labels/{i:06d}.json").read_text()) for b in runs]
+        masks = [(runs[b] / f"masks/{i:06d}.png").read_bytes() for b in runs]
+        assert masks[0] == masks[1]
+        assert labels[0]["files"]["instance_mask"] == labels[1]["files"]["instance_mask"]
+        assert {**labels[0], "files": None} == {**labels[1], "files": None}  # all but the image's hash
         ours, egl = (cv2.imread(str(runs[b] / f"images/{i:06d}.png")).astype(int) for b in ("osmesa", "egl"))
         assert np.abs(ours - egl).max() <= 4 and np.mean(np.any(ours != egl, axis=2)) < 0.05
+
+
+@pytest.mark.slow
+def test_render_takes_hydras_own_flags(tmp_path):
+    """``scenegen render`` is the Hydra app when asked for Hydra's flags: --cfg, --info, --hydra-help."""
+    job = run_cli("render", "--cfg", "job", "seed=7", "camera.fov_deg=[40,70]", cwd=tmp_path)
+    assert job.returncode == 0, job.stderr
+    assert "seed: 7" in job.stdout and "- 40.0\n  - 70.0" in job.stdout and "hydra:" not in job.stdout
+    assert "job:\n    name: scenegen" in run_cli("render", "--cfg", "hydra", cwd=tmp_path).stdout
+    info = run_cli("render", "--info", "defaults", cwd=tmp_path)
+    assert info.returncode == 0 and "camera/orbit" in info.stdout
+    help_text = run_cli("render", "--hydra-help", cwd=tmp_path)
+    assert help_text.returncode == 0 and "--multirun" in help_text.stdout
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("command", "override", "culprit"),
+    [
+        *(
+            (command, override, culprit)
+            for command in (["render", "--cfg", "job"], ["render", "-m"], ["hydra"])
+            for override, culprit in (("camera.fovdeg=50", "camera.fovdeg"), ("camera=nope", "camera/nope"))
+        ),
+        # bounds are checked when the job runs (--cfg only prints what Hydra composed)
+        (["render", "-m"], "camera.fov_deg=[70,40]", "camera.fov_deg"),
+        (["hydra"], "camera.fov_deg=[70,40]", "camera.fov_deg"),
+    ],
+)
+def test_hydra_entry_points_fail_in_one_line_with_exit_2(tmp_path, command, override, culprit):
+    out = tmp_path / "out"
+    args = [*command, override, f"output_dir={out}", "num_scenes=1"]
+    if command == ["hydra"]:
+        result = subprocess.run(
+            [sys.executable, "-m", "scenegen.hydra_app", *args[1:]], capture_output=True, text=True, cwd=tmp_path
+        )
+    else:
+        result = run_cli(*args, cwd=tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("scenegen: error:") and culprit in lines[0]
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_render_multirun_and_hydra_overrides_log_as_scenegen(tmp_path):
+    """-m sweeps through Hydra's launcher; hydra.* overrides reach Hydra; the log is scenegen.log and no
+    OpenGL start-up line leaks into it or the output."""
+    size = ["render.width=64", "render.height=48", "num_scenes=1"]
+    sweep = run_cli("render", "-m", *size, "seed=1,2", "output_dir=run_${seed}", "--no-progress", cwd=tmp_path)
+    assert sweep.returncode == 0, sweep.stderr
+    assert (tmp_path / "run_1" / "dataset.json").is_file() and (tmp_path / "run_2" / "dataset.json").is_file()
+    logs = sorted((tmp_path / "multirun").rglob("*.log"))
+    assert [p.name for p in logs] == ["scenegen.log", "scenegen.log"]
+    single = run_cli("render", *size, "hydra.run.dir=hydra_run", "output_dir=single", cwd=tmp_path)
+    assert single.returncode == 0, single.stderr
+    assert (tmp_path / "hydra_run" / "scenegen.log").is_file() and (tmp_path / "single" / "dataset.json").is_file()
+    everything = sweep.stdout + sweep.stderr + single.stdout + single.stderr
+    everything += "".join(p.read_text() for p in (tmp_path / "multirun").rglob("*.log"))
+    everything += (tmp_path / "hydra_run" / "scenegen.log").read_text()
+    assert "OpenGL" not in everything and "Traceback" not in everything

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 from scenegen.tools.doctor import Probe, describe, fix_lines, run_doctor, symptoms
 
@@ -18,6 +20,7 @@ def _gpu(backend: str = "egl") -> Probe:
     )
 
 
+@pytest.mark.slow
 def test_run_doctor_here_finds_egl_working(capsys) -> None:
     assert run_doctor() == 0
     out = capsys.readouterr().out
@@ -30,6 +33,7 @@ def test_run_doctor_here_finds_egl_working(capsys) -> None:
     assert "common failures:" in out
 
 
+@pytest.mark.slow
 def test_doctor_never_imports_opengl_in_its_own_process() -> None:
     code = "import sys; from scenegen.tools.doctor import run_doctor; run_doctor(); sys.exit('OpenGL' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False, cwd=REPO, capture_output=True).returncode == 0

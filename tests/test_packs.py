@@ -35,6 +35,7 @@ def problems_of(root: Path) -> list[str]:
     return check_pack(root, DEFAULT_LIMITS)[1]
 
 
+@pytest.mark.slow
 def test_a_user_pack_renders_with_its_classes(tmp_path):
     pack = write_pack(tmp_path / "tools", [box_asset(), box_asset(id="widget_big", target_size=0.2)])
     out = tmp_path / "out"
@@ -64,6 +65,7 @@ def test_a_user_pack_renders_with_its_classes(tmp_path):
         (box_asset(_target_="os.system"), "unknown key '_target_'"),
     ],
 )
+@pytest.mark.slow
 def test_bad_assets_are_named_and_stop_the_run(tmp_path, asset, culprit):
     outside = tmp_path / "outside.ply"
     trimesh.creation.box([0.1, 0.1, 0.1]).export(outside)
@@ -97,12 +99,14 @@ def test_bad_assets_are_named_and_stop_the_run(tmp_path, asset, culprit):
         ("objects.max_mesh_megabytes=0.0001", "MB is over the limit"),
     ],
 )
+@pytest.mark.slow
 def test_mesh_limits(tmp_path, limit, message):
     pack = write_pack(tmp_path / "big", [box_asset()])
     result = render_small(tmp_path / "out", f"objects.packs=[{pack}]", limit)
     assert result.returncode == 2 and message in result.stderr and not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_validate_reports_every_problem_at_once(tmp_path):
     pack = write_pack(
         tmp_path / "many",
@@ -131,6 +135,7 @@ def test_classes_merge_by_name_and_clashes_name_both_packs(tmp_path):
         build_catalog([str(first), str(clash)], [], DEFAULT_LIMITS)
 
 
+@pytest.mark.slow
 def test_pack_new_from_a_folder_of_meshes_validates_and_renders(tmp_path):
     source = tmp_path / "scans"
     for cls, shape in (
@@ -152,17 +157,23 @@ def test_pack_new_from_a_folder_of_meshes_validates_and_renders(tmp_path):
 def test_up_axis_turns_the_mesh_upright_and_meshes_load_once(tmp_path):
     pack = write_pack(tmp_path / "tall", [box_asset(up_axis="y"), box_asset(id="flat")])
     catalog = build_catalog([str(pack)], [], DEFAULT_LIMITS)
-    upright, flat = catalog.asset("widget").load_mesh(), catalog.asset("flat").load_mesh()
-    np.testing.assert_allclose(flat.extents, [0.1, 0.08, 0.05])
-    np.testing.assert_allclose(upright.extents, [0.1, 0.05, 0.08])  # the file's y (0.08) is now z
-    assert catalog.asset("flat").load_mesh() is flat
+    tall, flat = catalog.asset("widget"), catalog.asset("flat")
+    np.testing.assert_allclose(flat.load_mesh().extents, [0.1, 0.08, 0.05])
+    np.testing.assert_allclose(tall.load_mesh().extents, [0.1, 0.08, 0.05])  # the model frame is the file's
+    upright = trimesh.transform_points(tall.load_mesh().vertices, tall.up_rotation)
+    np.testing.assert_allclose(np.ptp(upright, axis=0), [0.1, 0.05, 0.08])  # the file's y (0.08) is now z
+    for rest in tall.resting_poses.transforms:  # resting poses act on the file's coordinates
+        assert abs(trimesh.transform_points(tall.load_mesh().vertices, rest)[:, 2].min()) < 1e-9
+    assert catalog.asset("flat").load_mesh() is flat.load_mesh()
 
 
+@pytest.mark.slow
 def test_config_never_instantiates_targets(tmp_path):
     result = render_small(tmp_path / "out", "+scene._target_=os.system")
     assert result.returncode == 2 and "_target_" in result.stderr and not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_installed_example_pack_renders_with_its_texture(tmp_path):
     site = tmp_path / "site"
     pip_install_target(EXAMPLE, site)
@@ -187,8 +198,8 @@ def test_installed_example_pack_renders_with_its_texture(tmp_path):
     textured = 0
     for i in range(3):
         record = json.loads((out / f"labels/{i:06d}.json").read_text())
-        image = cv2.imread(str(out / record["image"]))
-        ids = cv2.imread(str(out / record["instance_mask"]), cv2.IMREAD_UNCHANGED)
+        image = cv2.imread(str(out / record["files"]["image"]["path"]))
+        ids = cv2.imread(str(out / record["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
         for ann in record["annotations"]:
             assert ann["class_name"] == "crate"
             pixels = image[ids == ann["instance_id"]].astype(float)
@@ -198,6 +209,7 @@ def test_installed_example_pack_renders_with_its_texture(tmp_path):
     assert textured > 0
 
 
+@pytest.mark.slow
 def test_a_bad_mesh_stops_the_run_before_anything_is_written(tmp_path):
     """Even when the bad asset would only be drawn in a later frame."""
     pack = write_pack(

@@ -221,11 +221,6 @@ def test_objects_that_leave_the_support_are_dropped_again_and_counted(tmp_path, 
     assert redropped > 0 and placed > 0.9 * 12 * 8
 
 
-def test_drop_needs_a_support(tmp_path):
-    result = render_small(tmp_path / "out", "scene.layout=drop", "scene.plane_size=0")
-    assert result.returncode == 2 and "scene.plane_size" in result.stderr and not (tmp_path / "out").exists()
-
-
 def dataset_files(folder) -> dict[str, bytes]:
     """Every file of a dataset but dataset.json (which records timings), by relative path."""
     return {

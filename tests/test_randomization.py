@@ -39,6 +39,7 @@ def many_specs(tmp_path_factory, catalog):
     return cfg, [sample_scene(cfg, catalog, i) for i in range(300)]
 
 
+@pytest.mark.slow
 def test_hue_is_not_predictable_from_class(many_specs, catalog):
     _, specs = many_specs
     by_class = {c: [] for c in catalog.classes}
@@ -72,6 +73,7 @@ def test_sizes_and_image_positions_cover_their_ranges(many_specs, catalog):
     assert quadrants.min() > 0.1, quadrants  # objects appear all over the frame, not only in the centre
 
 
+@pytest.mark.slow
 def test_every_randomizer_on_is_still_byte_reproducible(tmp_path):
     runs = []
     for name in ("a", "b"):
@@ -87,6 +89,7 @@ def test_every_randomizer_on_is_still_byte_reproducible(tmp_path):
     assert len(record["postfx"]) == 10 and record["counts"]["distractors"] >= 2
 
 
+@pytest.mark.slow
 def test_sensor_effects_leave_labels_byte_identical(tmp_path):
     outs = {}
     for effects in ("none", "default"):
@@ -104,9 +107,11 @@ def test_sensor_effects_leave_labels_byte_identical(tmp_path):
         assert same(f"masks/{name}.png") and not same(f"images/{name}.png")
         plain, noisy = (json.loads((outs[k] / f"labels/{name}.json").read_text()) for k in ("none", "default"))
         assert plain["postfx"] == [] and len(noisy["postfx"]) == 10
-        assert {**plain, "postfx": None} == {**noisy, "postfx": None}
+        assert plain["files"]["instance_mask"] == noisy["files"]["instance_mask"]
+        assert {**plain, "postfx": None, "files": None} == {**noisy, "postfx": None, "files": None}
 
 
+@pytest.mark.slow
 def test_background_images_fill_the_backdrop(tmp_path):
     folder = tmp_path / "backgrounds"
     folder.mkdir()
@@ -118,12 +123,13 @@ def test_background_images_fill_the_backdrop(tmp_path):
     for i in range(2):
         record = json.loads((out / f"labels/{i:06d}.json").read_text())
         assert record["spec"]["backdrop"]["image"] == str((folder / "red.png").resolve())
-        image = cv2.cvtColor(cv2.imread(str(out / record["image"])), cv2.COLOR_BGR2RGB)
-        ids = cv2.imread(str(out / record["instance_mask"]), cv2.IMREAD_UNCHANGED)
+        image = cv2.cvtColor(cv2.imread(str(out / record["files"]["image"]["path"])), cv2.COLOR_BGR2RGB)
+        ids = cv2.imread(str(out / record["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
         background = image[ids == 0]
         assert np.mean(np.all(background == [255, 0, 0], axis=1)) > 0.5  # distractors are id 0 too
 
 
+@pytest.mark.slow
 def test_missing_background_folder_is_a_clear_error(tmp_path):
     result = render_small(
         tmp_path / "out", "background.image_probability=1", f"background.image_dir={tmp_path / 'nope'}"
@@ -140,11 +146,13 @@ def test_missing_background_folder_is_a_clear_error(tmp_path):
         "scene.layout=up",
     ],
 )
+@pytest.mark.slow
 def test_bad_randomization_values_are_rejected(tmp_path, override):
     result = render_small(tmp_path / "out", override)
     assert result.returncode == 2 and override.split("=")[0] in result.stderr and not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", ["tabletop", "clutter", "flying"])
 def test_presets_render(tmp_path, preset):
     out = tmp_path / "out"
@@ -171,6 +179,7 @@ def test_colour_temperature_runs_warm_to_cool():
     assert cool[2] == 1.0 and cool[0] < cool[2]
 
 
+@pytest.mark.slow
 def test_keep_asset_material_renders_the_assets_own_look(tmp_path):
     out = tmp_path / "out"
     result = render_small(out, "materials.keep_asset_material=1", scenes=1)

@@ -15,10 +15,16 @@ SIZE = ["render.width=96", "render.height=72"]
 FRAMES = 9
 
 
+EXPORTS = ("output.formats=[coco,yolo,bop]", "output.depth_png=true")  # BOP needs the run's depth
+
+
 def files_of(folder: Path) -> dict[str, bytes]:
-    """Every file of a dataset but dataset.json (which records timings), by relative path."""
+    """Every file of a dataset but dataset.json (which records timings), by relative path; the YOLO
+    data.yaml's ``path:``, which names the folder itself, as ``DATASET``."""
     return {
-        str(p.relative_to(folder)): p.read_bytes()
+        str(p.relative_to(folder)): p.read_bytes().replace(str(folder.resolve()).encode(), b"DATASET")
+        if p.name == "data.yaml"
+        else p.read_bytes()
         for p in folder.rglob("*")
         if p.is_file() and p.name != "dataset.json"
     }
@@ -28,32 +34,33 @@ def files_of(folder: Path) -> dict[str, bytes]:
 def reference(tmp_path_factory) -> dict[str, bytes]:
     """An uninterrupted single-process run, all exports on."""
     out = tmp_path_factory.mktemp("reference") / "out"
-    result = render_small(out, "output.formats=[coco,yolo,bop]", scenes=FRAMES)
+    result = render_small(out, *EXPORTS, scenes=FRAMES)
     assert result.returncode == 0, result.stderr
     return files_of(out)
 
 
+@pytest.mark.slow
 def test_two_workers_give_the_same_dataset(tmp_path, reference):
     out = tmp_path / "out"
-    result = render_small(out, "output.formats=[coco,yolo,bop]", "executor.workers=2", scenes=FRAMES)
+    result = render_small(out, *EXPORTS, "executor.workers=2", scenes=FRAMES)
     assert result.returncode == 0, result.stderr
     assert files_of(out) == reference
 
 
+@pytest.mark.slow
 def test_ray_executor_gives_the_same_dataset(tmp_path, reference):
     out = tmp_path / "out"
-    result = render_small(out, "output.formats=[coco,yolo,bop]", "executor=ray", "executor.workers=2", scenes=FRAMES)
+    result = render_small(out, *EXPORTS, "executor=ray", "executor.workers=2", scenes=FRAMES)
     assert result.returncode == 0, result.stderr
     assert files_of(out) == reference
 
 
+@pytest.mark.slow
 def test_shards_merged_equal_the_single_run(tmp_path, reference):
     shards = []
     for index in range(3):
         shards.append(tmp_path / f"shard{index}")
-        result = render_small(
-            shards[-1], "output.formats=[coco,yolo,bop]", f"shard.index={index}", "shard.count=3", scenes=FRAMES
-        )
+        result = render_small(shards[-1], *EXPORTS, f"shard.index={index}", "shard.count=3", scenes=FRAMES)
         assert result.returncode == 0, result.stderr
     assert sorted(p.stem for p in (shards[1] / "labels").iterdir()) == ["000001", "000004", "000007"]
     merged = tmp_path / "merged"
@@ -66,15 +73,15 @@ def test_shards_merged_equal_the_single_run(tmp_path, reference):
     assert twice.returncode == 2 and "is in both" in twice.stderr
 
 
-def start_render(out: Path, *overrides: str) -> subprocess.Popen:
+def start_render(out: Path, *overrides: str, frames: int = FRAMES) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
         "scenegen.cli",
         "render",
         *SIZE,
-        f"num_scenes={FRAMES}",
-        "output.formats=[coco,yolo,bop]",
+        f"num_scenes={frames}",
+        *EXPORTS,
     ]
     command += [*overrides, f"output_dir={out}", "--no-progress"]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -88,6 +95,7 @@ def wait_for_frames(out: Path, count: int, process: subprocess.Popen) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_killed_run_resumes_to_the_same_dataset(tmp_path, reference, workers):
     out = tmp_path / "out"
@@ -96,11 +104,12 @@ def test_killed_run_resumes_to_the_same_dataset(tmp_path, reference, workers):
     os.killpg(process.pid, signal.SIGKILL)  # kill -9, worker processes included
     process.wait()
     assert len(list((out / "labels").glob("*.json"))) < FRAMES
-    result = render_small(out, "output.formats=[coco,yolo,bop]", f"executor.workers={workers}", scenes=FRAMES)
+    result = render_small(out, *EXPORTS, f"executor.workers={workers}", scenes=FRAMES)
     assert result.returncode == 0, result.stderr
     assert files_of(out) == reference
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, reference):
     out = tmp_path / "out"
     process = start_render(out, "executor.workers=2")
@@ -109,18 +118,61 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, reference):
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "run the same command again to resume" in stderr.lower()
     assert "Traceback" not in stderr
-    result = render_small(out, "output.formats=[coco,yolo,bop]", scenes=FRAMES)
+    result = render_small(out, *EXPORTS, scenes=FRAMES)
     assert result.returncode == 0, result.stderr
     assert files_of(out) == reference
 
 
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads worker pids from /proc")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_workers_die_with_the_scenegen_process(tmp_path, sig):
+    """kill -9 or SIGTERM of the scenegen process alone (not its process group): its workers end within
+    seconds and write nothing more; SIGTERM stops as Ctrl-C does; the same command then completes."""
+    out, frames = tmp_path / "out", 40
+    process = start_render(out, "executor.workers=2", frames=frames)
+    wait_for_frames(out, 3, process)
+    workers = children(process.pid)
+    assert len(workers) >= 2  # the two workers (and multiprocessing's resource tracker)
+    os.kill(process.pid, sig)
+    _, stderr = process.communicate(timeout=60)
+    deadline = time.time() + 5
+    while any(running(pid) for pid in workers):
+        assert time.time() < deadline, "a worker outlived the scenegen process by 5 s"
+        time.sleep(0.05)
+    if sig == signal.SIGTERM:
+        assert process.returncode == 130 and "run the same command again to resume" in stderr.lower()
+        assert "Traceback" not in stderr
+    left = sorted(p.name for p in out.rglob("*") if p.is_file() and not p.name.endswith(".tmp"))
+    time.sleep(2)
+    assert sorted(p.name for p in out.rglob("*") if p.is_file() and not p.name.endswith(".tmp")) == left
+    assert len(list((out / "labels").glob("*.json"))) < frames
+    process = start_render(out, "executor.workers=2", frames=frames)
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr
+    assert len(list((out / "labels").glob("*.json"))) == frames
+
+
+@pytest.mark.slow
 def test_hydra_multirun_of_shards_merges_to_the_single_run(tmp_path, reference):
     """The way Slurm or other Hydra launchers run shards: one Hydra multirun job per shard."""
     command = [sys.executable, "-m", "scenegen.hydra_app", "-m", *SIZE, f"num_scenes={FRAMES}", "shard.count=3"]
     command += [
         "shard.index=range(3)",
         f"output_dir={tmp_path}/shard_${{shard.index}}",
-        "output.formats=[coco,yolo,bop]",
+        *EXPORTS,
     ]
     result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -41,41 +41,55 @@ def _fill(polygon: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.fillPoly(np.zeros(shape, np.uint8), [polygon.astype(np.int32)], 1).astype(bool)
 
 
-def _image_list(yolo: Path, name: str) -> list[Path]:
-    lines = (yolo / name).read_text().splitlines()
-    assert all(line.startswith("./") for line in lines)  # Ultralytics: relative to the list file's folder
-    return [yolo / line[2:] for line in lines]
+IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
 
 
-def _read_export(dataset: Path, data_yaml: Path, classes: list[str]) -> dict[str, list[list[float]]]:
+def _split_images(data: dict, split: str) -> list[Path]:
+    """The images of a split as Ultralytics finds them: ``path`` joined with the split's entry, a folder
+    searched recursively for image files."""
+    folder = (Path(data["path"]) / data[split]).resolve()
+    assert folder.is_dir(), folder
+    return sorted(p for p in folder.rglob("*.*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _label_path(image: Path) -> Path:
+    """Ultralytics' img2label_paths: the last /images/ becomes /labels/, the suffix .txt."""
+    images, labels = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
+    return Path(labels.join(str(image).rsplit(images, 1)).rsplit(".", 1)[0] + ".txt")
+
+
+def _read_export(dataset: Path, data_yaml: Path, classes: list[str], val_fraction: float, seed: int) -> dict:
     """Check the Ultralytics layout; return each image's label rows by frame name."""
-    yolo = data_yaml.parent
     data = yaml.safe_load(data_yaml.read_text())
-    assert "path" not in data  # the dataset root is the yaml's folder
+    assert Path(data["path"]) == data_yaml.parent.resolve() and Path(data["path"]).is_absolute()
+    assert (data["train"], data["val"]) == ("images/train", "images/val")
     assert data["names"] == dict(enumerate(classes))
-    train, val = _image_list(yolo, data["train"]), _image_list(yolo, data["val"])
+    train, val = _split_images(data, "train"), _split_images(data, "val")
     assert train and val
-    names = sorted(p.name for p in train + val)
-    assert names == [Path(r["image"]).name for r in read_records(dataset)]  # every image exactly once
+    expected = split_indices([r["index"] for r in read_records(dataset)], val_fraction, seed)
+    assert ([int(p.stem) for p in train], [int(p.stem) for p in val]) == expected  # every image once, seeded
+    caches = {_label_path(images[0]).parent.with_suffix(".cache") for images in (train, val)}
+    assert len(caches) == 2  # Ultralytics' label cache: one per split, never shared
     rows = {}
     for image in train + val:
         assert image.read_bytes() == (dataset / "images" / image.name).read_bytes()
-        images, labels = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
-        label = Path(labels.join(str(image).rsplit(images, 1))).with_suffix(".txt")  # Ultralytics' img2label_paths
+        label = _label_path(image)
         assert label.is_file()  # also for frames without objects
         rows[image.stem] = _rows(label.read_text().splitlines())
     return rows
 
 
+@pytest.mark.slow
 def test_detection_export_matches_coco_boxes(dataset: Path) -> None:
     classes = _classes(dataset)
     records = read_records(dataset)
-    rows = _read_export(dataset, write_yolo(dataset, records, classes, "detect", val_fraction=0.3, seed=1), classes)
+    data_yaml = write_yolo(dataset, records, classes, "detect", val_fraction=0.3, seed=1)
+    rows = _read_export(dataset, data_yaml, classes, 0.3, 1)
     checked = 0
     for record in records:
         width, height = record["width"], record["height"]
         annotated = [a for a in record["annotations"] if "bbox" in a]
-        lines = rows[Path(record["image"]).stem]
+        lines = rows[Path(record["files"]["image"]["path"]).stem]
         assert lines == _rows(yolo_detection_lines(record))
         for row, ann in zip(lines, annotated, strict=True):
             assert len(row) == 5 and row[0] == int(row[0]) and 0 <= row[0] < len(classes)
@@ -89,14 +103,15 @@ def test_detection_export_matches_coco_boxes(dataset: Path) -> None:
     assert checked > 0
 
 
+@pytest.mark.slow
 def test_segmentation_export_rasterises_back_to_the_masks(dataset: Path) -> None:
     classes = _classes(dataset)
     records = read_records(dataset)
-    rows = _read_export(dataset, write_yolo(dataset, records, classes, "segment"), classes)
+    rows = _read_export(dataset, write_yolo(dataset, records, classes, "segment"), classes, 0.2, 0)
     checked = 0
     for record in records:
         width, height = record["width"], record["height"]
-        lines = rows[Path(record["image"]).stem]
+        lines = rows[Path(record["files"]["image"]["path"]).stem]
         assert lines == _rows(yolo_segmentation_lines(record))
         annotated = [a for a in record["annotations"] if "bbox" in a]
         with_polygon = [a for a in annotated if mask_polygon(decode_rle(a["segmentation"])) is not None]
@@ -144,3 +159,24 @@ def test_split_is_seeded_disjoint_covering_and_stable_under_growth() -> None:
     assert split_indices(indices[:500], 0.2, seed=3) == ([i for i in train if i < 500], [i for i in val if i < 500])
     assert split_indices([0, 1, 2], 0.0, seed=0) == ([0, 1, 2], [])
     assert split_indices([0, 1, 2], 1.0, seed=0) == ([], [0, 1, 2])
+
+
+@pytest.mark.slow
+def test_export_links_by_default_copies_on_request_and_follows_the_split(dataset: Path) -> None:
+    yolo = dataset / "yolo"
+    result = run_cli("export", str(dataset), "--format", "yolo", "--val-fraction", "0.5")
+    assert result.returncode == 0, result.stderr
+    assert "hard links" in result.stdout and "--copy" in result.stdout
+    data = yaml.safe_load((yolo / "data.yaml").read_text())
+    images = _split_images(data, "train") + _split_images(data, "val")
+    assert len(images) == 6 and all(p.samefile(dataset / "images" / p.name) for p in images)
+    assert "hard links" in (yolo / "data.yaml").read_text()
+    result = run_cli("export", str(dataset), "--format", "yolo", "--val-fraction", "0", "--copy")
+    assert result.returncode == 0, result.stderr
+    assert _split_images(data, "val") == [] and not list((yolo / "labels" / "val").iterdir())  # no stale files
+    train = _split_images(data, "train")
+    assert len(train) == 6 and len(list((yolo / "labels" / "train").iterdir())) == 6
+    for image in train:
+        assert not image.samefile(dataset / "images" / image.name) and image.stat().st_nlink == 1
+        assert image.read_bytes() == (dataset / "images" / image.name).read_bytes()
+    assert "copies" in (yolo / "data.yaml").read_text()

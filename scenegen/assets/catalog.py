@@ -3,23 +3,34 @@
 The built-in packs (``assets/``), packs installed as Python packages (entry-point group
 ``scenegen.asset_packs``) and pack folders named in the config all go through the same code. Every
 path a pack uses, its manifest's meshes and the textures and buffers those meshes reference, must stay
-inside the pack folder; meshes are checked for faces, finite vertices, a face-count and a file-size
-limit, and are loaded once per process.
+inside the pack folder; meshes are checked for faces, finite vertices (in the file as written, before
+trimesh cleans anything away), a face-count limit, a limit on the bytes of the mesh and every file it
+references, a limit on texture pixels (checked before a texture is decoded), a size in metres between
+``MIN_SIZE`` and ``MAX_SIZE``, and resting poses that can be found; each is loaded once per process.
+``Asset.check`` computes everything a render will need from an asset, so that a pack ``scenegen pack
+validate`` calls ok renders.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import importlib.util
+import logging
+import os
+import re
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
+import PIL.Image
 import trimesh
 from trimesh.resolvers import FilePathResolver
 
-from scenegen.assets.manifest import AssetEntry, Manifest, find_manifest, read_manifest
+from scenegen.assets.manifest import MAX_SIZE, MIN_SIZE, AssetEntry, Manifest, find_manifest, read_manifest
 from scenegen.config.schema import ObjectsConfig
 from scenegen.errors import ScenegenError
 from scenegen.paths import assets_dir
@@ -37,20 +48,35 @@ UP_ROTATIONS = {  # (3, 3) rotation taking each up axis to +Z
 
 @dataclass(frozen=True)
 class MeshLimits:
-    """The largest mesh a pack may hold: face count and file size (``objects.max_mesh_*`` in the config)."""
+    """What a pack may hold (``objects.max_*`` in the config): faces per mesh, megabytes per mesh with
+    the files it references, pixels per texture, convex-hull faces for resting poses (a mesh whose hull
+    has more is given the poses of a simplified hull), manifest kilobytes and expanded manifest nodes."""
 
     max_faces: int
     max_megabytes: float
+    max_texture_pixels: int
+    max_pose_hull_faces: int
+    max_manifest_kilobytes: float
+    max_manifest_nodes: int
 
     @classmethod
     def of(cls, objects: ObjectsConfig) -> MeshLimits:
-        return cls(objects.max_mesh_faces, objects.max_mesh_megabytes)
+        return cls(
+            objects.max_mesh_faces,
+            objects.max_mesh_megabytes,
+            objects.max_texture_pixels,
+            objects.max_pose_hull_faces,
+            objects.max_manifest_kilobytes,
+            objects.max_manifest_nodes,
+        )
 
 
 @dataclass(frozen=True)
 class Asset:
-    """One mesh of a pack. Its model frame is the mesh file's, turned so ``up_axis`` is +Z;
-    ``unit_scale`` takes model units to metres (``scale``, or ``target_size`` over the largest extent)."""
+    """One mesh of a pack. Its model frame is the mesh file's own coordinates, whatever ``up_axis``:
+    poses, keypoints and the renderer all act on them. ``up_rotation`` turns the file's ``up_axis`` to
+    +Z (the upright frame that stable poses are found in); ``unit_scale`` takes model units to metres
+    (``scale``, or ``target_size`` over the largest extent)."""
 
     id: str
     class_name: str
@@ -64,8 +90,34 @@ class Asset:
     limits: MeshLimits
 
     def load_mesh(self) -> trimesh.Trimesh:
-        """The mesh in its model frame, unscaled; loaded and checked once per process."""
-        return _load_mesh(self.mesh_path, self.pack, self.pack_root, self.up_axis, self.limits)
+        """The mesh in its model frame (the file's coordinates), unscaled; loaded and checked once per process."""
+        return _load_mesh(self.mesh_path, self.pack, self.pack_root, self.limits)
+
+    def check(self) -> None:
+        """Compute now everything a render computes from this asset (mesh, size, bounding sphere, resting
+        poses); ScenegenError naming the asset when any of it fails."""
+        extent = float(np.max(self.load_mesh().extents))
+        size = self.unit_scale * extent
+        if not MIN_SIZE <= size <= MAX_SIZE:
+            given = f"target_size {self.target_size:g}" if self.scale is None else f"scale {self.scale:g}"
+            raise ScenegenError(
+                f"{self.where}: {given} makes it {size:.3g} m across (the mesh spans {extent:.4g} units); "
+                f"an asset must measure between {MIN_SIZE} and {MAX_SIZE} m"
+            )
+        _ = self.bounding_sphere, self.resting_poses
+
+    @property
+    def where(self) -> str:
+        """The pack, the mesh file and the asset, for messages."""
+        mesh = self.mesh_path.relative_to(self.pack_root)
+        return f"pack {self.pack!r} at {self.pack_root}: {mesh} (asset {self.id!r})"
+
+    @property
+    def up_rotation(self) -> np.ndarray:
+        """(4, 4) rotation from the model frame to the upright frame: ``up_axis`` becomes +Z."""
+        transform = np.eye(4)
+        transform[:3, :3] = UP_ROTATIONS[self.up_axis]
+        return transform
 
     @cached_property
     def unit_scale(self) -> float:
@@ -82,12 +134,41 @@ class Asset:
 
     @cached_property
     def resting_poses(self) -> RestingPoses:
-        """The stable poses of the unscaled mesh on the plane z = 0, computed once per process."""
+        """The stable poses of the unscaled mesh on the plane z = 0, found in the upright frame, as
+        transforms of the model frame; computed once per process. A convex hull of more than
+        ``limits.max_pose_hull_faces`` faces (their cost grows faster than their number) is simplified
+        first: the poses are those of the hull of an evenly drawn subset of its vertices, each lowered or
+        raised so that the mesh itself touches z = 0."""
         mesh = self.load_mesh()
-        transforms, probs = trimesh.poses.compute_stable_poses(mesh)
+        upright = mesh.copy().apply_transform(self.up_rotation)
+        try:
+            hull = upright.convex_hull
+            simplified = len(hull.faces) > self.limits.max_pose_hull_faces
+            shape = _simplified(hull, self.limits.max_pose_hull_faces) if simplified else upright
+            transforms, probs = trimesh.poses.compute_stable_poses(shape, center_mass=upright.center_mass)
+        except Exception as err:  # qhull and numpy raise many types for flat or degenerate meshes
+            raise ScenegenError(
+                f"{self.where}: no resting poses can be found: the mesh is flat or degenerate, its convex hull "
+                f"has no volume ({type(err).__name__})"
+            ) from None
         transforms = np.asarray(transforms, dtype=float)
+        for transform in transforms if simplified else []:  # the mesh, not the simplified hull, rests on z = 0
+            transform[2, 3] -= trimesh.transform_points(hull.vertices, transform)[:, 2].min()
+        transforms = transforms @ self.up_rotation
         radii = [np.max(np.linalg.norm(trimesh.transform_points(mesh.vertices, t)[:, :2], axis=1)) for t in transforms]
-        return RestingPoses(transforms, np.asarray(probs) / np.sum(probs), np.asarray(radii))
+        probabilities = np.asarray(probs, dtype=float)
+        if not len(transforms) or not np.all(np.isfinite(transforms)) or not np.isfinite(probabilities).all():
+            raise ScenegenError(f"{self.where}: its resting poses are not finite numbers (a degenerate mesh?)")
+        if not probabilities.sum() > 0 or not np.all(np.isfinite(radii)):
+            raise ScenegenError(f"{self.where}: its resting poses are not finite numbers (a degenerate mesh?)")
+        return RestingPoses(transforms, probabilities / probabilities.sum(), np.asarray(radii))
+
+
+def _simplified(hull: trimesh.Trimesh, max_faces: int) -> trimesh.Trimesh:
+    """The convex hull of a subset of ``hull``'s vertices drawn with a fixed seed, the same in every
+    process: about ``max_faces`` faces (a convex hull of n points in general position has 2n - 4)."""
+    keep = np.sort(np.random.default_rng(0).choice(len(hull.vertices), max_faces // 2 + 2, replace=False))
+    return trimesh.convex.convex_hull(hull.vertices[keep])
 
 
 @dataclass(frozen=True)
@@ -162,7 +243,7 @@ def check_pack(root: Path, limits: MeshLimits, load_meshes: bool = True) -> tupl
     manifest_file = find_manifest(root)
     if manifest_file is None:
         return None, [f"{root}: no asset pack here (no manifest.json or manifest.yaml)"]
-    manifest, problems = read_manifest(manifest_file)
+    manifest, problems = read_manifest(manifest_file, limits.max_manifest_kilobytes, limits.max_manifest_nodes)
     problems = [f"{manifest_file}: {p}" for p in problems]
     if manifest is None:
         return None, problems  # nothing more to check
@@ -171,9 +252,9 @@ def check_pack(root: Path, limits: MeshLimits, load_meshes: bool = True) -> tupl
         mesh_path, problem = _mesh_path(root, entry)
         if problem is None and load_meshes:
             try:
-                _load_mesh(mesh_path, manifest.name, root.resolve(), entry.up_axis, limits)
+                _asset(entry, mesh_path, manifest, root.resolve(), limits).check()
             except ScenegenError as err:
-                problem = f"{err} (asset {entry.id!r})"
+                problem = str(err) if f"(asset {entry.id!r})" in str(err) else f"{err} (asset {entry.id!r})"
         if problem is not None:
             problems.append(problem)
             continue
@@ -253,47 +334,111 @@ def _asset(entry: AssetEntry, mesh_path: Path, manifest: Manifest, root: Path, l
 
 
 class _PackResolver(FilePathResolver):
-    """Resolves the files a mesh references (MTL, textures, buffers) inside the pack folder only,
-    and remembers any reference that tried to leave it."""
+    """Resolves the files a mesh references (MTL, textures, buffers) inside the pack folder only, counting
+    their bytes with the mesh file's against ``max_bytes``; remembers each reference that tried to leave
+    the pack or went over the limit (trimesh catches some errors and carries on without the file)."""
 
-    def __init__(self, mesh_path: Path, pack_root: Path):
+    def __init__(self, mesh_path: Path, pack_root: Path, max_bytes: float):
         super().__init__(str(mesh_path), allow_anywhere=True)
         self.pack_root = pack_root
-        self.escapes: list[str] = []
+        self.max_bytes = max_bytes
+        self.read = {mesh_path: mesh_path.stat().st_size}  # file -> bytes
+        self.problems: list[str] = []
 
     def absolute(self, name: str) -> Path:
         path = super().absolute(name)
         if not path.is_relative_to(self.pack_root):
-            self.escapes.append(name)
+            self.problems.append(f"references {name!r}, outside the pack folder")
             raise ValueError(f"{name!r} leaves the pack folder")
         return path
 
+    def get(self, name: str) -> bytes:
+        """The bytes of the file ``name`` (as written, else without a leading /, else its base name, as
+        trimesh's own resolver tries), once the total is known to stay within ``max_bytes``."""
+        for candidate in (name.strip(), name.strip().lstrip("/"), os.path.split(name)[-1]):
+            try:
+                path = self.absolute(candidate)
+            except ValueError:
+                continue
+            if path.is_file():
+                self.read[path] = path.stat().st_size
+                total = sum(self.read.values())
+                if total > self.max_bytes:
+                    self.problems.append(
+                        f"{total / 1e6:.1f} MB with the files it references ({name!r} included) is over the "
+                        f"limit of {self.max_bytes / 1e6:g} MB (objects.max_mesh_megabytes)"
+                    )
+                    raise ValueError(f"{name!r}: over the size limit")
+                return path.read_bytes()
+        raise FileNotFoundError(name)
+
+
+@contextlib.contextmanager
+def _texture_pixel_limit(max_pixels: int) -> Iterator[list[str]]:
+    """While trimesh loads a mesh: Pillow refuses any image of more than ``max_pixels`` from its header,
+    before decoding it, and each refusal is collected in the list yielded, even one trimesh catches and
+    only logs (it then carries on without the texture)."""
+    refused: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.exc_info and isinstance(record.exc_info[1], _BOMBS):
+                refused.append(str(record.exc_info[1]))
+
+    logger, handler = logging.getLogger("trimesh"), Collect()
+    saved = logger.level, logger.propagate, PIL.Image.MAX_IMAGE_PIXELS
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)  # trimesh logs the errors it catches at debug level
+    logger.propagate = False  # ... which must not reach the application's own log meanwhile
+    PIL.Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)  # over the limit: refused
+            yield refused
+    finally:
+        logger.removeHandler(handler)
+        logger.level, logger.propagate, PIL.Image.MAX_IMAGE_PIXELS = saved
+
+
+_BOMBS = (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning)
+
 
 @cache
-def _load_mesh(path: Path, pack: str, pack_root: Path, up_axis: str, limits: MeshLimits) -> trimesh.Trimesh:
+def _load_mesh(path: Path, pack: str, pack_root: Path, limits: MeshLimits) -> trimesh.Trimesh:
     where = f"pack {pack!r} at {pack_root}: {path.relative_to(pack_root)}"
     size = path.stat().st_size
     if size == 0:
         raise ScenegenError(f"{where}: the file is empty")
     if size > limits.max_megabytes * 1e6:
         raise ScenegenError(f"{where}: {size / 1e6:.1f} MB is over the limit of {limits.max_megabytes} MB")
-    resolver = _PackResolver(path, pack_root)
-    try:
-        mesh = trimesh.load(str(path), force="mesh", resolver=resolver)
-    except Exception as err:  # trimesh raises many types for bad files
-        raise ScenegenError(f"{where}: cannot load as a mesh ({' '.join(str(err).split())[:160]})") from None
-    if resolver.escapes:
-        raise ScenegenError(f"{where}: references {resolver.escapes[0]!r}, outside the pack folder")
+    resolver = _PackResolver(path, pack_root, limits.max_megabytes * 1e6)
+    with _texture_pixel_limit(limits.max_texture_pixels) as refused:
+        try:  # unprocessed: trimesh would drop faces at non-finite vertices without a word
+            mesh = trimesh.load(str(path), force="mesh", resolver=resolver, process=False)
+        except _BOMBS as err:
+            refused.append(str(err))
+        except Exception as err:  # trimesh raises many types for bad files
+            if not resolver.problems:
+                raise ScenegenError(f"{where}: cannot load as a mesh ({' '.join(str(err).split())[:160]})") from None
+    if resolver.problems:
+        raise ScenegenError(f"{where}: {resolver.problems[0]}")
+    if refused:
+        found = re.search(r"\((\d+) pixels\)", refused[0])  # Pillow's message: "Image size (N pixels) ..."
+        size = f"a texture of {found[1]} pixels" if found else "a texture"
+        raise ScenegenError(
+            f"{where}: {size} is over the limit of {limits.max_texture_pixels} (objects.max_texture_pixels)"
+        )
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
         raise ScenegenError(f"{where}: the mesh has no faces")
     if len(mesh.faces) > limits.max_faces:
         raise ScenegenError(f"{where}: {len(mesh.faces)} faces is over the limit of {limits.max_faces}")
-    if not np.all(np.isfinite(mesh.vertices)):
-        raise ScenegenError(f"{where}: the mesh has non-finite vertices")
+    used = np.unique(mesh.faces)
+    if used.min() < 0 or used.max() >= len(mesh.vertices):
+        raise ScenegenError(f"{where}: a face refers to a vertex the file does not have")
+    bad = np.flatnonzero(~np.all(np.isfinite(mesh.vertices), axis=1))
+    if len(bad):
+        raise ScenegenError(f"{where}: the mesh has non-finite vertices, e.g. {mesh.vertices[bad[0]].tolist()}")
+    mesh.process()  # as trimesh.load(process=True) would: merge duplicate vertices (all finite now)
     if np.max(mesh.extents) <= 0:
         raise ScenegenError(f"{where}: the mesh is degenerate (zero size)")
-    if up_axis != "z":
-        transform = np.eye(4)
-        transform[:3, :3] = UP_ROTATIONS[up_axis]
-        mesh.apply_transform(transform)
     return mesh

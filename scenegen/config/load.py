@@ -6,6 +6,7 @@ Every problem is a ScenegenError with one line naming the key.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from typing import Any
 
@@ -36,7 +37,7 @@ def compose_config(config_name: str, schema: type, overrides: list[str]) -> Any:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as err:
-        raise ScenegenError(f"config: {_describe(err)}") from None
+        raise ScenegenError(f"config: {describe_error(err)}") from None
     return finish_config(cfg, schema)
 
 
@@ -46,11 +47,30 @@ def finish_config(cfg: DictConfig, schema: type = Config) -> Any:
     try:
         return OmegaConf.to_object(cfg)
     except OmegaConfBaseException as err:
-        raise ScenegenError(f"config: {_describe(err)}") from None
+        raise ScenegenError(f"config: {describe_error(err)}") from None
 
 
 def validate(cfg: DictConfig, schema: type = Config, prefix: str = "") -> None:
-    """Check every ``span`` and ``bounds`` of ``schema`` in ``cfg``; raise ScenegenError naming the key."""
+    """Check every number is finite and every ``span`` and ``bounds`` of ``schema`` in ``cfg``; raise
+    ScenegenError naming the key."""
+    if not prefix:
+        _check_finite(OmegaConf.to_container(cfg, resolve=False), "")
+    _check_schema(cfg, schema, prefix)
+
+
+def _check_finite(value: Any, key: str) -> None:
+    """No key of scenegen's configs takes an infinite or NaN number."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, list):
+        for v in value:
+            _check_finite(v, key)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ScenegenError(f"config: {key} = {value} must be a finite number")
+
+
+def _check_schema(cfg: DictConfig, schema: type, prefix: str) -> None:
     types = typing.get_type_hints(schema)
     if "_target_" in cfg:
         raise ScenegenError(f"config: {prefix}_target_: scenegen never instantiates objects named in its config")
@@ -61,7 +81,7 @@ def validate(cfg: DictConfig, schema: type = Config, prefix: str = "") -> None:
         key = f"{prefix}{f.name}"
         value = cfg[f.name]
         if dataclasses.is_dataclass(types[f.name]):
-            validate(value, types[f.name], f"{key}.")
+            _check_schema(value, types[f.name], f"{key}.")
         elif "span" in f.metadata:
             _check_span(key, list(value), *f.metadata["span"])
         elif "bounds" in f.metadata:
@@ -83,7 +103,7 @@ def _check_bounds(key: str, value: float, lo: float, hi: float) -> None:
         raise ScenegenError(f"config: {key} = {value} must be {allowed}")
 
 
-def _describe(err: BaseException) -> str:
+def describe_error(err: BaseException) -> str:
     """One line for a Hydra or OmegaConf error: the key and the problem, found along the cause chain."""
     first_line = str(err).strip().split("\n")[0]
     cause = err.__cause__

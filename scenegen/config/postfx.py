@@ -19,19 +19,19 @@ class VignettingConfig:
 @dataclass
 class MotionBlurConfig:
     probability: float = bounded(0.0, 1.0)
-    length: list[int] = span(1)  # pixels; the direction is uniform. Cost grows with the length
+    length: list[int] = span(1, 500)  # pixels; the direction is uniform. Cost grows with the length
 
 
 @dataclass
 class GaussianBlurConfig:
     probability: float = bounded(0.0, 1.0)
-    sigma: list[float] = span(0.1)  # pixels
+    sigma: list[float] = span(0.1, 100.0)  # pixels
 
 
 @dataclass
 class ShotNoiseConfig:
     probability: float = bounded(0.0, 1.0)
-    photons: list[float] = span(1.0)  # mean photon count of a 255 pixel; fewer photons, more noise
+    photons: list[float] = span(1.0, 1e9)  # mean photon count of a 255 pixel; fewer photons, more noise
 
 
 @dataclass
@@ -45,13 +45,13 @@ class FactorConfig:
     """Brightness, contrast or saturation: a factor about a reference (black, mean luma, grey); 1 is no change."""
 
     probability: float = bounded(0.0, 1.0)
-    factor: list[float] = span(0.0)
+    factor: list[float] = span(0.0, 100.0)
 
 
 @dataclass
 class GammaConfig:
     probability: float = bounded(0.0, 1.0)
-    gamma: list[float] = span(0.01)  # output = 255 * (input / 255) ** gamma; above 1 darkens
+    gamma: list[float] = span(0.01, 100.0)  # output = 255 * (input / 255) ** gamma; above 1 darkens
 
 
 @dataclass

@@ -10,6 +10,7 @@ field metadata: ``span`` marks a ``[min, max]`` pair, ``bounds`` a scalar, and
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -17,21 +18,46 @@ from omegaconf import MISSING
 from scenegen.config.fields import bounded, span
 from scenegen.config.postfx import PostFXConfig
 
+MAX_FRAMES = 1_000_000  # frame files are named NNNNNN
+
+
+class Choice(str, Enum):
+    """A named option of a config key: Hydra refuses other names; it compares, prints and serialises as its name."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def choices(name: str, names: list[str]) -> type[Choice]:
+    """A Choice enum whose members are ``names``, each its own value."""
+    return Choice(name, {n: n for n in names})
+
+
+Layout = choices("Layout", ["tabletop", "flying", "drop"])
+Balance = choices("Balance", ["uniform", "assets"])
+DistractorShape = choices("DistractorShape", ["box", "sphere", "cylinder", "cone", "capsule", "torus"])
+TextureKind = choices("TextureKind", ["noise", "checker", "stripes", "gradient", "marble", "wood"])
+LightKind = choices("LightKind", ["directional", "point", "spot"])
+Backend = choices("Backend", ["auto", "egl", "osmesa"])
+ExportFormat = choices("ExportFormat", ["coco", "coco_keypoints", "yolo", "yolo_seg", "bop"])
+ExecutorKind = choices("ExecutorKind", ["local", "ray"])
+
 
 @dataclass
 class SceneConfig:
-    layout: str = MISSING  # tabletop: resting on the plane; flying: floating in front of the camera; drop: physics
+    layout: Layout = MISSING  # tabletop: resting on the plane; flying: floating in front of the camera; drop: physics
     objects_per_scene: list[int] = span(0, 200)
-    placement_radius: float = bounded(0.01)  # metres: tabletop objects rest inside this disk
-    plane_size: float = bounded(0.0)  # metres; 0 means no support plane
-    max_placement_tries: int = bounded(1)
-    flying_depth: list[float] = span(0.01)  # metres from the camera, flying layout
+    placement_radius: float = bounded(0.01, 100.0)  # metres: tabletop objects rest inside this disk
+    plane_size: float = bounded(0.0, 1000.0)  # metres; 0 means no support plane
+    max_placement_tries: int = bounded(1, 100_000)
+    # metres from the camera to an object's centre, flying layout; one nearer than its radius + camera.znear is redrawn
+    flying_depth: list[float] = span(0.05, 1000.0)
     distractors: list[int] = span(0, 200)  # unlabelled occluders per scene
-    distractor_shapes: list[str] = MISSING
-    distractor_size: list[float] = span(0.001)  # metres, each extent of a distractor
-    bin_wall_height: float = bounded(0.0)  # metres; > 0 walls the placement disk in, as a bin
-    room_size: float = bounded(0.0)  # metres; > 0 stands four textured walls this far apart around the scene
-    room_height: float = bounded(0.0)  # metres, the room's walls
+    distractor_shapes: list[DistractorShape] = MISSING
+    distractor_size: list[float] = span(0.001, 100.0)  # metres, each extent of a distractor
+    bin_wall_height: float = bounded(0.0, 100.0)  # metres; > 0 walls the placement disk in, as a bin
+    room_size: float = bounded(0.0, 1000.0)  # metres; > 0 stands four textured walls this far apart around the scene
+    room_height: float = bounded(0.0, 100.0)  # metres, the room's walls
 
 
 @dataclass
@@ -41,10 +67,10 @@ class CollisionConfig:
     convex_ratio: float = bounded(0.0, 1.0)  # mesh volume / hull volume at least this: one convex hull
     concavity: float = bounded(0.001, 1.0)  # CoACD threshold: the concavity a part may keep
     max_parts: int = bounded(1, 256)  # CoACD: at most this many convex parts
-    resolution: int = bounded(100)  # CoACD: samples for its concavity measure
-    preprocess_resolution: int = bounded(10)  # CoACD: voxels per side when remeshing a non-manifold mesh
-    mcts_nodes: int = bounded(1)  # CoACD: children per node of its cut search
-    mcts_iterations: int = bounded(1)  # CoACD: iterations of its cut search
+    resolution: int = bounded(100, 100_000)  # CoACD: samples for its concavity measure
+    preprocess_resolution: int = bounded(10, 200)  # CoACD: voxels per side when remeshing a non-manifold mesh
+    mcts_nodes: int = bounded(1, 100)  # CoACD: children per node of its cut search
+    mcts_iterations: int = bounded(1, 10_000)  # CoACD: iterations of its cut search
 
 
 @dataclass
@@ -52,16 +78,16 @@ class PhysicsConfig:
     time_step: float = bounded(1e-4, 0.05)  # seconds per simulation step
     solver_iterations: int = bounded(1, 500)  # contact solver iterations per step
     contact_erp: float = bounded(0.0, 1.0)  # share of a contact's penetration the solver undoes per step
-    max_seconds: float = bounded(0.01)  # simulated time limit per drop
-    check_seconds: float = bounded(1e-4)  # simulated time between checks for rest
-    rest_speed: float = bounded(0.0)  # m/s: a body slower than this (and rest_spin) is at rest
-    rest_spin: float = bounded(0.0)  # rad/s
-    drop_gap: list[float] = span(0.0)  # metres of air around each object's bounding sphere at spawn
-    friction: float = bounded(0.0)
-    rolling_friction: float = bounded(0.0)  # also spinning friction: stops balls and spinning tops
+    max_seconds: float = bounded(0.01, 60.0)  # simulated time limit per drop
+    check_seconds: float = bounded(1e-4, 1.0)  # simulated time between checks for rest
+    rest_speed: float = bounded(0.0, 10.0)  # m/s: a body slower than this (and rest_spin) is at rest
+    rest_spin: float = bounded(0.0, 100.0)  # rad/s
+    drop_gap: list[float] = span(0.0, 10.0)  # metres of air around each object's bounding sphere at spawn
+    friction: float = bounded(0.0, 100.0)
+    rolling_friction: float = bounded(0.0, 100.0)  # also spinning friction: stops balls and spinning tops
     damping: float = bounded(0.0, 1.0)  # linear and angular velocity damping
-    max_penetration: float = bounded(0.0)  # metres: an object sunk deeper into another is dropped again
-    max_redrops: int = bounded(0)  # rounds of re-dropping objects that left the support or sank
+    max_penetration: float = bounded(0.0, 1.0)  # metres: an object sunk deeper into another is dropped again
+    max_redrops: int = bounded(0, 100)  # rounds of re-dropping objects that left the support or sank
     collision: CollisionConfig = MISSING
 
 
@@ -70,10 +96,14 @@ class ObjectsConfig:
     packs: list[str] = MISSING
     classes: list[str] = MISSING  # empty: every class of the packs
     class_weights: dict[str, float] = MISSING  # class -> weight, default 1
-    balance: str = MISSING  # uniform: class frequency ~ weight; assets: ~ weight x the class's asset count
-    size_scale: list[float] = span(0.01)  # multiplies each asset's target size
-    max_mesh_faces: int = bounded(1)  # a pack's mesh with more faces is an error
-    max_mesh_megabytes: float = bounded(0.0)  # a pack's mesh file larger than this is an error
+    balance: Balance = MISSING  # uniform: class frequency ~ weight; assets: ~ weight x the class's asset count
+    size_scale: list[float] = span(0.01, 100.0)  # multiplies each asset's target size
+    max_mesh_faces: int = bounded(1, 100_000_000)  # a pack's mesh with more faces is an error
+    max_mesh_megabytes: float = bounded(0.0, 100_000.0)  # a mesh file with the files it references, at most
+    max_texture_pixels: int = bounded(1, 1_000_000_000)  # width x height of a mesh's texture, at most
+    max_pose_hull_faces: int = bounded(8, 1_000_000)  # more convex-hull faces: resting poses of a simplified hull
+    max_manifest_kilobytes: float = bounded(0.001, 1_000_000.0)  # a pack's manifest file, at most
+    max_manifest_nodes: int = bounded(1, 100_000_000)  # a manifest's nodes with YAML aliases expanded, at most
 
 
 @dataclass
@@ -84,9 +114,9 @@ class MaterialsConfig:
     metallic: list[float] = span(0.0, 1.0)
     roughness: list[float] = span(0.0, 1.0)
     texture_probability: float = bounded(0.0, 1.0)  # chance of a procedural texture on an object
-    texture_kinds: list[str] = MISSING
+    texture_kinds: list[TextureKind] = MISSING
     texture_size: int = bounded(4, 4096)  # pixels per side
-    texture_repeat: float = bounded(0.001)  # metres per texture repeat on meshes without UVs
+    texture_repeat: float = bounded(0.001, 1000.0)  # metres per texture repeat on meshes without UVs
     keep_asset_material: float = bounded(0.0, 1.0)  # chance of keeping the asset's own colour/texture
     class_hue: dict[str, list[float]] = MISSING  # class -> its own hue span: ties colour to class (a bias!)
 
@@ -94,29 +124,29 @@ class MaterialsConfig:
 @dataclass
 class LightingConfig:
     count: list[int] = span(0, 8)
-    types: list[str] = MISSING
-    directional_intensity: list[float] = span(0.0)
-    point_intensity: list[float] = span(0.0)  # candela, lights ~1-2 m away
-    spot_intensity: list[float] = span(0.0)
+    types: list[LightKind] = MISSING
+    directional_intensity: list[float] = span(0.0, 1e6)
+    point_intensity: list[float] = span(0.0, 1e6)  # candela, lights ~1-2 m away
+    spot_intensity: list[float] = span(0.0, 1e6)
     color_temperature: list[float] = span(1000.0, 40000.0)  # kelvin: 2700 warm bulb, 6500 daylight
     elevation_deg: list[float] = span(-90.0, 90.0)  # direction the light comes from
-    distance: list[float] = span(0.01)  # metres from the scene centre, point and spot lights
+    distance: list[float] = span(0.01, 1000.0)  # metres from the scene centre, point and spot lights
     ambient: list[float] = span(0.0, 1.0)
     shadow_probability: float = bounded(0.0, 1.0)  # chance per frame that directional and spot lights cast shadows
 
 
 @dataclass
 class CameraConfig:
-    distance: list[float] = span(0.01)
+    distance: list[float] = span(0.01, 1000.0)
     elevation_deg: list[float] = span(-90.0, 90.0)
     azimuth_deg: list[float] = span(-360.0, 720.0)
     roll_deg: list[float] = span(-180.0, 180.0)
     fov_deg: list[float] = span(1.0, 170.0)  # vertical field of view
-    look_at_jitter: float = bounded(0.0)  # metres
+    look_at_jitter: float = bounded(0.0, 100.0)  # metres
     focal_jitter: float = bounded(0.0, 0.5)  # fx, fy each scaled by 1 + U(-j, j)
-    principal_point_jitter: float = bounded(0.0)  # pixels, cx and cy each shifted by U(-j, j)
-    znear: float = bounded(1e-6)
-    zfar: float = bounded(1e-3)
+    principal_point_jitter: float = bounded(0.0, 1000.0)  # pixels, cx and cy each shifted by U(-j, j)
+    znear: float = bounded(1e-6, 1000.0)
+    zfar: float = bounded(1e-3, 1e6)
 
 
 @dataclass
@@ -133,7 +163,7 @@ class BackgroundConfig:
 class RenderConfig:
     width: int = bounded(1, 16384)
     height: int = bounded(1, 16384)
-    backend: str = MISSING  # auto, egl or osmesa
+    backend: Backend = MISSING  # auto: EGL where its libraries are, else OSMesa
     egl_device: list[int] = MISSING  # EGL devices; worker k renders on egl_device[k % len]
     antialias: bool = MISSING  # 4x MSAA on the colour image; labels are never anti-aliased
     shadow_map_size: int = bounded(16, 8192)  # pixels per side of each light's shadow map
@@ -141,20 +171,20 @@ class RenderConfig:
 
 @dataclass
 class OutputConfig:
-    min_visible_pixels: int = bounded(0)  # fewer visible pixels: counted, not annotated
+    min_visible_pixels: int = bounded(0, 16384 * 16384)  # fewer visible pixels: counted, not annotated
     instance_masks: bool = MISSING  # masks/NNNNNN.png, 16-bit instance ids
     semantic_masks: bool = MISSING  # semantic/NNNNNN.png, 16-bit category ids
     depth_png: bool = MISSING  # depth/NNNNNN.png, 16-bit millimetres, 0 = no surface
     depth_npy: bool = MISSING  # depth/NNNNNN.npy, float32 metres, 0 = no surface
     normals: bool = MISSING  # normals/NNNNNN.png, camera-frame normals, 8-bit
     amodal: bool = MISSING  # amodal masks, boxes, visibility and truncation per object
-    formats: list[str] = MISSING  # exports built from labels/ at the end: see scenegen.formats.registry
+    formats: list[ExportFormat] = MISSING  # exports built from labels/ at the end: see scenegen.formats.registry
     val_fraction: float = bounded(0.0, 1.0)  # share of frames in the validation split of the exports
 
 
 @dataclass
 class ExecutorConfig:
-    kind: str = MISSING  # local: this machine's processes; ray: Ray actors
+    kind: ExecutorKind = MISSING  # local: this machine's processes; ray: Ray actors
     workers: int = bounded(1, 1024)  # processes (or Ray actors), each with its own GL context
 
 
@@ -165,14 +195,14 @@ class RayConfig:
 
 @dataclass
 class ShardConfig:
-    index: int = bounded(0)  # this job renders frames i with i % count == index
-    count: int = bounded(1)
+    index: int = bounded(0, MAX_FRAMES)  # this job renders frames i with i % count == index
+    count: int = bounded(1, MAX_FRAMES)
 
 
 @dataclass
 class Config:
-    num_scenes: int = bounded(0)
-    seed: int = MISSING
+    num_scenes: int = bounded(0, MAX_FRAMES)  # frames are named with 6 digits
+    seed: int = bounded(0, 2**63 - 1)
     output_dir: str = MISSING
     cache_dir: str = MISSING  # collision shapes; "" for $XDG_CACHE_HOME/scenegen or ~/.cache/scenegen
     scene: SceneConfig = MISSING

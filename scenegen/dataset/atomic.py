@@ -1,38 +1,76 @@
-"""Crash-safe file writes: write to a temporary name in the same folder, then rename."""
+"""Crash-safe file writes: write to a temporary name in the same folder, sync it to disk, rename it, then
+sync the folder, so that after a crash or a power loss a file is either absent, the old one, or whole."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
+from scenegen.errors import ScenegenError
 
-def write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
+
+def write_bytes(path: Path, data: bytes, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one; with
+    ``sync``, on disk (file, then folder) before this returns. Exports written file by file pass
+    ``sync=False`` and are made durable together by ``sync_all`` before the dataset is marked complete."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(data)
+        with tmp.open("wb") as file:
+            file.write(data)
+            if sync:
+                file.flush()
+                os.fsync(file.fileno())
         os.replace(tmp, path)
+        if sync:
+            sync_folder(path.parent)
+    except OSError as err:  # disk full, out of inodes, read-only: one line, not a traceback
+        raise ScenegenError(f"cannot write {path}: {err.strerror or err}") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make the names in ``folder`` (a rename, a new link) durable; a no-op where folders cannot be synced."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as err:
+        if err.errno not in (errno.EINVAL, errno.EBADF, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
+
+
+def sync_all() -> None:
+    """Everything written so far on disk (``sync``), e.g. the exports, before ``dataset.json`` says complete."""
+    os.sync()
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Atomically write ``data`` as indented JSON with a trailing newline."""
-    write_bytes(path, (json.dumps(data, indent=1) + "\n").encode())
+    """Atomically write ``data`` as indented JSON with a trailing newline; NaN and infinities (not JSON)
+    raise ValueError."""
+    write_bytes(path, (json.dumps(data, indent=1, allow_nan=False) + "\n").encode())
 
 
-def link_or_copy(source: Path, target: Path) -> None:
-    """Make ``target`` a hard link to ``source``, or a copy where the file system refuses links."""
+def link_or_copy(source: Path, target: Path, copy: bool = False) -> None:
+    """Make ``target`` a hard link to ``source``, or a copy where the file system refuses links (or ``copy``);
+    not synced: see ``sync_all``."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     try:
-        try:
-            os.link(source, tmp)
-        except OSError:
+        if copy:
             shutil.copyfile(source, tmp)
+        else:
+            try:
+                os.link(source, tmp)
+            except OSError:
+                shutil.copyfile(source, tmp)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

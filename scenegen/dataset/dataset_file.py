@@ -4,6 +4,7 @@ timings. The one module that writes it, reads it and compares identities."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,25 @@ def read_dataset_file(folder: Path) -> dict[str, Any]:
     path = Path(folder) / DATASET_FILE
     if not path.is_file():
         raise ScenegenError(f"{folder}: not a scenegen dataset (no {DATASET_FILE})")
-    return json.loads(path.read_text())
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError) as err:
+        raise ScenegenError(f"{path}: unreadable ({err}); delete the folder or choose another") from None
+    if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
+        raise ScenegenError(f"{path}: not a scenegen dataset file")
+    return data
+
+
+def record_counts(records: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """The ``counts`` of ``dataset.json``, summed over frame records in one pass."""
+    counts = dict.fromkeys(("frames", "objects", "annotations", "below_min_visible_pixels", "distractors"), 0)
+    counts["unplaced"] = counts["redropped"] = 0
+    for record in records:
+        counts["frames"] += 1
+        counts["annotations"] += record["counts"]["annotated"]
+        for key in ("objects", "below_min_visible_pixels", "distractors", "unplaced", "redropped"):
+            counts[key] += record["counts"][key]
+    return counts
 
 
 def write_dataset_file(
@@ -34,12 +53,12 @@ def write_dataset_file(
     config: dict[str, Any],
     categories: list[dict[str, Any]],
     status: str,
-    records: list | None = None,
+    counts: dict[str, int] | None = None,
     stats: list[dict[str, Any]] | None = None,
     seconds: float = 0.0,
 ) -> None:
-    """``dataset.json``: status, config and its identity, categories, versions; when complete, counts and
-    the timings of this run (``stats``: one FrameWorker.finish() per worker)."""
+    """``dataset.json``: status, config and its identity, categories, versions; when complete, the counts
+    (``record_counts``) and the timings of this run (``stats``: one FrameWorker.finish() per worker)."""
     data: dict[str, Any] = {
         "status": status,
         "config": config,
@@ -47,16 +66,8 @@ def write_dataset_file(
         "categories": categories,
         "versions": {"scenegen": __version__, **{p: version(p) for p in ("pyrender2", "PyOpenGL", "numpy", "trimesh")}},
     }
-    if records is not None:
-        data["counts"] = {
-            "frames": len(records),
-            "objects": sum(r["counts"]["objects"] for r in records),
-            "annotations": sum(r["counts"]["annotated"] for r in records),
-            "below_min_visible_pixels": sum(r["counts"]["below_min_visible_pixels"] for r in records),
-            "distractors": sum(r["counts"]["distractors"] for r in records),
-            "unplaced": sum(r["counts"]["unplaced"] for r in records),
-            "redropped": sum(r["counts"].get("redropped", 0) for r in records),
-        }
+    if counts is not None:
+        data["counts"] = counts
     if stats is not None:
         rendered = sum(s["frames"] for s in stats)
         totals = {stage: sum(s["seconds"].get(stage, 0.0) for s in stats) for s in stats for stage in s["seconds"]}

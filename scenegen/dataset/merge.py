@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
-from scenegen.dataset.dataset_file import identity_of, read_dataset_file, write_dataset_file
-from scenegen.dataset.record import frame_name, read_records, record_path
+from scenegen.dataset.dataset_file import identity_of, read_dataset_file, record_counts, write_dataset_file
+from scenegen.dataset.record import file_path, frame_problems, iter_records, record_indices, record_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import export
-
-FILE_KEYS = ("image", "instance_mask", "semantic_mask", "depth_png", "depth_npy", "normals")
 
 
 def merge_shards(out: Path, shards: list[Path]) -> Path:
@@ -28,8 +26,7 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
             raise ScenegenError(f"{folder}: made with another config than {shards[0]} ({difference})")
     owner: dict[int, Path] = {}
     for folder in shards:
-        for path in sorted((folder / "labels").glob("*.json")):
-            index = int(path.stem)
+        for index in record_indices(folder):
             if index in owner:
                 raise ScenegenError(f"frame {index} is in both {owner[index]} and {folder}")
             owner[index] = folder
@@ -40,21 +37,28 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
         raise ScenegenError(f"{len(missing)} frames missing from the shards: {shown}; render the missing shards")
     if out.exists() and any(out.iterdir()):
         raise ScenegenError(f"{out}: exists and is not empty; choose a new folder for the merged dataset")
-    for index in expected:
-        folder = owner[index]
-        record = json.loads(record_path(folder, index).read_text())
-        for key in FILE_KEYS:
-            if key in record:
-                (out / record[key]).parent.mkdir(parents=True, exist_ok=True)
-                link_or_copy(folder / record[key], out / record[key])
-        (out / "labels").mkdir(parents=True, exist_ok=True)
-        link_or_copy(record_path(folder, index), out / "labels" / f"{frame_name(index)}.json")
+    links = [link for index in expected for link in _frame_links(out, owner[index], index)]
+    for source, target in links:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        link_or_copy(source, target)
     config = {**first["config"], "shard": {"index": 0, "count": 1}, "output_dir": str(out)}
-    records = read_records(out, list(expected))
-    for name in config["output"]["formats"]:
-        export(out, name, records, first["categories"], config["output"]["val_fraction"], config["seed"])
-    write_dataset_file(out, config, first["categories"], "complete", records)
+    counts = record_counts(iter_records(out, list(expected)))
+    for name in config["output"]["formats"]:  # each export reads the records one at a time
+        export(out, name, iter_records(out, list(expected)), first["categories"], config)
+    atomic.sync_all()  # exports and links on disk before dataset.json says complete
+    write_dataset_file(out, config, first["categories"], "complete", counts)
     return out
+
+
+def _frame_links(out: Path, folder: Path, index: int) -> list[tuple[Path, Path]]:
+    """(source, target) of every file of frame ``index`` of the shard ``folder``, its record last, once the
+    files are checked against the record; every path stays inside its dataset."""
+    record = next(iter_records(folder, [index]))
+    problems = frame_problems(folder, record)
+    if problems:
+        raise ScenegenError(f"frame {index} of {folder} is damaged: {problems[0]}; render it again (rerun the shard)")
+    links = [(file_path(folder, record, kind), file_path(out, record, kind)) for kind in record["files"]]
+    return [*links, (record_path(folder, index), record_path(out, index))]
 
 
 def _manifest(folder: Path) -> dict[str, Any]:

@@ -1,10 +1,16 @@
 """Reading any COCO instances dataset: a COCO JSON file, or a scenegen dataset folder.
 
-A folder is read as a scenegen dataset: ``annotations/coco.json``, images relative to the folder, and
-``visib_fract`` from the frame records ``labels/NNNNNN.json`` when they have it (image id = index + 1,
-matched by category and box). Segmentations may be polygons, uncompressed or compressed RLE; pycocotools
-(``COCO.annToMask``) turns each into a mask. Crowd annotations (``iscrowd`` 1) mark regions, not
-instances, and are left out; an annotation without a segmentation is measured on its box.
+A folder is read as a scenegen dataset: ``annotations/coco.json``, images in ``images/`` (``file_name`` is
+relative to it, the standard COCO layout), and ``visib_fract`` from the frame records ``labels/NNNNNN.json``
+when they have it (image id = the frame index, matched by category and box). A JSON file's ``file_name``
+paths are resolved against ``--images`` when given, else the JSON's folder or, in the standard layout
+(``annotations/X.json`` beside ``images/``), that ``images/`` folder: whichever holds the first image.
+``read_coco`` checks the file once, for every command that reads COCO: every id an integer, every number
+finite, every box and segmentation well formed, every ``file_name`` a path inside the images folder; a
+problem is one line naming the image, category or annotation.
+Segmentations may be polygons, uncompressed or compressed RLE; pycocotools (``COCO.annToMask``) turns
+each into a mask. Crowd annotations (``iscrowd`` 1) mark regions, not instances, and are left out of
+measurements; an annotation without a segmentation is measured on its box.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +27,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from scenegen.errors import ScenegenError
+from scenegen.dataset.inside import path_inside
+from scenegen.dataset.record import read_record, record_path
+from scenegen.errors import ScenegenError, shown
+
+MAX_ID = 2**63 - 1  # ids must fit numpy's int64
 
 
 @dataclass
@@ -32,7 +43,8 @@ class CocoDataset:
     images_dir: Path
     images: dict[int, dict[str, Any]]  # image id -> COCO image
     classes: list[str]  # category names, in category id order; duplicates get their id appended
-    annotations: list[dict[str, Any]]  # non-crowd; "id" = position here, "label" = index into classes
+    annotations: list[dict[str, Any]]  # non-crowd; "id" = position here, "number" = position in the file,
+    # "label" = index into classes
     visibility: np.ndarray  # (len(annotations),) visib_fract, NaN where unknown
     crowd: int  # crowd annotations left out
     box_masks: int  # annotations without a segmentation, measured on their box
@@ -41,17 +53,25 @@ class CocoDataset:
 
     def mask(self, ann: dict[str, Any]) -> np.ndarray:
         """(h, w) bool mask of one of ``annotations``."""
+        from pycocotools import mask as mask_api
+
+        return mask_api.decode(self._rle(ann)).astype(bool)
+
+    def union(self, anns: list[dict[str, Any]], shape: tuple[int, int]) -> np.ndarray:
+        """(h, w) bool: the pixels any of ``anns`` (annotations of one image of that shape) covers, merged
+        as RLE, so that memory stays one image however many annotations it has."""
+        from pycocotools import mask as mask_api
+
+        if not anns:
+            return np.zeros(shape, bool)
+        return mask_api.decode(mask_api.merge([self._rle(ann) for ann in anns], intersect=0)).astype(bool)
+
+    def _rle(self, ann: dict[str, Any]) -> dict[str, Any]:
         try:
-            mask = self.coco.annToMask(ann)
+            return self.coco.annToRLE(ann)
         except Exception as err:  # pycocotools raises bare TypeError, ValueError, KeyError ...
-            raise ScenegenError(f"bad segmentation in annotation {ann['id'] + 1}: {err}") from None
-        image = self.images[ann["image_id"]]
-        if mask.shape != (image["height"], image["width"]):
-            raise ScenegenError(
-                f"annotation {ann['id'] + 1} has a {mask.shape[1]}x{mask.shape[0]} mask on a "
-                f"{image['width']}x{image['height']} image"
-            )
-        return mask.astype(bool)
+            where = f"{self.annotations_file}: annotations[{ann['number']}]"
+            raise ScenegenError(f"{where}: bad segmentation ({' '.join(str(err).split())[:120]})") from None
 
     def read_image(self, image_id: int) -> np.ndarray:
         """(h, w, 3) uint8 RGB of an image; ScenegenError when it is missing or its size is not the file's."""
@@ -71,39 +91,239 @@ class CocoDataset:
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def read_coco_json(dataset: Path) -> tuple[Any, Path, Path]:
-    """The parsed COCO JSON of ``dataset``, its path, and the folder its ``file_name`` paths start from:
-    a scenegen folder (``annotations/coco.json``, paths from the folder) or a JSON file (paths from its folder)."""
+@dataclass
+class CocoFile:
+    """A checked COCO instances file: ``data`` is its parsed JSON (crowd annotations included), each image's
+    ``file_name`` a relative path that stays inside ``images_dir``, every id an integer, every number finite."""
+
+    path: Path  # the JSON file
+    images_dir: Path  # the folder file_name is relative to
+    data: dict[str, Any]
+
+
+def read_coco(dataset: Path, images_dir: Path | None = None) -> CocoFile:
+    """Read and check the COCO file of ``dataset``: a scenegen folder (``annotations/coco.json``, paths from
+    its ``images/``) or a JSON file (paths as the module says); ``images_dir`` overrides where paths start.
+    Any problem is a ScenegenError naming the file and the image, category or annotation."""
     if dataset.is_dir():
-        annotations_file = dataset / "annotations" / "coco.json"
-        if not annotations_file.is_file():
+        path = dataset / "annotations" / "coco.json"
+        if not path.is_file():
             raise ScenegenError(f"{dataset} is a folder without annotations/coco.json (not a scenegen dataset)")
-        root = dataset
     elif dataset.is_file():
-        annotations_file, root = dataset, dataset.parent
+        path = dataset
     else:
         raise ScenegenError(f"{dataset}: no such file or folder")
+    data = _parse(path)
+    root = images_dir or (dataset / "images" if dataset.is_dir() else _images_root(data, path))
+    _check(data, path, root)
+    return CocoFile(path, root, data)
+
+
+class _NonFinite:
+    """A NaN or Infinity constant met while parsing (not JSON): kept as a marker, so that the check names
+    where it is."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _parse(path: Path) -> Any:
+    found: list[str] = []
+
+    def non_finite(name: str) -> _NonFinite:
+        found.append(name)
+        return _NonFinite(name)
+
     try:
-        return json.loads(annotations_file.read_text()), annotations_file, root
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ScenegenError(f"{annotations_file} is not a JSON file: {err}") from None
+        data = json.loads(path.read_bytes(), parse_constant=non_finite)
+    except OSError as err:
+        raise ScenegenError(f"{path}: cannot read: {err.strerror}") from None
+    except RecursionError:
+        raise ScenegenError(f"{path}: nested too deeply to be a COCO file") from None
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ScenegenError(f"{path} is not a JSON file: {' '.join(str(err).split())[:160]}") from None
+    if found:
+        _check_structure(data, path)  # names the entry when the constant is in one
+        raise ScenegenError(f"{path}: holds {found[0]}, which is not a JSON number")
+    return data
+
+
+def _check(data: Any, path: Path, images_dir: Path) -> None:
+    _check_structure(data, path)
+    for i, image in enumerate(data["images"]):
+        path_inside(images_dir, image["file_name"], f"{path}: images[{i}] (id {image['id']})")
+
+
+def _check_structure(data: Any, path: Path) -> None:
+    """Every image, category and annotation of ``data`` (a parsed COCO file); ScenegenError naming the first
+    one that is wrong. Integral numbers as floats (``640.0``) become ints in place."""
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "categories")):
+        raise ScenegenError(f"{path} is not COCO instances: it needs 'images' and 'categories' lists")
+    if not isinstance(data.get("annotations", []), list):
+        raise ScenegenError(f"{path} is not COCO instances: 'annotations' must be a list")
+    data.setdefault("annotations", [])
+    sizes: dict[int, tuple[int, int]] = {}
+    for i, image in enumerate(data["images"]):
+        where = f"{path}: images[{i}]"
+        _require_object(image, where, ("id", "file_name", "width", "height"))
+        image["id"] = _integer(image["id"], f"{where}: id", 0, MAX_ID)
+        where = f"{where} (id {image['id']})"
+        if image["id"] in sizes:
+            raise ScenegenError(f"{where}: the id is used by another image")
+        if not isinstance(image["file_name"], str):
+            raise ScenegenError(f"{where}: file_name {shown(image['file_name'])} must be a string")
+        image["width"] = _integer(image["width"], f"{where}: width", 1, 2**31 - 1)
+        image["height"] = _integer(image["height"], f"{where}: height", 1, 2**31 - 1)
+        sizes[image["id"]] = (image["height"], image["width"])
+    categories: set[int] = set()
+    for i, category in enumerate(data["categories"]):
+        where = f"{path}: categories[{i}]"
+        _require_object(category, where, ("id", "name"))
+        category["id"] = _integer(category["id"], f"{where}: id", 0, MAX_ID)
+        where = f"{where} (id {category['id']})"
+        if category["id"] in categories:
+            raise ScenegenError(f"{where}: the id is used by another category")
+        if not isinstance(category["name"], str) or not category["name"].strip():
+            raise ScenegenError(f"{where}: name {shown(category['name'])} must be a non-empty string")
+        if not isinstance(category.get("supercategory", ""), str):
+            raise ScenegenError(f"{where}: supercategory {shown(category['supercategory'])} must be a string")
+        categories.add(category["id"])
+    for i, ann in enumerate(data["annotations"]):
+        _check_annotation(ann, f"{path}: annotations[{i}]", sizes, categories)
+
+
+def _check_annotation(ann: Any, where: str, sizes: dict[int, tuple[int, int]], categories: set[int]) -> None:
+    _require_object(ann, where, ("image_id", "category_id", "bbox"))
+    if "id" in ann:
+        ann["id"] = _integer(ann["id"], f"{where}: id", 0, MAX_ID)
+        where = f"{where} (id {ann['id']})"
+    ann["image_id"] = _integer(ann["image_id"], f"{where}: image_id", 0, MAX_ID)
+    ann["category_id"] = _integer(ann["category_id"], f"{where}: category_id", 0, MAX_ID)
+    if ann["image_id"] not in sizes:
+        raise ScenegenError(f"{where}: image_id {ann['image_id']} is not an image of the file")
+    if ann["category_id"] not in categories:
+        raise ScenegenError(f"{where}: category_id {ann['category_id']} is not a category of the file")
+    box = ann["bbox"]
+    if not isinstance(box, list) or len(box) != 4 or not all(_is_finite(v) for v in box):
+        raise ScenegenError(f"{where}: bbox {shown(box)} must be [x, y, w, h], 4 finite numbers")
+    if box[2] < 0 or box[3] < 0:
+        raise ScenegenError(f"{where}: bbox {shown(box)} has a negative width or height")
+    ann["iscrowd"] = _integer(ann.get("iscrowd", 0), f"{where}: iscrowd", 0, 1)
+    for key in ("area", "visib_fract"):
+        if key in ann and not (_is_finite(ann[key]) and ann[key] >= 0):
+            raise ScenegenError(f"{where}: {key} {shown(ann[key])} must be a finite number >= 0")
+    _check_segmentation(ann.get("segmentation"), f"{where}: segmentation", sizes[ann["image_id"]])
+
+
+def _check_segmentation(segmentation: Any, where: str, size: tuple[int, int]) -> None:
+    """Polygons (a list of lists of at least 3 points as x, y numbers), or RLE of the image's size with
+    ``counts`` a string or a list of run lengths; empty or absent: the box is used."""
+    if segmentation is None or segmentation == []:
+        return
+    if isinstance(segmentation, list):
+        for polygon in segmentation:
+            if (
+                not isinstance(polygon, list)
+                or len(polygon) < 6
+                or len(polygon) % 2
+                or not all(_is_finite(v) for v in polygon)
+            ):
+                raise ScenegenError(f"{where}: a polygon must be a list of at least 6 finite numbers, x y pairs")
+        return
+    if not isinstance(segmentation, dict) or set(segmentation) != {"size", "counts"}:
+        raise ScenegenError(f"{where}: must be a list of polygons or an RLE {{size, counts}}")
+    if segmentation["size"] != list(size):
+        raise ScenegenError(f"{where}: RLE size {shown(segmentation['size'])} is not the image's [h, w] {list(size)}")
+    counts = segmentation["counts"]
+    if isinstance(counts, list):
+        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+            raise ScenegenError(f"{where}: RLE counts must be run lengths (integers >= 0)")
+        if sum(counts) != size[0] * size[1]:
+            raise ScenegenError(f"{where}: RLE counts cover {sum(counts)} pixels, the image has {size[0] * size[1]}")
+    elif not isinstance(counts, str):
+        raise ScenegenError(f"{where}: RLE counts must be a string or a list of run lengths")
+
+
+def _require_object(value: Any, where: str, keys: tuple[str, ...]) -> None:
+    if not isinstance(value, dict):
+        raise ScenegenError(f"{where}: {shown(value)} must be an object with {', '.join(keys)}")
+    missing = [key for key in keys if key not in value]
+    if missing:
+        named = f"{where} (id {shown(value['id'])})" if "id" in value else where
+        raise ScenegenError(f"{named}: {missing[0]} is missing")
+
+
+def _is_finite(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond any float
+        return False
+
+
+def _integer(value: Any, where: str, low: int, high: int) -> int:
+    """``value`` as an int when it is an integer (or an integral float) in [low, high]."""
+    if _is_finite(value) and value == int(value) and low <= int(value) <= high:
+        return int(value)
+    raise ScenegenError(f"{where} {shown(value)} must be an integer in [{low}, {high}]")
+
+
+def _images_root(data: Any, annotations_file: Path) -> Path:
+    """Where a COCO JSON file's ``file_name`` paths start: its folder, or the ``images/`` folder beside its
+    ``annotations/`` folder (the standard COCO layout) when the first image is there and not in the former."""
+    beside = annotations_file.parent
+    standard = beside.parent / "images"
+    try:
+        first = str(data["images"][0]["file_name"])
+    except (KeyError, IndexError, TypeError):
+        return beside
+    if beside.name == "annotations" and not (beside / first).is_file() and (standard / first).is_file():
+        return standard
+    return beside
 
 
 def load_dataset(dataset: Path, images_dir: Path | None = None) -> CocoDataset:
-    """Read and check the COCO file of ``dataset`` (a scenegen folder or a JSON file).
+    """Read and check the COCO file of ``dataset`` (a scenegen folder or a JSON file), for measuring.
 
-    ``images_dir`` overrides where ``file_name`` is resolved (default: the folder, or the JSON's folder).
+    ``images_dir`` overrides where ``file_name`` is resolved (default: ``read_coco``'s folder).
     """
-    data, annotations_file, root = read_coco_json(dataset)
-    images, classes, annotations, crowd, box_masks = _check_coco(data, annotations_file)
+    coco = read_coco(dataset, images_dir)
+    images = {image["id"]: image for image in coco.data["images"]}
+    order = sorted(coco.data["categories"], key=lambda c: c["id"])
+    names = [c["name"] for c in order]
+    repeated = {n for n, count in Counter(names).items() if count > 1}
+    classes = [f"{c['name']} ({c['id']})" if c["name"] in repeated else c["name"] for c in order]
+    label_of = {c["id"]: label for label, c in enumerate(order)}
+    annotations, crowd, box_masks = [], 0, 0
+    for number, ann in enumerate(coco.data["annotations"]):
+        if ann["iscrowd"]:
+            crowd += 1
+            continue
+        x, y, w, h = (float(v) for v in ann["bbox"])
+        segmentation = ann.get("segmentation")
+        if not segmentation:
+            box_masks += 1
+            segmentation = [[x, y, x + w, y, x + w, y + h, x, y + h]]
+        entry = {"id": len(annotations), "number": number, "image_id": ann["image_id"]}
+        entry.update({"category_id": ann["category_id"], "label": label_of[ann["category_id"]]})
+        entry.update({"bbox": [x, y, w, h], "segmentation": segmentation})
+        if "visib_fract" in ann:
+            entry["visib_fract"] = float(ann["visib_fract"])
+        annotations.append(entry)
+    if not annotations:
+        raise ScenegenError(f"{coco.path} has no annotations that are not crowd regions")
     is_scenegen = dataset.is_dir()
     visibility = np.array([ann.get("visib_fract", np.nan) for ann in annotations], dtype=float)
     if is_scenegen:
-        _fill_visibility(visibility, annotations, dataset / "labels")
+        _fill_visibility(visibility, annotations, dataset)
     return CocoDataset(
         source=dataset,
-        annotations_file=annotations_file,
-        images_dir=images_dir or root,
+        annotations_file=coco.path,
+        images_dir=coco.images_dir,
         images=images,
         classes=classes,
         annotations=annotations,
@@ -115,75 +335,15 @@ def load_dataset(dataset: Path, images_dir: Path | None = None) -> CocoDataset:
     )
 
 
-def _check_coco(data: Any, path: Path) -> tuple[dict[int, dict], list[str], list[dict], int, int]:
-    """Validate COCO instances ``data``: its images by id, class names, usable annotations, crowd and box counts."""
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "categories")):
-        raise ScenegenError(f"{path} is not COCO instances: it needs 'images' and 'categories' lists")
-    if not isinstance(data.get("annotations"), list) or not data["annotations"]:
-        raise ScenegenError(f"{path} has no annotations")
-    try:
-        images = {
-            int(im["id"]): {
-                **im,
-                "file_name": str(im["file_name"]),
-                "width": int(im["width"]),
-                "height": int(im["height"]),
-            }
-            for im in data["images"]
-        }
-        category_ids = [int(c["id"]) for c in data["categories"]]
-        names = [str(c["name"]) for c in data["categories"]]
-    except (KeyError, TypeError, ValueError) as err:
-        raise ScenegenError(f"{path} is not COCO instances: an image or category lacks {err}") from None
-    if any(im["width"] < 1 or im["height"] < 1 for im in images.values()):
-        raise ScenegenError(f"{path}: an image has no pixels (width or height below 1)")
-    order = np.argsort(category_ids, kind="stable")
-    repeated = {n for n, count in Counter(names).items() if count > 1}
-    classes = [f"{names[i]} ({category_ids[i]})" if names[i] in repeated else names[i] for i in order]
-    label_of = {category_ids[i]: label for label, i in enumerate(order)}
-    annotations, crowd, box_masks = [], 0, 0
-    for number, ann in enumerate(data["annotations"], start=1):
-        if not isinstance(ann, dict) or not {"image_id", "category_id", "bbox"} <= ann.keys():
-            raise ScenegenError(f"{path}: annotation {number} needs image_id, category_id and bbox")
-        if ann["image_id"] not in images or ann["category_id"] not in label_of:
-            raise ScenegenError(f"{path}: annotation {number} names an unknown image or category")
-        if ann.get("iscrowd", 0):
-            crowd += 1
-            continue
-        try:
-            x, y, w, h = (float(v) for v in ann["bbox"])
-        except (TypeError, ValueError):
-            raise ScenegenError(f"{path}: annotation {number} has bbox {ann['bbox']!r}, not [x, y, w, h]") from None
-        if not (w >= 0 and h >= 0):
-            raise ScenegenError(f"{path}: annotation {number} has a box of negative size")
-        segmentation = ann.get("segmentation")
-        if not segmentation:
-            box_masks += 1
-            segmentation = [[x, y, x + w, y, x + w, y + h, x, y + h]]
-        annotations.append(
-            {
-                **ann,
-                "id": len(annotations),
-                "label": label_of[ann["category_id"]],
-                "bbox": [x, y, w, h],
-                "segmentation": segmentation,
-            }
-        )
-    if not annotations:
-        raise ScenegenError(f"{path} has no annotations that are not crowd regions")
-    return images, classes, annotations, crowd, box_masks
-
-
-def _fill_visibility(visibility: np.ndarray, annotations: list[dict], labels_dir: Path) -> None:
+def _fill_visibility(visibility: np.ndarray, annotations: list[dict], dataset: Path) -> None:
     """Set ``visibility[i]`` from the frame records where they hold ``visib_fract`` (matched by category and box)."""
     by_image: dict[int, list[dict]] = {}
     for ann in annotations:
         by_image.setdefault(ann["image_id"], []).append(ann)
     for image_id, anns in by_image.items():
-        path = labels_dir / f"{image_id - 1:06d}.json"
-        if not path.is_file():
+        if not record_path(dataset, image_id).is_file():
             continue
-        record = json.loads(path.read_text())
+        record = read_record(record_path(dataset, image_id))
         known = {
             (a["category_id"], tuple(float(v) for v in a["bbox"])): a["visib_fract"]
             for a in record.get("annotations", [])

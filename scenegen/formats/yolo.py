@@ -3,18 +3,21 @@
 Ultralytics finds an image's label file by replacing the last ``/images/`` of
 its path with ``/labels/`` and the extension with ``.txt``. The dataset's own
 ``labels/`` folder holds the JSON frame records, so the export is a folder of
-its own, ``yolo/`` (detection) or ``yolo_seg/`` (segmentation) inside the dataset::
+its own, ``yolo/`` (detection) or ``yolo_seg/`` (segmentation) inside the
+dataset, in the layout Ultralytics documents, one folder per split (so train
+and val get their own ``labels/{train,val}.cache``)::
 
-    yolo/images/NNNNNN.png   hard links to ../images/NNNNNN.png (copies where links fail)
-    yolo/labels/NNNNNN.txt   one line per annotated object; empty for a frame without any
-    yolo/train.txt           the train images, one ``./images/NNNNNN.png`` a line
-    yolo/val.txt             the val images, likewise
-    yolo/data.yaml           ``train: train.txt``, ``val: val.txt``, ``names: {0: ball, ...}``
+    yolo/images/train/NNNNNN.png   hard links to ../images/NNNNNN.png (copies with ``copy``, or where links fail)
+    yolo/images/val/NNNNNN.png
+    yolo/labels/train/NNNNNN.txt   one line per annotated object; empty for a frame without any
+    yolo/labels/val/NNNNNN.txt
+    yolo/data.yaml                 ``path:`` (this folder, absolute), ``train: images/train``,
+                                   ``val: images/val``, ``names: {0: ball, ...}``
 
-``data.yaml`` has no ``path`` key on purpose: Ultralytics then takes the
-dataset root to be the yaml's folder (``path: .`` would mean the working
-directory), and it reads list lines that start with ``./`` relative to the list
-file's folder, so the folder can be moved or copied as a whole.
+A relative ``path`` would be read from the working directory, so ``path`` is the folder's absolute path when
+written: after moving the folder, change it or delete the line (Ultralytics then takes this file's folder).
+Hard links take no space but count twice for tools that do not keep them (``cp -r``, ``zip``, ``rsync``
+without ``-H``); ``data.yaml`` says so, and ``scenegen export --copy`` writes copies.
 
 Class ``c`` is category ``c + 1``. Coordinates are normalised by the image
 width and height, in pixel-edge units: pixel ``i`` spans ``[i, i + 1]``, so a
@@ -35,6 +38,7 @@ Ultralytics would read it as a box.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +48,13 @@ from scipy.spatial import KDTree
 
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
-from scenegen.dataset.record import frame_name
-from scenegen.formats.split import split_indices
+from scenegen.dataset.record import file_path, frame_name
+from scenegen.formats.split import is_val
 from scenegen.labels.rle import decode_rle
 
 TASKS = ("detect", "segment")
 FOLDER = "yolo"
+SPLITS = ("train", "val")
 
 
 def _annotated(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -98,41 +103,58 @@ def yolo_segmentation_lines(record: dict[str, Any]) -> list[str]:
     return lines
 
 
-def data_yaml(classes: list[str]) -> str:
+def data_yaml(root: Path, classes: list[str], copied: bool) -> str:
     """The Ultralytics dataset yaml; names are JSON strings, which YAML reads as double-quoted scalars."""
     names = "".join(f"  {i}: {json.dumps(name)}\n" for i, name in enumerate(classes))
-    header = "# Ultralytics YOLO dataset written by scenegen; the dataset root is this file's folder.\n"
-    return f"{header}train: train.txt\nval: val.txt\nnames:\n{names}"
+    images = (
+        "# images/ holds copies of the dataset's images.\n"
+        if copied
+        else "# images/ holds hard links to the dataset's images/ (copies where links fail): no extra space, but\n"
+        "# cp -r, zip and rsync without -H store them twice; `scenegen export DATASET --copy ...` writes copies.\n"
+    )
+    header = (
+        "# Ultralytics YOLO dataset written by scenegen. path is this folder, absolute: after moving it, change\n"
+        "# path or delete the line (Ultralytics then takes this file's folder).\n"
+    )
+    return f"{header}{images}path: {json.dumps(str(root))}\ntrain: images/train\nval: images/val\nnames:\n{names}"
 
 
 def write_yolo(
     dataset_dir: Path,
-    records: list[dict[str, Any]],
+    records: Iterable[dict[str, Any]],
     classes: list[str],
     task: str = "detect",
     val_fraction: float = 0.2,
     seed: int = 0,
+    copy: bool = False,
 ) -> Path:
     """Write the ``yolo/`` export of ``task`` (detect or segment) for ``records``; return its ``data.yaml``.
 
-    The train/val split is ``split_indices`` of the frame indices with ``val_fraction`` and ``seed``.
+    The train/val split is ``is_val`` of each frame index with ``val_fraction`` and ``seed``; images
+    are hard links to the dataset's (copies with ``copy``). Files of an earlier export that are not part of
+    this one (a frame now in the other split) are removed.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     lines_of = yolo_detection_lines if task == "detect" else yolo_segmentation_lines
-    out = Path(dataset_dir) / (FOLDER if task == "detect" else f"{FOLDER}_seg")
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    (out / "labels").mkdir(parents=True, exist_ok=True)
-    image_of = {}
+    out = Path(dataset_dir).resolve() / (FOLDER if task == "detect" else f"{FOLDER}_seg")
+    written: set[Path] = set()
+    for split in SPLITS:
+        (out / "images" / split).mkdir(parents=True, exist_ok=True)
+        (out / "labels" / split).mkdir(parents=True, exist_ok=True)
     for record in records:
         name = frame_name(record["index"])
-        image = f"images/{name}{Path(record['image']).suffix}"
-        link_or_copy(Path(dataset_dir) / record["image"], out / image)
-        lines = lines_of(record)
-        atomic.write_bytes(out / "labels" / f"{name}.txt", "".join(f"{line}\n" for line in lines).encode())
-        image_of[record["index"]] = image
-    train, val = split_indices(list(image_of), val_fraction, seed)
-    for split, indices in (("train", train), ("val", val)):
-        atomic.write_bytes(out / f"{split}.txt", "".join(f"./{image_of[i]}\n" for i in indices).encode())
-    atomic.write_bytes(out / "data.yaml", data_yaml(classes).encode())
+        split = "val" if is_val(record["index"], val_fraction, seed) else "train"
+        image = out / "images" / split / f"{name}{Path(record['files']['image']['path']).suffix}"
+        link_or_copy(file_path(Path(dataset_dir), record, "image"), image, copy)
+        label = out / "labels" / split / f"{name}.txt"
+        text = "".join(f"{line}\n" for line in lines_of(record))
+        atomic.write_bytes(label, text.encode(), sync=False)  # synced with the dataset
+        written.update((image, label))
+    for split in SPLITS:
+        for folder in (out / "images" / split, out / "labels" / split):
+            for stale in folder.iterdir():
+                if stale not in written:
+                    stale.unlink()
+    atomic.write_bytes(out / "data.yaml", data_yaml(out, classes, copy).encode())
     return out / "data.yaml"

@@ -3,14 +3,22 @@
 Every frame is rendered, labelled and written by whichever worker takes it, from its own seed, so the
 dataset is the same byte for byte however the frames are spread. Each worker owns one GL context,
 created inside its own process, on EGL device ``render.egl_device[k % len]`` for worker ``k``.
+
+Worker processes die with the scenegen process, however it ends (``kill -9`` included): on Linux the
+kernel kills them (``PR_SET_PDEATHSIG``), and everywhere each watches a pipe from the parent and exits
+when it closes. SIGTERM stops a run as Ctrl-C does. A write that fails (disk full, out of inodes,
+read-only) is one line naming the file, with the resume hint.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
 import queue
 import signal
 import sys
+import threading
 import traceback
 from collections import deque
 from pathlib import Path
@@ -25,18 +33,40 @@ from scenegen.pipeline.worker import FrameWorker
 
 Stats = dict[str, Any]  # FrameWorker.finish(): frames and per-stage seconds
 RESUME_HINT = "finished frames are kept: run the same command to resume"
+PR_SET_PDEATHSIG = 1  # prctl option, linux/prctl.h
 
 
 def run_frames(cfg: Config, out: Path, todo: list[int], progress: bool, catalog: Catalog) -> list[Stats]:
     """Render frames ``todo`` of ``cfg`` into ``out`` with ``cfg.executor``; one Stats per worker.
-    ``catalog`` is this process's: a worker here reuses it, worker processes build their own."""
+    ``catalog`` is this process's: a worker here reuses it, worker processes build their own.
+    SIGTERM raises KeyboardInterrupt here, as Ctrl-C does."""
     bar = tqdm(total=len(todo), desc="rendering", unit="frame", disable=not progress, file=sys.stderr)
-    with bar:
-        if cfg.executor.kind == "ray":
-            return _run_ray(cfg, out, todo, bar)
-        if cfg.executor.workers == 1 or len(todo) <= 1:
-            return [_run_here(cfg, out, todo, bar, catalog)]
-        return _run_processes(cfg, out, todo, bar)
+    previous = signal.signal(signal.SIGTERM, _interrupt) if _in_main_thread() else None
+    try:
+        with bar:
+            if cfg.executor.kind == "ray":
+                return _run_ray(cfg, out, todo, bar)
+            if cfg.executor.workers == 1 or len(todo) <= 1:
+                return [_run_here(cfg, out, todo, bar, catalog)]
+            return _run_processes(cfg, out, todo, bar)
+    except OSError as err:
+        raise failed_write(err) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def failed_write(err: OSError) -> ScenegenError:
+    """The one line for a file or folder that could not be written (disk full, out of inodes, read-only)."""
+    return ScenegenError(f"cannot write {err.filename or 'a file'}: {err.strerror or err}; {RESUME_HINT}")
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def _device(cfg: Config, worker: int) -> int:
@@ -54,9 +84,11 @@ def _run_here(cfg: Config, out: Path, todo: list[int], bar: tqdm, catalog: Catal
     return stats
 
 
-def _process_main(cfg: Config, out: Path, device: int, tasks: Any, results: Any) -> None:
-    """A worker process: frames from ``tasks`` until None; reports ("frame", i), ("done", stats) or ("error", text)."""
+def _process_main(cfg: Config, out: Path, device: int, tasks: Any, results: Any, lifeline: Any, parent: int) -> None:
+    """A worker process: frames from ``tasks`` until None; reports ("frame", i), ("done", stats) or ("error", text).
+    It exits when the parent process ``parent`` ends (``lifeline``: the reading end of a pipe only it holds)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers on Ctrl-C
+    _die_with_parent(lifeline, parent)
     try:
         worker = FrameWorker(cfg, out, device)
         try:
@@ -68,20 +100,43 @@ def _process_main(cfg: Config, out: Path, device: int, tasks: Any, results: Any)
         results.put(("done", stats))
     except ScenegenError as err:
         results.put(("error", str(err)))
+    except OSError as err:
+        results.put(("error", str(failed_write(err))))
     except BaseException:
         results.put(("error", traceback.format_exc()))
+
+
+def _die_with_parent(lifeline: Any, parent: int) -> None:
+    """End this process as soon as the process ``parent`` ends, however it ends."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the kernel kills us when the parent dies
+    if os.getppid() != parent:  # it died before we got here
+        os._exit(1)
+
+    def watch() -> None:
+        try:
+            lifeline.recv()  # nothing is ever sent: returns only by EOF, when the parent's end closes
+        except (EOFError, OSError):
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _run_processes(cfg: Config, out: Path, todo: list[int], bar: tqdm) -> list[Stats]:
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no GL state inherited
     tasks, results = context.Queue(), context.Queue()
+    lifeline, keep_alive = context.Pipe(duplex=False)  # the workers read; this process holds the other end
     workers = min(cfg.executor.workers, len(todo))
     for index in todo:
         tasks.put(index)
     for _ in range(workers):
         tasks.put(None)
     processes = [
-        context.Process(target=_process_main, args=(cfg, out, _device(cfg, k), tasks, results), daemon=True)
+        context.Process(
+            target=_process_main, args=(cfg, out, _device(cfg, k), tasks, results, lifeline, os.getpid()), daemon=True
+        )
         for k in range(workers)
     ]
     for process in processes:
@@ -107,6 +162,7 @@ def _run_processes(cfg: Config, out: Path, todo: list[int], bar: tqdm) -> list[S
             if len(stats) < workers:
                 process.terminate()
             process.join()
+        keep_alive.close()
     return stats
 
 
@@ -150,4 +206,6 @@ def _ray_result(ray: Any, ref: Any) -> Any:
         return ray.get(ref)
     except ray.exceptions.RayTaskError as err:
         cause = err.cause if isinstance(err.cause, ScenegenError) else None
+        if isinstance(err.cause, OSError):
+            raise failed_write(err.cause) from None
         raise ScenegenError(str(cause) if cause else f"a Ray worker failed: {err}") from None

@@ -18,7 +18,16 @@ import numpy as np
 
 from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
 from scenegen.config.schema import Config
-from scenegen.dataset.record import encode_npy, encode_png, frame_name, write_file, write_record
+from scenegen.dataset.record import (
+    FORMAT,
+    FrameRecord,
+    ObjectLabel,
+    encode_npy,
+    encode_png,
+    file_relative,
+    write_frame_file,
+    write_record,
+)
 from scenegen.labels.annotate import amodal_crops, amodal_groups, annotate, project_objects
 from scenegen.labels.masks import depth_millimetres, semantic_image
 from scenegen.labels.normals import encode_normals, normals_from_depth
@@ -89,7 +98,9 @@ class FrameWorker:
             self.pending.result()  # re-raises a failed write here
             self.pending = None
 
-    def _write(self, spec: SceneSpec, color: np.ndarray, ids: np.ndarray, depth: np.ndarray, annotations: list) -> None:
+    def _write(
+        self, spec: SceneSpec, color: np.ndarray, ids: np.ndarray, depth: np.ndarray, annotations: list[ObjectLabel]
+    ) -> None:
         """Apply the sensor effects, encode and write the frame's files, then its record: a frame whose
         record exists is whole."""
         start = time.perf_counter()
@@ -97,37 +108,41 @@ class FrameWorker:
         image, effects = apply_postfx(color, self.cfg.postfx, rng)
         self.seconds["postfx"] += time.perf_counter() - start
         start = time.perf_counter()
-        output, name = self.cfg.output, frame_name(spec.index)
-        files = {"image": (f"images/{name}.png", encode_png(image))}
+        output, index = self.cfg.output, spec.index
+        files = {"image": encode_png(image)}
         if output.instance_masks:
-            files["instance_mask"] = (f"masks/{name}.png", encode_png(ids))
+            files["instance_mask"] = encode_png(ids)
         if output.semantic_masks:
             categories = np.array([0] + [a["category_id"] for a in annotations])
-            files["semantic_mask"] = (f"semantic/{name}.png", encode_png(semantic_image(ids, categories)))
+            files["semantic_mask"] = encode_png(semantic_image(ids, categories))
         if output.depth_png:
-            files["depth_png"] = (f"depth/{name}.png", encode_png(depth_millimetres(depth)))
+            files["depth_png"] = encode_png(depth_millimetres(depth))
         if output.depth_npy:
-            files["depth_npy"] = (f"depth/{name}.npy", encode_npy(depth))
+            files["depth_npy"] = encode_npy(depth)
         if output.normals:
             normals = normals_from_depth(depth, np.asarray(spec.camera.K), ids)
-            files["normals"] = (f"normals/{name}.png", encode_png(encode_normals(normals)))
+            files["normals"] = encode_png(encode_normals(normals))
         self.seconds["encode"] += time.perf_counter() - start
         start = time.perf_counter()
-        for relative, data in files.values():
-            write_file(self.out, relative, data)
-        record: dict[str, Any] = {"index": spec.index, "seed": spec.seed, "width": spec.camera.width}
-        record["height"] = spec.camera.height
-        record.update({key: relative for key, (relative, _) in files.items()})
-        record["counts"] = {
-            "objects": len(spec.objects),
-            "annotated": sum("bbox" in a for a in annotations),
-            "below_min_visible_pixels": sum("bbox" not in a for a in annotations),
-            "distractors": len(spec.distractors),
-            "unplaced": spec.unplaced,
-            "redropped": spec.redropped,
+        written = {kind: write_frame_file(self.out, file_relative(kind, index), data) for kind, data in files.items()}
+        record: FrameRecord = {
+            "format": FORMAT,
+            "index": index,
+            "seed": spec.seed,
+            "width": spec.camera.width,
+            "height": spec.camera.height,
+            "files": written,
+            "counts": {
+                "objects": len(spec.objects),
+                "annotated": sum("bbox" in a for a in annotations),
+                "below_min_visible_pixels": sum("bbox" not in a for a in annotations),
+                "distractors": len(spec.distractors),
+                "unplaced": spec.unplaced,
+                "redropped": spec.redropped,
+            },
+            "postfx": effects,
+            "annotations": annotations,
+            "spec": spec.to_dict(),
         }
-        record["postfx"] = effects
-        record["annotations"] = annotations
-        record["spec"] = spec.to_dict()
-        write_record(self.out, spec.index, record)
+        write_record(self.out, record)
         self.seconds["write"] += time.perf_counter() - start

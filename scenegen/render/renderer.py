@@ -20,7 +20,7 @@ import trimesh
 from scenegen.assets.catalog import Catalog
 from scenegen.assets.primitives import unit_primitive
 from scenegen.render.backdrop import backdrop_image, composite
-from scenegen.render.msaa import set_msaa_samples
+from scenegen.render.msaa import SingleSamplePasses, set_msaa_samples
 from scenegen.render.shadows import bind_empty_shadow_slots, frame_shadows, set_shadow_map_size
 from scenegen.scene.spec import LightSpec, MaterialSpec, SceneSpec, TextureSpec
 from scenegen.scene.textures import make_texture, with_uv
@@ -32,10 +32,11 @@ SHADOWS = pyrender.RenderFlags.SHADOWS_DIRECTIONAL | pyrender.RenderFlags.SHADOW
 
 @dataclass
 class RenderOutput:
-    """color: (h, w, 3) uint8; depth: (h, w) float32 metres along the view axis, 0 where
-    nothing was hit; ids: (h, w) uint16 instance ids, 0 for background, support plane and distractors;
+    """color: (h, w, 3) uint8; depth: (h, w) float32 metres along the view axis at pixel centres (exact
+    whatever the anti-aliasing), 0 where nothing was hit; ids: (h, w) uint16 instance ids, 0 for
+    background, support plane and distractors;
     alone: one (h, w) uint16 id image per group asked of ``render``, drawing that group's objects only;
-    seconds: wall time of each pass (``render``: colour and depth, ``id_pass``, ``amodal``, ``backdrop``)."""
+    seconds: wall time of each pass (``render``: colour, ``id_pass``: ids and depth, ``amodal``, ``backdrop``)."""
 
     color: np.ndarray
     depth: np.ndarray
@@ -78,6 +79,7 @@ class SceneRenderer:
         self._catalog = catalog
         self._texture_repeat = texture_repeat
         self._renderer = pyrender.OffscreenRenderer(width, height)
+        self._exact = SingleSamplePasses(self._renderer)
         self._scene = pyrender.Scene(bg_color=[0.0, 0.0, 0.0, 0.0])
         self._pool: dict[tuple[str, str], list[pyrender.Node]] = {}
         plane = trimesh.creation.box([1.0, 1.0, 1e-3])
@@ -89,10 +91,12 @@ class SceneRenderer:
         self._lights: list[pyrender.Node] = []
 
     def render(self, spec: SceneSpec, alone: Sequence[Sequence[int]] = ()) -> RenderOutput:
-        """Colour and depth in one pass over the backdrop, then the flat id pass (never anti-aliased),
-        then one id pass per group of instance ids in ``alone`` that draws only those objects: with the
-        same camera and rasterization, an object's pixels there are its unoccluded (amodal) mask. With
-        ``spec.shadows``, directional and spot lights cast shadows in the colour pass."""
+        """Colour in one pass over the backdrop (anti-aliased when asked), then the flat id pass, which
+        also gives the depth, then one id pass per group of instance ids in ``alone`` that draws only
+        those objects: with the same camera and rasterization, an object's pixels there are its
+        unoccluded (amodal) mask. The id passes are single-sample whatever the anti-aliasing, so ids
+        and depth are the pixel centres' values. With ``spec.shadows``, directional and spot lights cast
+        shadows in the colour pass."""
         clock = [time.perf_counter()]
 
         def lap() -> float:
@@ -101,18 +105,19 @@ class SceneRenderer:
 
         seg_map = self._stage(spec)
         flags = pyrender.RenderFlags.RGBA | (SHADOWS if spec.shadows else 0)
-        rgba, depth = self._renderer.render(self._scene, flags)
+        rgba, coverage = self._renderer.render(self._scene, flags)
         if rgba.shape[2] == 3:  # OSMesa has no framebuffer objects, so pyrender returns no alpha: use coverage
-            rgba = np.dstack([rgba, np.where(depth > 0, 255, 0).astype(np.uint8)])
+            rgba = np.dstack([rgba, np.where(coverage > 0, 255, 0).astype(np.uint8)])
         seconds = {"render": lap()}
-        seg, _ = self._renderer.render(self._scene, pyrender.RenderFlags.SEG, seg_map)
-        seconds["id_pass"] = lap()
-        node_of = {color: node for node, color in seg_map.items() if color != id_color(0)}
-        alone_ids = []
-        for group in alone:
-            only = {node_of[id_color(k)]: id_color(k) for k in group}
-            alone_ids.append(decode_ids(self._renderer.render(self._scene, pyrender.RenderFlags.SEG, only)[0]))
-        seconds["amodal"] = lap()
+        with self._exact.single_sample():
+            seg, depth = self._renderer.render(self._scene, pyrender.RenderFlags.SEG, seg_map)
+            seconds["id_pass"] = lap()
+            node_of = {color: node for node, color in seg_map.items() if color != id_color(0)}
+            alone_ids = []
+            for group in alone:
+                only = {node_of[id_color(k)]: id_color(k) for k in group}
+                alone_ids.append(decode_ids(self._renderer.render(self._scene, pyrender.RenderFlags.SEG, only)[0]))
+            seconds["amodal"] = lap()
         color = composite(rgba, backdrop_image(spec.backdrop, spec.camera.width, spec.camera.height))
         seconds["backdrop"] = lap()
         return RenderOutput(color, depth.astype(np.float32, copy=False), decode_ids(seg), alone_ids, seconds)

@@ -10,8 +10,6 @@ from scenegen.scene.camera import direction
 from scenegen.scene.draws import integer, pick, uniform
 from scenegen.scene.spec import LightSpec
 
-LIGHT_KINDS = ("directional", "point", "spot")
-
 
 def kelvin_to_rgb(kelvin: float) -> list[float]:
     """RGB in [0, 1] of a black body at ``kelvin`` (Tanner Helland's fit, 1000-40000 K)."""
@@ -26,7 +24,7 @@ def sample_lights(rng: np.random.Generator, cfg: LightingConfig, target: np.ndar
     """``lighting.count`` lights of random kind and colour temperature, aimed at ``target``."""
     lights = []
     for _ in range(integer(rng, cfg.count)):
-        kind = pick(rng, cfg.types)
+        kind = str(pick(rng, cfg.types))
         elevation, azimuth = np.radians(uniform(rng, cfg.elevation_deg)), rng.uniform(0.0, 2 * np.pi)
         pose = look_at(target + uniform(rng, cfg.distance) * direction(elevation, azimuth), target)
         color = kelvin_to_rgb(uniform(rng, cfg.color_temperature))

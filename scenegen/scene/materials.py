@@ -25,7 +25,7 @@ def sample_texture(
     rng: np.random.Generator, colors: MaterialsConfig | BackgroundConfig, textures: MaterialsConfig
 ) -> TextureSpec:
     """A procedural texture of a random kind (``textures.texture_kinds``) blending two colours of ``colors``."""
-    kind = pick(rng, textures.texture_kinds)
+    kind = str(pick(rng, textures.texture_kinds))
     pair = [hsv_color(rng, colors), hsv_color(rng, colors)]
     return TextureSpec(kind, int(rng.integers(2**31)), pair, textures.texture_size)
 

@@ -1,14 +1,17 @@
 """Where objects and distractors go: resting on the support plane in stable poses, or flying in view;
-nothing interpenetrates. An object that finds no free spot is given more room (a wider disk, a deeper
-view) rather than left out, so an object's size never decides how often its class appears."""
+nothing interpenetrates, and nothing reaches the camera's near plane. An object that finds no free spot is
+given more room (a wider disk, a deeper view) rather than left out, so an object's size never decides how
+often its class appears."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
 from scenegen.assets.catalog import Asset, Catalog
 from scenegen.config.schema import Config
-from scenegen.labels.geometry import GL_TO_CV
+from scenegen.labels.geometry import GL_TO_CV, world_to_camera_cv
 from scenegen.scene.draws import integer, pick, random_rotation, uniform
 from scenegen.scene.materials import sample_material, sample_object_material, sample_plane_material
 from scenegen.scene.spec import CameraSpec, DistractorSpec, ObjectSpec
@@ -64,8 +67,9 @@ def sample_flying_objects(
     rng: np.random.Generator, cfg: Config, catalog: Catalog, probs: np.ndarray, count: int, camera: CameraSpec
 ) -> tuple[list[ObjectSpec], list[Sphere]]:
     """Up to ``count`` objects floating in view at ``scene.flying_depth``, uniformly random
-    orientation, bounding spheres disjoint (so nothing interpenetrates), with those spheres. An object
-    that finds no room in ``scene.max_placement_tries`` draws tries again 10% deeper, up to the far plane."""
+    orientation, bounding spheres disjoint (so nothing interpenetrates) and beyond the near plane, with
+    those spheres. An object that finds no such spot in ``scene.max_placement_tries`` draws tries again 10%
+    deeper, up to the far plane."""
     objects, spheres = [], []
     for _ in range(count):
         asset = choose_asset(rng, catalog, probs)
@@ -97,7 +101,7 @@ def sample_distractors(
     taken = list(spheres)
     distractors = []
     for _ in range(integer(rng, cfg.scene.distractors)):
-        shape = pick(rng, cfg.scene.distractor_shapes)
+        shape = str(pick(rng, cfg.scene.distractor_shapes))
         size = rng.uniform(cfg.scene.distractor_size[0], cfg.scene.distractor_size[1], 3)
         radius = 0.5 * float(np.linalg.norm(size))
         rotation = random_rotation(rng)
@@ -109,7 +113,7 @@ def sample_distractors(
                 depth = uniform(rng, cfg.scene.flying_depth)
             where = _point_in_view(rng, camera, depth)
             above = cfg.scene.plane_size <= 0 or where[2] > radius
-            if above and depth > radius + camera.znear and _clear(where, radius, taken):
+            if above and beyond_near_plane((where, radius), camera) and _clear(where, radius, taken):
                 break
         else:
             continue
@@ -153,6 +157,23 @@ def wall_boxes(inner: float, height: float, thickness: float) -> list[tuple[list
     return walls
 
 
+def beyond_near_plane(sphere: Sphere, camera: CameraSpec) -> bool:
+    """Whether ``sphere`` lies wholly in front of the camera's near plane: its centre's depth exceeds
+    its radius plus ``znear``, so the camera is never inside, nor the near plane through, what it bounds."""
+    centre, radius = sphere
+    depth = (world_to_camera_cv(np.asarray(camera.pose)) @ np.append(centre, 1.0))[2]
+    return bool(depth > radius + camera.znear)
+
+
+def keep_beyond_near_plane(
+    objects: list[ObjectSpec], spheres: list[Sphere], camera: CameraSpec
+) -> tuple[list[ObjectSpec], list[Sphere]]:
+    """The objects (renumbered from 1) whose bounding spheres lie beyond the camera's near plane, with
+    their spheres."""
+    kept = [(obj, sphere) for obj, sphere in zip(objects, spheres, strict=True) if beyond_near_plane(sphere, camera)]
+    return [replace(obj, instance_id=k) for k, (obj, _) in enumerate(kept, 1)], [sphere for _, sphere in kept]
+
+
 def _clear(centre: np.ndarray, radius: float, spheres: list[Sphere]) -> bool:
     return all(np.linalg.norm(centre - c) >= radius + r for c, r in spheres)
 
@@ -174,10 +195,11 @@ def _point_in_view(rng: np.random.Generator, camera: CameraSpec, depth: float) -
 def _free_point_in_view(
     rng: np.random.Generator, camera: CameraSpec, depth: list[float], radius: float, spheres: list[Sphere], cfg: Config
 ) -> np.ndarray | None:
-    """A point in view at a depth in ``depth`` whose sphere of ``radius`` clears ``spheres``, or None."""
+    """A point in view at a depth in ``depth`` whose sphere of ``radius`` clears ``spheres`` and the near plane,
+    or None."""
     for _ in range(cfg.scene.max_placement_tries):
         where = _point_in_view(rng, camera, uniform(rng, depth))
-        if _clear(where, radius, spheres):
+        if beyond_near_plane((where, radius), camera) and _clear(where, radius, spheres):
             return where
     return None
 

@@ -9,48 +9,28 @@ from __future__ import annotations
 import numpy as np
 
 from scenegen.assets.catalog import Catalog
-from scenegen.assets.primitives import DISTRACTOR_SHAPES
 from scenegen.config.schema import Config
 from scenegen.errors import ScenegenError
 from scenegen.scene.camera import sample_camera
 from scenegen.scene.draws import integer, uniform
 from scenegen.scene.drop import sample_dropped_objects
-from scenegen.scene.lights import LIGHT_KINDS, sample_lights
+from scenegen.scene.lights import sample_lights
 from scenegen.scene.materials import sample_backdrop, sample_plane_material
 from scenegen.scene.placement import (
+    beyond_near_plane,
     bin_walls,
+    keep_beyond_near_plane,
     room_walls,
     sample_distractors,
     sample_flying_objects,
     sample_resting_objects,
 )
 from scenegen.scene.spec import PlaneSpec, SceneSpec
-from scenegen.scene.textures import TEXTURE_KINDS
-
-LAYOUTS = ("tabletop", "flying", "drop")
-BALANCES = ("uniform", "assets")
 
 
 def frame_rng(seed: int, index: int) -> np.random.Generator:
     """The Generator of frame ``index``."""
     return np.random.default_rng([seed, index])
-
-
-def check_choices(cfg: Config) -> None:
-    """Raise ScenegenError naming the key of any name-valued setting outside its known choices."""
-    choices = {
-        "scene.layout": ([cfg.scene.layout], LAYOUTS),
-        "scene.distractor_shapes": (cfg.scene.distractor_shapes, DISTRACTOR_SHAPES),
-        "materials.texture_kinds": (cfg.materials.texture_kinds, TEXTURE_KINDS),
-        "lighting.types": (cfg.lighting.types, LIGHT_KINDS),
-        "objects.balance": ([cfg.objects.balance], BALANCES),
-    }
-    for key, (values, known) in choices.items():
-        unknown = [v for v in values if v not in known]
-        if unknown or not values:
-            raise ScenegenError(f"config: {key} must be a non-empty choice of {list(known)}, got {list(values)}")
-    if cfg.scene.layout == "drop" and cfg.scene.plane_size <= 0:
-        raise ScenegenError("config: scene.layout=drop needs a support: scene.plane_size must be > 0")
 
 
 def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
@@ -72,7 +52,11 @@ def sample_scene(cfg: Config, catalog: Catalog, index: int) -> SceneSpec:
             objects, spheres, bin_radius = sample_resting_objects(rng, cfg, catalog, probs, count)
         centre = np.mean([s[0] for s in spheres], axis=0) if spheres else np.zeros(3)
         target = centre + rng.normal(0.0, cfg.camera.look_at_jitter, 3)
-        camera = sample_camera(rng, cfg.camera, width, height, target)
+        for _ in range(cfg.scene.max_placement_tries):  # a camera that is clear of every object
+            camera = sample_camera(rng, cfg.camera, width, height, target)
+            if all(beyond_near_plane(sphere, camera) for sphere in spheres):
+                break
+        objects, spheres = keep_beyond_near_plane(objects, spheres, camera)  # tries ran out: leave the rest out
     walls = bin_walls(rng, cfg, bin_radius) + room_walls(rng, cfg)
     distractors = sample_distractors(rng, cfg, camera, target, spheres) + walls
     lights = sample_lights(rng, cfg.lighting, target)

@@ -8,23 +8,20 @@ than ``T`` real instances gets weight 0.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from scenegen.errors import ScenegenError
+from scenegen.formats.coco_reader import read_coco
 
 
 def real_class_counts(coco_file: Path) -> dict[str, int]:
     """Instances per category name of a COCO instances file (crowd regions left out)."""
-    try:
-        data = json.loads(coco_file.read_text())
-        names = {c["id"]: c["name"] for c in data["categories"]}
-        return dict(Counter(names[a["category_id"]] for a in data["annotations"] if not a.get("iscrowd", 0)))
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ScenegenError(f"{coco_file}: not a readable COCO instances file ({type(err).__name__}: {err})") from None
+    data = read_coco(coco_file).data
+    names = {c["id"]: c["name"] for c in data["categories"]}
+    return dict(Counter(names[a["category_id"]] for a in data["annotations"] if not a["iscrowd"]))
 
 
 def balance_weights(real: dict[str, int], classes: list[str], synthetic: float) -> dict[str, float]:

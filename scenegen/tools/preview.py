@@ -7,6 +7,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from scenegen.dataset import atomic
+from scenegen.dataset.record import encode_png
+from scenegen.errors import ScenegenError
 from scenegen.formats.coco_reader import CocoDataset, load_dataset
 
 TILE_WIDTH = 320
@@ -44,12 +47,19 @@ def preview(
 ) -> Path:
     """Write a grid of the first ``count`` images of ``dataset`` (a scenegen folder or COCO JSON) with
     their labels; return its path (default ``<folder>/preview.png`` or ``<json stem>_preview.png``)."""
+    if count < 1 or columns < 1:
+        raise ScenegenError(f"preview: --count {count} must be at least 1")
+    out = out or (dataset / "preview.png" if dataset.is_dir() else dataset.with_name(f"{dataset.stem}_preview.png"))
+    if not out.parent.is_dir():
+        raise ScenegenError(f"--out {out}: no folder {out.parent} to write it in")
     ds = load_dataset(dataset, images)
     tiles = [annotated_tile(ds, image_id) for image_id in sorted(ds.images)[:count]]
     height = max(t.shape[0] for t in tiles)
     tiles = [np.pad(t, ((0, height - t.shape[0]), (0, 0), (0, 0))) for t in tiles]
     tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % columns)
     sheet = np.vstack([np.hstack(tiles[i : i + columns]) for i in range(0, len(tiles), columns)])
-    out = out or (dataset / "preview.png" if dataset.is_dir() else dataset.with_name(f"{dataset.stem}_preview.png"))
-    cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    try:
+        atomic.write_bytes(out, encode_png(sheet))
+    except OSError as err:
+        raise ScenegenError(f"--out {out}: cannot write: {err.strerror}") from None
     return out

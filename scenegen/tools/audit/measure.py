@@ -1,7 +1,10 @@
 """Measuring a sample of the dataset: the nuisance features of instances and the backgrounds of images.
 
 At most ``max_instances`` annotations and ``max_images`` images are drawn, uniformly with the seed; each
-image is read once. Colour is measured on an instance's visible pixels (its mask) in HSV, hue in degrees:
+image is read once, and only the sampled instances' masks are decoded, one at a time (the union of an
+image's masks is merged as RLE), so memory stays a few images however many annotations an image has.
+
+Colour is measured on an instance's visible pixels (its mask) in HSV, hue in degrees:
 its hue is the saturation-weighted mean of (cos H, sin H), so a grey instance sits near (0, 0) instead
 of at a meaningless angle; its brightness is the mean V. The ring around an instance is its box grown by
 ``ring_fraction * sqrt(box area)`` pixels (at least 2) on each side, less the box and less every mask.
@@ -70,12 +73,11 @@ def measure(ds: CocoDataset, cfg: AuditConfig) -> Measurements:
     slot_of = {int(image_id): slot for slot, image_id in enumerate(image_ids)}
     for image_id in sorted(set(measured) | set(slot_of)):
         rgb = ds.read_image(image_id)
-        masks = {ann["id"]: ds.mask(ann) for ann in per_image.get(image_id, [])}
-        occupied = np.logical_or.reduce(list(masks.values())) if masks else np.zeros(rgb.shape[:2], bool)
+        occupied = ds.union(per_image.get(image_id, []), rgb.shape[:2])
         hsv = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2HSV)
         for ann in measured.get(image_id, []):
             row = row_of[ann["id"]]
-            pixels = hsv[masks[ann["id"]]]
+            pixels = hsv[ds.mask(ann)]
             if len(pixels):
                 angle = np.deg2rad(pixels[:, 0])
                 hue[row] = [np.mean(pixels[:, 1] * np.cos(angle)), np.mean(pixels[:, 1] * np.sin(angle))]

@@ -67,7 +67,8 @@ def _classes(summary: dict[str, Any], out: Path) -> str:
     left.set_title("instances per class")
     left.set_xlabel("instances")
     histogram = summary["balance"]["instances_per_image"]["histogram"]
-    right.bar(range(len(histogram)), histogram, color=OK)
+    edges = np.arange(len(histogram) + 1) - 0.5  # one patch however many counts (one bar each took minutes)
+    right.stairs(histogram, edges, fill=True, color=OK)
     right.set_title("instances per image")
     right.set_xlabel("instances in the image")
     right.set_ylabel("images")

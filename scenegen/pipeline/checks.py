@@ -1,0 +1,86 @@
+"""Every value a run will use, checked once, before the output folder is touched.
+
+Loading already refused unknown keys, wrong types, names outside each choice (enums), values outside
+their bounds and non-finite numbers (``scenegen.config.load``). This module checks what needs more than
+one key or the world outside the config: camera clip planes, shards, the GL backend's libraries, EGL
+devices, the background folder, Ray, the drop layout's support, the packs with every mesh and its stable
+poses (and, for the drop layout, its collision shape, computed here once into the cache), classes and their
+weights, a first scene, and the output folder. Each problem is one ScenegenError line naming the key.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
+from scenegen.assets.collision import collision_shape
+from scenegen.config.load import to_container
+from scenegen.config.schema import Config
+from scenegen.dataset.dataset_file import DATASET_FILE, identity_of, read_dataset_file
+from scenegen.errors import ScenegenError
+from scenegen.formats.registry import check_formats
+from scenegen.render.backdrop import list_images
+from scenegen.render.backend import choose_backend, library_missing
+from scenegen.scene.drop import cache_dir
+from scenegen.scene.sampler import class_probabilities, sample_scene
+
+
+def check_run(cfg: Config) -> tuple[Catalog, Path]:
+    """Check ``cfg`` and what it names; return the catalog of its packs and the resolved output folder."""
+    check_settings(cfg)
+    catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
+    for assets in catalog.assets_by_class.values():
+        for asset in assets:
+            asset.check()  # mesh, size, stable poses (as pack validate): a bad one stops the run here
+            if cfg.scene.layout == "drop":  # workers then read the shape from the cache, never compute it
+                collision_shape(asset, cfg.physics.collision, cache_dir(cfg))
+    class_probabilities(catalog, cfg)
+    sample_scene(cfg, catalog, 0)
+    return catalog, check_output_dir(cfg)
+
+
+def check_settings(cfg: Config) -> None:
+    """The checks that need no pack: clip planes, shards, backend, devices, background images, Ray, the drop
+    layout's support."""
+    if cfg.camera.znear >= cfg.camera.zfar:
+        raise ScenegenError(f"config: camera.znear {cfg.camera.znear} must be below camera.zfar {cfg.camera.zfar}")
+    if cfg.shard.index >= cfg.shard.count:
+        raise ScenegenError(f"config: shard.index {cfg.shard.index} must be below shard.count {cfg.shard.count}")
+    if not cfg.render.egl_device or min(cfg.render.egl_device) < 0:
+        raise ScenegenError(f"config: render.egl_device must list device indices >= 0, got {cfg.render.egl_device}")
+    if cfg.scene.layout == "drop" and cfg.scene.plane_size <= 0:
+        raise ScenegenError("config: scene.layout=drop needs a support: scene.plane_size must be > 0")
+    backend = choose_backend(str(cfg.render.backend))
+    missing = library_missing(backend)
+    if missing:
+        raise ScenegenError(
+            f"config: render.backend={backend} needs {missing}, which is not installed; see scenegen doctor"
+        )
+    check_formats([str(name) for name in cfg.output.formats], to_container(cfg)["output"])
+    if cfg.background.image_dir:
+        list_images(cfg.background.image_dir)  # ScenegenError naming the folder when it has no image
+    if cfg.executor.kind == "ray":
+        if importlib.util.find_spec("ray") is None:
+            raise ScenegenError("config: executor=ray needs Ray: pip install 'ray>=2.40'")
+        if cfg.ray.address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
+            raise ScenegenError(f"config: ray.address={cfg.ray.address} needs Ray's client: pip install 'ray[client]'")
+
+
+def check_output_dir(cfg: Config) -> Path:
+    """The resolved ``output_dir``: new, empty, or a dataset of this same config, and writable."""
+    out = Path(cfg.output_dir).expanduser().resolve()
+    if out.exists() and not out.is_dir():
+        raise ScenegenError(f"config: output_dir {out} is a file, not a folder")
+    if (out / DATASET_FILE).is_file():
+        if read_dataset_file(out).get("identity") != identity_of(to_container(cfg)):
+            raise ScenegenError(
+                f"output_dir {out} holds a dataset made with another config; choose a new output_dir or delete it"
+            )
+    elif out.exists() and any(out.iterdir()):
+        raise ScenegenError(f"output_dir {out} exists and is not a scenegen dataset; choose a new output_dir")
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ScenegenError(f"config: output_dir {out}: {existing} is not a writable folder")
+    return out
