@@ -274,7 +274,7 @@ def test_pile_and_room_presets_render_exact_labels(tmp_path, catalog, preset):
     occluded = checked = 0
     for index in range(2):
         record = json.loads((out / "labels" / f"{index:06d}.json").read_text())
-        ids = cv2.imread(str(out / record["instance_mask"]), cv2.IMREAD_UNCHANGED)
+        ids = cv2.imread(str(out / record["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
         K = np.asarray(record["spec"]["camera"]["K"])
         assert record["counts"]["unplaced"] == 0 and len(record["spec"]["objects"]) == record["counts"]["objects"]
         scales = {o["instance_id"]: o["scale"] for o in record["spec"]["objects"]}
