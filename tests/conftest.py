@@ -57,6 +57,16 @@ def tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def dataset_files(folder: Path) -> dict[str, bytes]:
+    """Every file of a dataset but dataset.json (which records timings), by relative path; the YOLO
+    data.yaml's ``path:``, which names the folder itself, as ``DATASET``."""
+    return {
+        name: data.replace(str(folder.resolve()).encode(), b"DATASET") if name.endswith("data.yaml") else data
+        for name, data in tree(folder).items()
+        if name != "dataset.json"
+    }
+
+
 def pip_install_target(source: Path, target: Path) -> None:
     """``pip install SOURCE`` as a regular (wheel) install into the folder ``target``, dependencies not included."""
     pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(target)]

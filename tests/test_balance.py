@@ -133,8 +133,8 @@ def test_merge_with_real_coco_matches_categories_by_name(tmp_path, rendered_data
 
 
 @pytest.mark.slow
-def test_merge_coco_renumbers_only_ids_taken_by_an_earlier_source(tmp_path, rendered_dataset):
-    out = tmp_path / "twice.json"
+def test_merge_coco_renumbers_only_ids_taken_by_an_earlier_source(rendered_dataset):
+    out = rendered_dataset / "twice.json"  # in a folder holding every source's images
     result = run_cli(
         "merge", "--coco", str(out), str(rendered_dataset), str(rendered_dataset / "annotations" / "coco.json")
     )

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import render_small, run_main, tree
+from conftest import dataset_files, render_small, run_main, tree
 from scenegen.dataset.record import iter_records, read_records, record_path
 from scenegen.formats.registry import FORMATS, export
 
 FRAMES = 4
-EXPORTS = "output.formats=[coco,yolo,bop]"
+EXPORTS = ("output.formats=[coco,yolo,bop]", "output.depth_png=true")  # BOP needs the run's depth
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def rendered(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("rendered")
     for name, shard in (("whole", []), ("shard0", ["shard.index=0"]), ("shard1", ["shard.index=1"])):
         count = ["shard.count=2"] if shard else []
-        result = render_small(root / name, EXPORTS, *shard, *count, scenes=FRAMES)
+        result = render_small(root / name, *EXPORTS, *shard, *count, scenes=FRAMES)
         assert result.returncode == 0, result.stderr
     return root
 
@@ -39,10 +39,6 @@ def edit_record(folder: Path, index: int, edit) -> Path:
     edit(record)
     path.write_text(json.dumps(record))
     return path
-
-
-def files_of(folder: Path) -> dict[str, bytes]:
-    return {k: v for k, v in tree(folder).items() if k != "dataset.json"}
 
 
 # ---- paths that leave the dataset (issue 11, item 1) ----
@@ -186,10 +182,10 @@ def test_verify_names_the_damage_and_a_rerun_repairs_it(rendered, tmp_path, dama
     lines = stderr.splitlines()
     assert code == 1 and len(lines) == 1 and lines[0].startswith(message), stderr
     assert stdout.strip().endswith("1 problem"), stdout
-    result = render_small(whole, EXPORTS, scenes=FRAMES)
+    result = render_small(whole, *EXPORTS, scenes=FRAMES)
     assert result.returncode == 0, result.stderr
     assert "rendering again 1 frames whose record or files are damaged: 1" in result.stderr
-    assert files_of(whole) == files_of(rendered / "whole")  # byte for byte the undamaged dataset
+    assert dataset_files(whole) == dataset_files(rendered / "whole")  # byte for byte the undamaged dataset
     assert run_main("verify", str(whole))[0] == 0
 
 
@@ -197,14 +193,14 @@ def test_verify_names_the_damage_and_a_rerun_repairs_it(rendered, tmp_path, dama
 def test_verify_lists_every_problem_and_a_summary(rendered, tmp_path):
     (whole,) = copies(rendered, tmp_path, "whole")
     code, stdout, stderr = run_main("verify", str(whole))
-    assert (code, stderr) == (0, "") and stdout == f"{whole}: 4 of 4 frames, 8 files checked: ok\n"
+    assert (code, stderr) == (0, "") and stdout == f"{whole}: 4 of 4 frames, 12 files checked: ok\n"
     messages = [truncate(whole), delete_mask(whole)]
     record_path(whole, 2).unlink()
     (whole / "labels" / "notes.json").write_text("{}")
     dataset = json.loads((whole / "dataset.json").read_text())
     (whole / "dataset.json").write_text(json.dumps({**dataset, "status": "rendering"}))
     code, stdout, stderr = run_main("verify", str(whole))
-    assert code == 1 and stdout == f"{whole}: 3 of 4 frames, 6 files checked: 5 problems\n"
+    assert code == 1 and stdout == f"{whole}: 3 of 4 frames, 9 files checked: 5 problems\n"
     assert stderr.splitlines() == [
         f"{whole / 'dataset.json'}: status 'rendering', not complete; rerun its command",
         f"{whole / 'labels' / 'notes.json'}: not a frame record (its name is not a frame number)",
@@ -222,10 +218,10 @@ def test_an_empty_record_left_by_a_crash_is_rendered_again(rendered, tmp_path):
     empty_record(whole)
     dataset = json.loads((whole / "dataset.json").read_text())
     (whole / "dataset.json").write_text(json.dumps({**dataset, "status": "rendering"}))
-    result = render_small(whole, EXPORTS, scenes=FRAMES)
+    result = render_small(whole, *EXPORTS, scenes=FRAMES)
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert json.loads((whole / "dataset.json").read_text())["status"] == "complete"
-    assert files_of(whole) == files_of(rendered / "whole")
+    assert dataset_files(whole) == dataset_files(rendered / "whole")
 
 
 @pytest.mark.slow
@@ -234,7 +230,8 @@ def test_exports_make_one_pass_over_the_records(rendered, tmp_path, name):
     """Every export reads the records once, one at a time: fed a generator it writes what a list gives."""
     (streamed,) = copies(rendered, tmp_path, "whole")
     listed = Path(shutil.copytree(streamed, tmp_path / "listed"))
-    categories = json.loads((streamed / "dataset.json").read_text())["categories"]
-    export(streamed, name, iter_records(streamed), categories, 0.5, 3)
-    export(listed, name, read_records(listed), categories, 0.5, 3)
-    assert files_of(streamed) == files_of(listed)
+    manifest = json.loads((streamed / "dataset.json").read_text())
+    categories, config = manifest["categories"], {**manifest["config"], "seed": 3}
+    export(streamed, name, iter_records(streamed), categories, config, 0.5)
+    export(listed, name, read_records(listed), categories, config, 0.5)
+    assert dataset_files(streamed) == dataset_files(listed)

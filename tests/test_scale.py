@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import render_small, run_cli
+from conftest import dataset_files, render_small, run_cli
 
 SIZE = ["render.width=96", "render.height=72"]
 FRAMES = 9
@@ -18,25 +18,13 @@ FRAMES = 9
 EXPORTS = ("output.formats=[coco,yolo,bop]", "output.depth_png=true")  # BOP needs the run's depth
 
 
-def files_of(folder: Path) -> dict[str, bytes]:
-    """Every file of a dataset but dataset.json (which records timings), by relative path; the YOLO
-    data.yaml's ``path:``, which names the folder itself, as ``DATASET``."""
-    return {
-        str(p.relative_to(folder)): p.read_bytes().replace(str(folder.resolve()).encode(), b"DATASET")
-        if p.name == "data.yaml"
-        else p.read_bytes()
-        for p in folder.rglob("*")
-        if p.is_file() and p.name != "dataset.json"
-    }
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> dict[str, bytes]:
     """An uninterrupted single-process run, all exports on."""
     out = tmp_path_factory.mktemp("reference") / "out"
     result = render_small(out, *EXPORTS, scenes=FRAMES)
     assert result.returncode == 0, result.stderr
-    return files_of(out)
+    return dataset_files(out)
 
 
 @pytest.mark.slow
@@ -44,7 +32,7 @@ def test_two_workers_give_the_same_dataset(tmp_path, reference):
     out = tmp_path / "out"
     result = render_small(out, *EXPORTS, "executor.workers=2", scenes=FRAMES)
     assert result.returncode == 0, result.stderr
-    assert files_of(out) == reference
+    assert dataset_files(out) == reference
 
 
 @pytest.mark.slow
@@ -52,7 +40,7 @@ def test_ray_executor_gives_the_same_dataset(tmp_path, reference):
     out = tmp_path / "out"
     result = render_small(out, *EXPORTS, "executor=ray", "executor.workers=2", scenes=FRAMES)
     assert result.returncode == 0, result.stderr
-    assert files_of(out) == reference
+    assert dataset_files(out) == reference
 
 
 @pytest.mark.slow
@@ -66,7 +54,7 @@ def test_shards_merged_equal_the_single_run(tmp_path, reference):
     merged = tmp_path / "merged"
     result = run_cli("merge", str(merged), *map(str, shards))
     assert result.returncode == 0, result.stderr
-    assert files_of(merged) == reference
+    assert dataset_files(merged) == reference
     missing = run_cli("merge", str(tmp_path / "partial"), str(shards[0]), str(shards[2]))
     assert missing.returncode == 2 and "frames missing" in missing.stderr and "1, 4, 7" in missing.stderr
     twice = run_cli("merge", str(tmp_path / "twice"), str(shards[0]), str(shards[0]), str(shards[1]), str(shards[2]))
@@ -106,7 +94,7 @@ def test_killed_run_resumes_to_the_same_dataset(tmp_path, reference, workers):
     assert len(list((out / "labels").glob("*.json"))) < FRAMES
     result = render_small(out, *EXPORTS, f"executor.workers={workers}", scenes=FRAMES)
     assert result.returncode == 0, result.stderr
-    assert files_of(out) == reference
+    assert dataset_files(out) == reference
 
 
 @pytest.mark.slow
@@ -120,7 +108,7 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, reference):
     assert "Traceback" not in stderr
     result = render_small(out, *EXPORTS, scenes=FRAMES)
     assert result.returncode == 0, result.stderr
-    assert files_of(out) == reference
+    assert dataset_files(out) == reference
 
 
 def children(pid: int) -> list[int]:
@@ -179,4 +167,4 @@ def test_hydra_multirun_of_shards_merges_to_the_single_run(tmp_path, reference):
     merged = tmp_path / "merged"
     result = run_cli("merge", str(merged), *(str(tmp_path / f"shard_{i}") for i in range(3)))
     assert result.returncode == 0, result.stderr
-    assert files_of(merged) == reference
+    assert dataset_files(merged) == reference

@@ -54,6 +54,7 @@ from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import cdist
 
 from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
+from scenegen.config.schema import ObjectsConfig
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import encode_png, file_path, frame_name
@@ -121,6 +122,7 @@ def add_models(models: dict[tuple[str, float], Model], record: dict[str, Any], c
 
 def _write_camera(out: Path, record: dict[str, Any]) -> None:
     """``camera.json`` from a frame record (one K for the run)."""
+    out.mkdir(parents=True, exist_ok=True)
     K = np.asarray(record["spec"]["camera"]["K"], dtype=float)
     camera = {"cx": K[0, 2], "cy": K[1, 2], "depth_scale": DEPTH_SCALE, "fx": K[0, 0], "fy": K[1, 1]}
     atomic.write_json(out / "camera.json", {**camera, "height": record["height"], "width": record["width"]})
@@ -329,7 +331,7 @@ def write_bop(dataset_dir: Path, records: Iterable[dict[str, Any]], config: dict
     dataset_dir = Path(dataset_dir)
     out = dataset_dir / FOLDER
     objects = config["objects"]
-    limits = MeshLimits(objects["max_mesh_faces"], objects["max_mesh_megabytes"])
+    limits = MeshLimits.of(ObjectsConfig(**objects))
     catalog = build_catalog(list(objects["packs"]), list(objects["classes"]), limits)
     models: dict[tuple[str, float], Model] = {}
     silhouettes = _Silhouettes(config)
