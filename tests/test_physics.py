@@ -14,7 +14,7 @@ import trimesh
 from pycocotools import mask as coco_mask
 from surfaces import deepest_overlap, depth_inside, posed_mesh, winding_number
 
-from conftest import DEFAULT_LIMITS, REPO, render_small, run_cli, small_config
+from conftest import DEFAULT_LIMITS, REPO, dataset_files, render_small, run_cli, small_config
 from scenegen.assets import collision
 from scenegen.assets.catalog import build_catalog
 from scenegen.assets.collision import collision_shape, convex_parts, read_parts, shape_key, write_parts
@@ -219,15 +219,6 @@ def test_objects_that_leave_the_support_are_dropped_again_and_counted(tmp_path, 
             over_table = np.all(np.abs(vertices[:, :2]) <= 0.25, axis=1)  # an edge may hang over the table's rim
             assert vertices[over_table, 2].min() >= -TOLERANCE  # on the table, not in it
     assert redropped > 0 and placed > 0.9 * 12 * 8
-
-
-def dataset_files(folder) -> dict[str, bytes]:
-    """Every file of a dataset but dataset.json (which records timings), by relative path."""
-    return {
-        str(p.relative_to(folder)): p.read_bytes()
-        for p in folder.rglob("*")
-        if p.is_file() and p.name != "dataset.json"
-    }
 
 
 @pytest.mark.slow
