@@ -129,10 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = pack_commands.add_parser("validate", help="check a pack and report every problem at once")
     check.add_argument("path", type=Path, help="a pack folder, or the name of a built-in or installed pack")
     check.add_argument(
+        "--collision", action="store_true", help="also compute and cache the collision shapes scene.layout=drop uses"
+    )
+    check.add_argument(
         "overrides",
         nargs="*",
         metavar="OVERRIDE",
-        help="Hydra overrides of the limits, e.g. objects.max_mesh_faces=1e6",
+        help="Hydra overrides of the limits (e.g. objects.max_mesh_faces=1e6) or of cache_dir and physics.collision.*",
     )
     listing = pack_commands.add_parser("list", help="show the packs and classes visible to the config")
     listing.add_argument("overrides", nargs="*", metavar="OVERRIDE", help="Hydra overrides, e.g. objects.packs=[...]")
@@ -269,7 +272,14 @@ def _pack(args: argparse.Namespace) -> int:
     cfg = load_config(getattr(args, "overrides", []))
     limits = MeshLimits.of(cfg.objects)
     if args.pack_command == "validate":
-        problems = validate_pack(args.path, limits)
+        if args.collision:
+            from scenegen.scene.drop import cache_dir
+
+            problems = validate_pack(args.path, limits, cfg.physics.collision, cache_dir(cfg))
+            if not problems:
+                print(f"collision shapes cached in {cache_dir(cfg) / 'collision'}")
+        else:
+            problems = validate_pack(args.path, limits)
         for problem in problems:
             print(problem, file=sys.stderr)
         print(f"{args.path}: {len(problems)} problem{'s' * (len(problems) != 1)}" if problems else f"{args.path}: ok")

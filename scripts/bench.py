@@ -1,14 +1,22 @@
-"""Benchmark: the full scenegen pipeline against a bare pyrender loop that only renders colour.
+"""Benchmark: the full scenegen pipeline against a bare pyrender loop that only renders colour; physics
+(scene.layout=drop) and shadows against the same pipeline without them.
 
-    .venv/bin/python scripts/bench.py                 # everything (about 10 minutes on 2 cores)
+    .venv/bin/python scripts/bench.py                 # everything (about 15 minutes on 2 cores)
     .venv/bin/python scripts/bench.py --frames 160 --no-scaling       # the main comparison only, longer
-    .venv/bin/python scripts/bench.py --only-video                     # views and sequences only (2 minutes)
+    .venv/bin/python scripts/bench.py --no-main --no-scaling --memory-frames 0 --no-video   # physics, shadows
+    .venv/bin/python scripts/bench.py --no-main --no-scaling --memory-frames 0 --no-physics --no-shadows  # video
 
 Both sides render the same scenes (scenegen's sampler, one seed). The bare loop is what a careful
 pyrender user writes: meshes uploaded once, one colour render per frame, nothing labelled or written.
 It runs without MSAA, like scenegen's default; pyrender's own default (4x MSAA) is shown for reference.
 The full pipeline writes images, instance masks, frame records, COCO and YOLO (default config, amodal
-labels and sensor effects on). Ratios compare runs made in this one invocation, one after another.
+labels and sensor effects on, shadows off: they have their own section). Ratios compare runs made in
+this one invocation, one after another.
+
+Physics: the time PyBullet takes to settle one scene (``settle``), on one core (the process is pinned
+to one), for 10 and 40 objects on a table and for the pile preset, as percentiles over many scenes;
+then the whole pipeline with ``scene.layout=drop`` against ``tabletop`` at 10 objects. Shadows: the
+pipeline with every frame shadowed against none.
 
 Views and sequences: the throughput of ``scene.views_per_scene=8`` against as many separate scenes (the
 same config otherwise), and ``scenegen render +experiment=video num_scenes=1`` (a 24-frame 256x256
@@ -28,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -42,6 +52,7 @@ def overrides(width: int, height: int, objects: int, workers: int = 1) -> list[s
         f"render.height={height}",
         "output.formats=[coco,yolo]",
         f"executor.workers={workers}",
+        "lighting.shadow_probability=0",
     ]
 
 
@@ -152,6 +163,48 @@ def child_pipeline(args: list[str], frames: int, views: int = 1) -> dict:
     return {"seconds": seconds, "stages": timings["ms_per_frame_by_stage"], "peak_mb": peak_mb}
 
 
+def child_settle(args: list[str], frames: int) -> dict:
+    """Seconds PyBullet took to settle each of ``frames`` dropped scenes (wall clock, this process pinned to
+    one core; every ``settle`` call of a scene summed, re-drops included), the simulated seconds per call,
+    how many calls hit the time limit, and how many objects were dropped again."""
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    from scenegen.assets.catalog import MeshLimits, build_catalog
+    from scenegen.assets.collision import collision_shape
+    from scenegen.config.load import load_config
+    from scenegen.scene import drop
+    from scenegen.scene.sampler import sample_scene
+
+    cfg = load_config(args)
+    catalog = build_catalog(list(cfg.objects.packs), [], MeshLimits.of(cfg.objects))
+    for assets in catalog.assets_by_class.values():
+        for asset in assets:
+            collision_shape(asset, cfg.physics.collision, drop.cache_dir(cfg))  # cached: not part of the timing
+    calls = []
+    settle = drop.settle
+
+    def timed(*a, **k):
+        start = time.perf_counter()
+        result = settle(*a, **k)
+        calls.append((time.perf_counter() - start, result.seconds, result.at_rest))
+        return result
+
+    drop.settle = timed
+    sample_scene(cfg, catalog, 0)  # imports, first client
+    calls.clear()
+    per_scene, redropped = [], 0
+    for index in range(1, frames + 1):
+        first = len(calls)
+        redropped += sample_scene(cfg, catalog, index).redropped
+        per_scene.append(sum(c[0] for c in calls[first:]))
+    return {
+        "seconds": per_scene,
+        "simulated": [c[1] for c in calls],
+        "calls": len(calls),
+        "limit": sum(not c[2] for c in calls),
+        "redropped": redropped,
+    }
+
+
 def child_memory(args: list[str], frames: int) -> dict:
     """Resident memory of one FrameWorker after 200 frames and after ``frames``."""
     from scenegen.config.load import load_config
@@ -218,8 +271,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=80, help="frames per measurement (80)")
     parser.add_argument("--memory-frames", type=int, default=2000, help="frames of the memory run, 0 to skip (2000)")
+    parser.add_argument("--main", action=argparse.BooleanOptionalAction, default=True, help="the main comparison")
     parser.add_argument("--scaling", action=argparse.BooleanOptionalAction, default=True, help="the scaling table")
-    parser.add_argument("--only-video", action="store_true", help="only the views and sequence benchmarks")
+    parser.add_argument("--video", action=argparse.BooleanOptionalAction, default=True, help="views, sequences")
+    parser.add_argument("--physics", action=argparse.BooleanOptionalAction, default=True, help="settle times, drop")
+    parser.add_argument("--shadows", action=argparse.BooleanOptionalAction, default=True, help="the cost of shadows")
+    parser.add_argument("--settle-scenes", type=int, default=100, help="scenes per settle-time measurement (100)")
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -230,47 +287,116 @@ def main() -> None:
             "pipeline": lambda: child_pipeline(rest, frames),
             "views8": lambda: child_pipeline(rest, frames, views=8),
             "memory": lambda: child_memory(rest, frames),
+            "settle": lambda: child_settle(rest, frames),
         }[mode]
         print(json.dumps(child()))
         return
     print(f"scenegen benchmark: {os.cpu_count()} cores, {args.frames} frames per measurement")
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        bench_video(args.frames, scratch)
-        if args.only_video:
-            return
-        main_args = overrides(640, 480, 10)
-        bare, _ = throughput("bare0", args.frames, main_args, scratch)
-        bare_msaa, _ = throughput("bare4", args.frames, main_args, scratch)
-        full = {w: throughput("pipeline", args.frames, overrides(640, 480, 10, w), scratch) for w in (1, 2)}
-        print("\n640x480, 10 objects: frames per second at the margin (start-up costs cancelled)")
-        print(f"  bare pyrender loop, colour only:         {bare:6.1f}")
-        print(f"  bare pyrender loop, pyrender's 4x MSAA:  {bare_msaa:6.1f}")
-        for workers, (fps, result) in full.items():
-            print(
-                f"  full pipeline, workers={workers}:               {fps:6.1f} labelled images/s, "
-                f"{fps / bare:.2f}x the bare loop, peak memory {result['peak_mb']:.0f} MB"
-            )
-        print("  ms per frame by stage, workers=1 (postfx, encode and write run in a thread, beside rendering):")
-        print("    " + ", ".join(f"{k} {v:.1f}" for k, v in full[1][1]["stages"].items()))
+        if args.main:
+            main_comparison(args, scratch)
         if args.scaling:
-            print("\nscaling, workers=1: labelled images/s, and in brackets the ratio to the bare loop")
-            print("  " + " " * 11 + "".join(f"{n:>3} objects      " for n in (5, 10, 40)))
-            for width, height in ((320, 240), (640, 480), (1280, 720)):
-                cells = []
-                for n in (5, 10, 40):
-                    scaled = overrides(width, height, n)
-                    b, _ = throughput("bare0", args.frames // 2, scaled, scratch)
-                    p, _ = throughput("pipeline", args.frames // 2, scaled, scratch)
-                    cells.append(f"{p:6.1f} ({p / b:.2f})    ")
-                print(f"  {f'{width}x{height}':<11}" + "".join(cells))
+            scaling(args, scratch)
         if args.memory_frames:
-            rss = run_child("memory", args.memory_frames, overrides(320, 240, 10), scratch)["rss_mb"]
-            first, last = rss["200"], rss[str(args.memory_frames)]
-            print(
-                f"\nmemory, one worker, 320x240: {first:.0f} MB after 200 frames, {last:.0f} MB after "
-                f"{args.memory_frames} ({100 * (last / first - 1):+.1f}%)"
-            )
+            memory(args, scratch)
+        if args.physics:
+            physics(args, scratch)
+        if args.shadows:
+            shadows(args, scratch)
+        if args.video:
+            bench_video(args.frames, scratch)
+
+
+def main_comparison(args: argparse.Namespace, scratch: Path) -> None:
+    main_args = overrides(640, 480, 10)
+    bare, _ = throughput("bare0", args.frames, main_args, scratch)
+    bare_msaa, _ = throughput("bare4", args.frames, main_args, scratch)
+    full = {w: throughput("pipeline", args.frames, overrides(640, 480, 10, w), scratch) for w in (1, 2)}
+    print("\n640x480, 10 objects: frames per second at the margin (start-up costs cancelled)")
+    print(f"  bare pyrender loop, colour only:         {bare:6.1f}")
+    print(f"  bare pyrender loop, pyrender's 4x MSAA:  {bare_msaa:6.1f}")
+    for workers, (fps, result) in full.items():
+        print(
+            f"  full pipeline, workers={workers}:               {fps:6.1f} labelled images/s, "
+            f"{fps / bare:.2f}x the bare loop, peak memory {result['peak_mb']:.0f} MB"
+        )
+    print("  ms per frame by stage, workers=1 (postfx, encode and write run in a thread, beside rendering):")
+    print("    " + ", ".join(f"{k} {v:.1f}" for k, v in full[1][1]["stages"].items()))
+
+
+def scaling(args: argparse.Namespace, scratch: Path) -> None:
+    print("\nscaling, workers=1: labelled images/s, and in brackets the ratio to the bare loop")
+    print("  " + " " * 11 + "".join(f"{n:>3} objects      " for n in (5, 10, 40)))
+    for width, height in ((320, 240), (640, 480), (1280, 720)):
+        cells = []
+        for n in (5, 10, 40):
+            scaled = overrides(width, height, n)
+            b, _ = throughput("bare0", args.frames // 2, scaled, scratch)
+            p, _ = throughput("pipeline", args.frames // 2, scaled, scratch)
+            cells.append(f"{p:6.1f} ({p / b:.2f})    ")
+        print(f"  {f'{width}x{height}':<11}" + "".join(cells))
+
+
+def memory(args: argparse.Namespace, scratch: Path) -> None:
+    rss = run_child("memory", args.memory_frames, overrides(320, 240, 10), scratch)["rss_mb"]
+    first, last = rss["200"], rss[str(args.memory_frames)]
+    print(
+        f"\nmemory, one worker, 320x240: {first:.0f} MB after 200 frames, {last:.0f} MB after "
+        f"{args.memory_frames} ({100 * (last / first - 1):+.1f}%)"
+    )
+
+
+def physics(args: argparse.Namespace, scratch: Path) -> None:
+    print(f"\nphysics: ms to settle one scene, one core, {args.settle_scenes} scenes each (targets: median <= 100 ms")
+    print("  at 10 objects, <= 1000 ms at 40)")
+    cases = {
+        "10 objects on a table": ["scene.layout=drop", "scene.objects_per_scene=[10,10]"],
+        "40 objects on a table": ["scene.layout=drop", "scene.objects_per_scene=[40,40]"],
+        "+experiment=pile (15-30 in a bin)": ["+experiment=pile"],
+    }
+    for name, case in cases.items():
+        result = run_child("settle", args.settle_scenes, case, scratch)
+        ms = 1000 * np.array(result["seconds"])
+        p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+        print(
+            f"  {name:<36} median {p50:6.1f}, p90 {p90:6.1f}, p99 {p99:6.1f}, max {ms.max():6.1f}; "
+            f"{result['calls']} drops ({result['redropped']} objects dropped again), simulated "
+            f"{np.median(result['simulated']):.2f} s (median), {result['limit']} at the time limit"
+        )
+    table = overrides(640, 480, 10)
+    tabletop, _ = throughput("pipeline", args.frames, table, scratch)
+    dropped, result = throughput("pipeline", args.frames, [*table, "scene.layout=drop"], scratch)
+    print(
+        f"  full pipeline, 640x480, 10 objects, workers=1: tabletop {tabletop:.1f}, drop {dropped:.1f} labelled "
+        f"images/s: {dropped / tabletop:.2f}x (target >= 0.7x); sampling {result['stages']['sample']:.1f} ms per frame"
+    )
+
+
+def shadows(args: argparse.Namespace, scratch: Path) -> None:
+    """The pipeline without shadows, then with every frame shadowed at three shadow-map sizes (pyrender's own
+    is 2048), then with the default share of shadowed frames (``lighting.shadow_probability``)."""
+    base = overrides(640, 480, 10)
+    configured = [a for a in base if not a.startswith("lighting.shadow_probability")]
+    none, plain = throughput("pipeline", args.frames, base, scratch)
+    print("\nshadows, 640x480, 10 objects, workers=1: labelled images/s (ratio to none), colour pass ms per frame")
+    print(f"  no shadows:                                   {none:5.1f} (1.00), {plain['stages']['render']:6.1f} ms")
+    for size in (512, 1024, 2048):
+        every, shaded = throughput(
+            "pipeline",
+            args.frames,
+            [*configured, "lighting.shadow_probability=1", f"render.shadow_map_size={size}"],
+            scratch,
+        )
+        print(
+            f"  every frame, render.shadow_map_size={size:<5}        {every:5.1f} ({every / none:.2f}), "
+            f"{shaded['stages']['render']:6.1f} ms"
+        )
+    default, mixed = throughput("pipeline", args.frames, configured, scratch)
+    print(
+        f"  the default config (shadow_probability, shadow_map_size): {default:5.1f} ({default / none:.2f}), "
+        f"{mixed['stages']['render']:6.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-PRESETS = ("tabletop", "clutter", "flying")
+PRESETS = ("tabletop", "clutter", "flying", "pile", "room")
 TILE = (240, 180)  # width, height of one tile in the sheet
 
 

@@ -120,6 +120,20 @@ class OneShotRenderer:
             renderer.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def collision_cache(tmp_path_factory: pytest.TempPathFactory):
+    """The folder collision shapes are cached in for the whole session: ``XDG_CACHE_HOME`` points into a
+    temporary folder (for CLI runs too), so tests never touch the user's cache, and compute each shape once."""
+    home = tmp_path_factory.mktemp("xdg_cache")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(home)
+    yield home / "scenegen"
+    if before is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
+
+
 @pytest.fixture(scope="session")
 def renderer(catalog):
     return OneShotRenderer(catalog)

@@ -54,6 +54,11 @@ BAD_CONFIGS = [
     ("sequence.camera_motions=[crane]", "sequence.camera_motions"),
     ("sequence.fps=0", "sequence.fps"),
     ("num_scenes=500000 sequence.frames=4", "num_scenes"),
+    ("scene.layout=drop scene.plane_size=0", "scene.plane_size"),
+    ("physics.max_seconds=inf", "physics.max_seconds"),
+    ("physics.collision.hull_vertices=1000", "physics.collision.hull_vertices"),
+    ("lighting.shadow_probability=1.5", "lighting.shadow_probability"),
+    ("render.shadow_map_size=100000", "render.shadow_map_size"),
 ]
 
 

@@ -233,3 +233,24 @@ def test_every_supported_mesh_format_loads(tmp_path, suffix):
     assert problems_of(pack) == []
     mesh = build_catalog([str(pack)], [], DEFAULT_LIMITS).asset("widget").load_mesh()
     np.testing.assert_allclose(mesh.extents, [0.1, 0.08, 0.05], atol=1e-6)
+
+
+@pytest.mark.slow
+def test_validate_precomputes_collision_shapes_into_the_cache(tmp_path):
+    """``pack validate --collision`` computes each mesh's collision shape once, into ``cache_dir``; a drop render
+    with the same cache then finds them there (and computes nothing new)."""
+    sphere = tmp_path / "pack" / "meshes" / "ball.ply"
+    pack = write_pack(
+        tmp_path / "pack", [box_asset(), box_asset(id="ball", mesh="meshes/ball.ply", **{"class": "ball"})]
+    )
+    trimesh.creation.icosphere(subdivisions=3, radius=0.05).export(sphere)
+    cache = tmp_path / "cache"
+    result = run_cli("pack", "validate", str(pack), f"cache_dir={cache}", "--collision")
+    assert result.returncode == 0, result.stderr
+    shapes = sorted((cache / "collision").iterdir())
+    assert len(shapes) == 2 and str(cache / "collision") in result.stdout
+    stamps = [p.stat().st_mtime_ns for p in shapes]
+    out = tmp_path / "out"
+    result = render_small(out, f"objects.packs=[{pack}]", "scene.layout=drop", f"cache_dir={cache}")
+    assert result.returncode == 0, result.stderr
+    assert sorted((cache / "collision").iterdir()) == shapes and [p.stat().st_mtime_ns for p in shapes] == stamps

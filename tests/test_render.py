@@ -1,11 +1,14 @@
 """Real headless renders: the id image against geometry, occlusion, and the camera convention."""
 
+from dataclasses import replace
+
 import numpy as np
 import trimesh
 
 from conftest import GREY, H, W, placed, scene
+from scenegen.labels.geometry import look_at
 from scenegen.labels.masks import instance_annotations
-from scenegen.scene.spec import DistractorSpec, LightSpec, SceneSpec
+from scenegen.scene.spec import DistractorSpec, LightSpec, PlaneSpec, SceneSpec
 
 
 def test_hidden_object_gets_no_annotation(renderer):
@@ -104,3 +107,54 @@ def test_distractor_hides_an_object_and_stays_unlabelled(renderer):
     assert np.count_nonzero(hidden.ids == 1) == 0  # fully behind the distractor: no annotation
     assert np.count_nonzero(hidden.depth > 0) > np.count_nonzero(alone.depth > 0)  # the distractor is drawn
     assert set(np.unique(hidden.ids).tolist()) == {0}  # and never labelled
+
+
+def test_shadows_darken_the_plane_under_an_object_and_leave_the_labels_alone(renderer):
+    """A box hovering 10 cm over the plane, lit from straight above: with shadows on, the plane under it
+    darkens and the plane far from it does not; the id image is the same either way."""
+    box = placed(1, "box", [0.0, 0.0, 0.1])
+    spec = scene([box], eye=[0.6, 0.0, 0.5], target=[0.0, 0.0, 0.0])
+    sun = LightSpec("directional", [1.0, 1.0, 1.0], 3.0, look_at(np.array([0.0, 0.0, 2.0]), np.zeros(3)).tolist())
+    spec = replace(spec, lights=[sun], plane=PlaneSpec(2.0, GREY), ambient_light=[0.1, 0.1, 0.1])
+    lit = renderer.render(spec)
+    shaded = renderer.render(replace(spec, shadows=True))
+    assert np.array_equal(shaded.ids, lit.ids) and np.array_equal(shaded.depth, lit.depth)
+    (u, v), (far_u, far_v) = [
+        project(np.asarray(spec.camera.K), spec.camera.pose, p) for p in ([0, 0, 0], [0.25, 0.3, 0])
+    ]
+    assert lit.ids[v, u] == 0 and lit.depth[v, u] > 0  # the plane under the box is in view
+    under_lit, under_shaded = lit.color[v, u].astype(int).sum(), shaded.color[v, u].astype(int).sum()
+    assert under_shaded < 0.5 * under_lit
+    assert np.abs(shaded.color[far_v, far_u].astype(int) - lit.color[far_v, far_u]).max() <= 2
+
+
+def project(K: np.ndarray, camera_pose, point) -> tuple[int, int]:
+    """The pixel (column, row) of world ``point`` seen by a camera at ``camera_pose`` (OpenGL axes)."""
+    in_camera = np.linalg.inv(np.asarray(camera_pose)) @ np.r_[point, 1.0]
+    x, y, z = in_camera[0], -in_camera[1], -in_camera[2]  # OpenGL to OpenCV axes
+    return int(round(K[0, 0] * x / z + K[0, 2])), int(round(K[1, 1] * y / z + K[1, 2]))
+
+
+def test_binding_empty_shadow_slots_changes_no_pixel(renderer, monkeypatch):
+    """The spare shadow map bound to absent lights' slots (to spare llvmpipe shader recompiles) is never
+    read: a shadowed frame with a textured object, a spot light and a directional light is the same with
+    pyrender's own binding."""
+    import pyrender
+
+    from scenegen.render import renderer as renderer_module
+    from scenegen.render import shadows
+    from scenegen.scene.spec import TextureSpec
+
+    checker = TextureSpec("checker", 3, [[0.9, 0.2, 0.1], [0.1, 0.3, 0.9]], 64)
+    box = replace(placed(1, "box", [0.0, 0.0, 0.05]), material=replace(GREY, texture=checker))
+    spec = scene([box, placed(2, "ball", [0.12, 0.05, 0.0])], eye=[0.5, -0.2, 0.45], target=[0.0, 0.0, 0.0])
+    sun = LightSpec("directional", [1.0, 1.0, 1.0], 3.0, look_at(np.array([0.3, 0.2, 2.0]), np.zeros(3)).tolist())
+    spot_pose = look_at(np.array([-0.4, 0.3, 0.9]), np.zeros(3)).tolist()
+    spot = LightSpec("spot", [1.0, 0.9, 0.8], 8.0, spot_pose, 0.2, 0.6)
+    spec = replace(spec, lights=[sun, spot], plane=PlaneSpec(2.0, GREY), shadows=True)
+    patched = renderer.render(spec)
+    monkeypatch.setattr(renderer_module, "bind_empty_shadow_slots", lambda: None)
+    monkeypatch.setattr(pyrender.renderer.Renderer, "_bind_lighting", shadows._unpatched_bind_lighting)
+    plain = renderer.render(spec)
+    assert np.array_equal(patched.color, plain.color)
+    assert np.count_nonzero(patched.ids == 1) > 100  # the textured box is in view

@@ -77,3 +77,10 @@ def test_camera_looks_at_the_objects(tmp_path, catalog):
         to_centre = centre - cam[:3, 3]
         cos = (-cam[:3, 2]) @ to_centre / np.linalg.norm(to_centre)
         assert cos > 0.98
+
+
+def test_shadows_are_drawn_with_their_probability(tmp_path, catalog):
+    for probability in (0.0, 0.3, 1.0):
+        cfg = small_config(tmp_path, f"lighting.shadow_probability={probability}", "scene.objects_per_scene=[1,1]")
+        share = np.mean([sample_scene(cfg, catalog, i).shadows for i in range(200)])
+        assert abs(share - probability) <= 4 * np.sqrt(probability * (1 - probability) / 200)

@@ -33,7 +33,7 @@ def choices(name: str, names: list[str]) -> type[Choice]:
     return Choice(name, {n: n for n in names})
 
 
-Layout = choices("Layout", ["tabletop", "flying"])
+Layout = choices("Layout", ["tabletop", "flying", "drop"])
 Balance = choices("Balance", ["uniform", "assets"])
 DistractorShape = choices("DistractorShape", ["box", "sphere", "cylinder", "cone", "capsule", "torus"])
 TextureKind = choices("TextureKind", ["noise", "checker", "stripes", "gradient", "marble", "wood"])
@@ -46,7 +46,7 @@ CameraMotion = choices("CameraMotion", ["static", "orbit", "dolly", "handheld"])
 
 @dataclass
 class SceneConfig:
-    layout: Layout = MISSING  # tabletop: resting on the plane; flying: floating in front of the camera
+    layout: Layout = MISSING  # tabletop: resting on the plane; flying: floating in front of the camera; drop: physics
     objects_per_scene: list[int] = span(0, 200)
     placement_radius: float = bounded(0.01, 100.0)  # metres: tabletop objects rest inside this disk
     plane_size: float = bounded(0.0, 1000.0)  # metres; 0 means no support plane
@@ -58,6 +58,39 @@ class SceneConfig:
     distractor_size: list[float] = span(0.001, 100.0)  # metres, each extent of a distractor
     bin_wall_height: float = bounded(0.0, 100.0)  # metres; > 0 walls the placement disk in, as a bin
     views_per_scene: int = bounded(1, MAX_FRAMES)  # camera poses of each scene, one frame each
+    room_size: float = bounded(0.0, 1000.0)  # metres; > 0 stands four textured walls this far apart around the scene
+    room_height: float = bounded(0.0, 100.0)  # metres, the room's walls
+
+
+@dataclass
+class CollisionConfig:
+    hull_vertices: int = bounded(4, 255)  # at most this many vertices in the one part of a nearly convex mesh
+    part_vertices: int = bounded(4, 255)  # at most this many vertices in each part of a decomposition
+    convex_ratio: float = bounded(0.0, 1.0)  # mesh volume / hull volume at least this: one convex hull
+    concavity: float = bounded(0.001, 1.0)  # CoACD threshold: the concavity a part may keep
+    max_parts: int = bounded(1, 256)  # CoACD: at most this many convex parts
+    resolution: int = bounded(100, 100_000)  # CoACD: samples for its concavity measure
+    preprocess_resolution: int = bounded(10, 200)  # CoACD: voxels per side when remeshing a non-manifold mesh
+    mcts_nodes: int = bounded(1, 100)  # CoACD: children per node of its cut search
+    mcts_iterations: int = bounded(1, 10_000)  # CoACD: iterations of its cut search
+
+
+@dataclass
+class PhysicsConfig:
+    time_step: float = bounded(1e-4, 0.05)  # seconds per simulation step
+    solver_iterations: int = bounded(1, 500)  # contact solver iterations per step
+    contact_erp: float = bounded(0.0, 1.0)  # share of a contact's penetration the solver undoes per step
+    max_seconds: float = bounded(0.01, 60.0)  # simulated time limit per drop
+    check_seconds: float = bounded(1e-4, 1.0)  # simulated time between checks for rest
+    rest_speed: float = bounded(0.0, 10.0)  # m/s: a body slower than this (and rest_spin) is at rest
+    rest_spin: float = bounded(0.0, 100.0)  # rad/s
+    drop_gap: list[float] = span(0.0, 10.0)  # metres of air around each object's bounding sphere at spawn
+    friction: float = bounded(0.0, 100.0)
+    rolling_friction: float = bounded(0.0, 100.0)  # also spinning friction: stops balls and spinning tops
+    damping: float = bounded(0.0, 1.0)  # linear and angular velocity damping
+    max_penetration: float = bounded(0.0, 1.0)  # metres: an object sunk deeper into another is dropped again
+    max_redrops: int = bounded(0, 100)  # rounds of re-dropping objects that left the support or sank
+    collision: CollisionConfig = MISSING
 
 
 @dataclass
@@ -101,6 +134,7 @@ class LightingConfig:
     elevation_deg: list[float] = span(-90.0, 90.0)  # direction the light comes from
     distance: list[float] = span(0.01, 1000.0)  # metres from the scene centre, point and spot lights
     ambient: list[float] = span(0.0, 1.0)
+    shadow_probability: float = bounded(0.0, 1.0)  # chance per frame that directional and spot lights cast shadows
 
 
 @dataclass
@@ -134,6 +168,7 @@ class RenderConfig:
     backend: Backend = MISSING  # auto: EGL where its libraries are, else OSMesa
     egl_device: list[int] = MISSING  # EGL devices; worker k renders on egl_device[k % len]
     antialias: bool = MISSING  # 4x MSAA on the colour image; labels are never anti-aliased
+    shadow_map_size: int = bounded(16, 8192)  # pixels per side of each light's shadow map
 
 
 @dataclass
@@ -189,8 +224,10 @@ class Config:
     num_scenes: int = bounded(0, MAX_FRAMES)  # frames are named with 6 digits
     seed: int = bounded(0, 2**63 - 1)
     output_dir: str = MISSING
+    cache_dir: str = MISSING  # collision shapes; "" for $XDG_CACHE_HOME/scenegen or ~/.cache/scenegen
     scene: SceneConfig = MISSING
     objects: ObjectsConfig = MISSING
+    physics: PhysicsConfig = MISSING
     materials: MaterialsConfig = MISSING
     lighting: LightingConfig = MISSING
     camera: CameraConfig = MISSING

@@ -14,7 +14,7 @@ from scenegen.dataset import atomic
 from scenegen.errors import ScenegenError
 
 DATASET_FILE = "dataset.json"
-HOW_NOT_WHAT = ("executor", "ray", "output_dir")  # config keys that do not change the dataset
+HOW_NOT_WHAT = ("executor", "ray", "output_dir", "cache_dir")  # config keys that do not change the dataset
 
 
 def identity_of(config: dict[str, Any]) -> dict[str, Any]:
@@ -39,11 +39,11 @@ def read_dataset_file(folder: Path) -> dict[str, Any]:
 def record_counts(records: Iterable[dict[str, Any]]) -> dict[str, int]:
     """The ``counts`` of ``dataset.json``, summed over frame records in one pass."""
     counts = dict.fromkeys(("frames", "objects", "annotations", "below_min_visible_pixels", "distractors"), 0)
-    counts["unplaced"] = 0
+    counts["unplaced"] = counts["redropped"] = 0
     for record in records:
         counts["frames"] += 1
         counts["annotations"] += record["counts"]["annotated"]
-        for key in ("objects", "below_min_visible_pixels", "distractors", "unplaced"):
+        for key in ("objects", "below_min_visible_pixels", "distractors", "unplaced", "redropped"):
             counts[key] += record["counts"][key]
     return counts
 

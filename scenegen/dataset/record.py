@@ -53,7 +53,8 @@ class Counts(TypedDict):
     annotated: int  # objects with at least output.min_visible_pixels visible
     below_min_visible_pixels: int
     distractors: int
-    unplaced: int  # objects drawn that found no room
+    unplaced: int  # objects drawn that found no room, or (scene.layout=drop) still off the support after re-drops
+    redropped: int  # scene.layout=drop: objects dropped again (same asset) after leaving the support or sinking
 
 
 class ObjectLabel(TypedDict, total=False):

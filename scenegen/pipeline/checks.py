@@ -3,7 +3,8 @@
 Loading already refused unknown keys, wrong types, names outside each choice (enums), values outside
 their bounds and non-finite numbers (``scenegen.config.load``). This module checks what needs more than
 one key or the world outside the config: camera clip planes, shards, the GL backend's libraries, EGL
-devices, the background folder, Ray, the packs with every mesh and its stable poses, classes and their
+devices, the background folder, Ray, the drop layout's support, the packs with every mesh and its stable
+poses (and, for the drop layout, its collision shape, computed here once into the cache), classes and their
 weights, a first scene, and the output folder. Each problem is one ScenegenError line naming the key.
 """
 
@@ -14,6 +15,7 @@ import os
 from pathlib import Path
 
 from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
+from scenegen.assets.collision import collision_shape
 from scenegen.config.load import to_container
 from scenegen.config.schema import MAX_FRAMES, Config
 from scenegen.dataset.dataset_file import DATASET_FILE, identity_of, read_dataset_file
@@ -21,6 +23,7 @@ from scenegen.errors import ScenegenError
 from scenegen.formats.registry import check_formats
 from scenegen.render.backdrop import list_images
 from scenegen.render.backend import choose_backend, library_missing
+from scenegen.scene.drop import cache_dir
 from scenegen.scene.frames import num_frames, sample_frames
 from scenegen.scene.sampler import class_probabilities
 
@@ -32,13 +35,16 @@ def check_run(cfg: Config) -> tuple[Catalog, Path]:
     for assets in catalog.assets_by_class.values():
         for asset in assets:  # as pack validate (resting poses only where objects rest): a bad one stops here
             asset.check(resting=cfg.scene.layout == "tabletop")
+            if cfg.scene.layout == "drop":  # workers then read the shape from the cache, never compute it
+                collision_shape(asset, cfg.physics.collision, cache_dir(cfg))
     class_probabilities(catalog, cfg)
     sample_frames(cfg, catalog, 0)
     return catalog, check_output_dir(cfg)
 
 
 def check_settings(cfg: Config) -> None:
-    """The checks that need no pack: clip planes, shards, backend, devices, background images, Ray."""
+    """The checks that need no pack: clip planes, shards, backend, devices, background images, Ray, the drop
+    layout's support."""
     if cfg.camera.znear >= cfg.camera.zfar:
         raise ScenegenError(f"config: camera.znear {cfg.camera.znear} must be below camera.zfar {cfg.camera.zfar}")
     check_frames(cfg)
@@ -46,6 +52,8 @@ def check_settings(cfg: Config) -> None:
         raise ScenegenError(f"config: shard.index {cfg.shard.index} must be below shard.count {cfg.shard.count}")
     if not cfg.render.egl_device or min(cfg.render.egl_device) < 0:
         raise ScenegenError(f"config: render.egl_device must list device indices >= 0, got {cfg.render.egl_device}")
+    if cfg.scene.layout == "drop" and cfg.scene.plane_size <= 0:
+        raise ScenegenError("config: scene.layout=drop needs a support: scene.plane_size must be > 0")
     backend = choose_backend(str(cfg.render.backend))
     missing = library_missing(backend)
     if missing:

@@ -80,7 +80,12 @@ class FrameWorker:
 
         render = cfg.render
         self.renderer = SceneRenderer(
-            self.catalog, render.width, render.height, render.antialias, cfg.materials.texture_repeat
+            self.catalog,
+            render.width,
+            render.height,
+            render.antialias,
+            cfg.materials.texture_repeat,
+            render.shadow_map_size,
         )
         self.writer = ThreadPoolExecutor(max_workers=1)
         self.pending: Future[None] | None = None
@@ -220,6 +225,7 @@ class FrameWorker:
                 "below_min_visible_pixels": sum("bbox" not in a for a in annotations),
                 "distractors": len(spec.distractors),
                 "unplaced": spec.unplaced,
+                "redropped": spec.redropped,
             },
             "postfx": effects,
             "annotations": annotations,

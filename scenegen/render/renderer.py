@@ -22,11 +22,13 @@ from scenegen.assets.primitives import unit_primitive
 from scenegen.render.backdrop import backdrop_image, composite
 from scenegen.render.msaa import SingleSamplePasses, set_msaa_samples
 from scenegen.render.panorama import panorama_image
+from scenegen.render.shadows import bind_empty_shadow_slots, frame_shadows, set_shadow_map_size
 from scenegen.scene.spec import LightSpec, MaterialSpec, SceneSpec, TextureSpec
 from scenegen.scene.textures import make_texture, with_uv
 
 MSAA_SAMPLES = 4
 PLANE_REPEATS = 8  # texture repeats across the support plane
+SHADOWS = pyrender.RenderFlags.SHADOWS_DIRECTIONAL | pyrender.RenderFlags.SHADOWS_SPOT  # point lights: none in pyrender
 
 
 @dataclass
@@ -61,10 +63,20 @@ def camera_for(K: np.ndarray, znear: float, zfar: float) -> pyrender.IntrinsicsC
 
 class SceneRenderer:
     """Renders SceneSpecs whose assets come from ``catalog``; ``texture_repeat`` is the metres per
-    texture repeat on meshes without UVs."""
+    texture repeat on meshes without UVs; ``shadow_map_size`` the pixels a side of each light's shadow map."""
 
-    def __init__(self, catalog: Catalog, width: int, height: int, antialias: bool = False, texture_repeat: float = 0.1):
+    def __init__(
+        self,
+        catalog: Catalog,
+        width: int,
+        height: int,
+        antialias: bool = False,
+        texture_repeat: float = 0.1,
+        shadow_map_size: int = 1024,
+    ):
         set_msaa_samples(MSAA_SAMPLES if antialias else 0)
+        set_shadow_map_size(shadow_map_size)
+        bind_empty_shadow_slots()
         self._catalog = catalog
         self._texture_repeat = texture_repeat
         self._renderer = pyrender.OffscreenRenderer(width, height)
@@ -85,7 +97,8 @@ class SceneRenderer:
         also gives the depth, then one id pass per group of instance ids in ``alone`` that draws only
         those objects: with the same camera and rasterization, an object's pixels there are its
         unoccluded (amodal) mask. The id passes are single-sample whatever the anti-aliasing, so ids
-        and depth are the pixel centres' values."""
+        and depth are the pixel centres' values. With ``spec.shadows``, directional and spot lights cast
+        shadows in the colour pass."""
         clock = [time.perf_counter()]
 
         def lap() -> float:
@@ -93,7 +106,8 @@ class SceneRenderer:
             return clock[-1] - clock[-2]
 
         seg_map = self._stage(spec)
-        rgba, coverage = self._renderer.render(self._scene, pyrender.RenderFlags.RGBA)
+        flags = pyrender.RenderFlags.RGBA | (SHADOWS if spec.shadows else 0)
+        rgba, coverage = self._renderer.render(self._scene, flags)
         if rgba.shape[2] == 3:  # OSMesa has no framebuffer objects, so pyrender returns no alpha: use coverage
             rgba = np.dstack([rgba, np.where(coverage > 0, 255, 0).astype(np.uint8)])
         seconds = {"render": lap()}
@@ -149,6 +163,8 @@ class SceneRenderer:
         for node in self._lights:
             self._scene.remove_node(node)
         self._lights = [self._scene.add(_light(light), pose=np.asarray(light.pose)) for light in spec.lights]
+        if spec.shadows:  # after adding nodes, which resets the scene's bounds
+            frame_shadows(self._scene, list(seg_map))
         return seg_map
 
     def _paint(self, node: pyrender.Node, material: MaterialSpec) -> None:

@@ -1,5 +1,7 @@
 """Where objects and distractors go: resting on the support plane in stable poses, or flying in view;
-nothing interpenetrates, and nothing reaches the camera's near plane."""
+nothing interpenetrates, and nothing reaches the camera's near plane. An object that finds no free spot is
+given more room (a wider disk, a deeper view) rather than left out, so an object's size never decides how
+often its class appears."""
 
 from __future__ import annotations
 
@@ -11,34 +13,45 @@ from scenegen.assets.catalog import Asset, Catalog
 from scenegen.config.schema import Config
 from scenegen.labels.geometry import GL_TO_CV, world_to_camera_cv
 from scenegen.scene.draws import integer, pick, random_rotation, uniform
-from scenegen.scene.materials import sample_material, sample_object_material
+from scenegen.scene.materials import sample_material, sample_object_material, sample_plane_material
 from scenegen.scene.spec import CameraSpec, DistractorSpec, ObjectSpec
 
 Sphere = tuple[np.ndarray, float]  # centre (3,), radius
+GROWTH = 1.1  # the disk, or the depth range, grows by this when an object finds no room
+BIN_WALL, ROOM_WALL = 0.02, 0.05  # metres: wall thickness
 
 
-def _choose_asset(rng: np.random.Generator, catalog: Catalog, probs: np.ndarray) -> Asset:
+def choose_asset(rng: np.random.Generator, catalog: Catalog, probs: np.ndarray) -> Asset:
     assets = catalog.assets_by_class[catalog.classes[rng.choice(len(catalog.classes), p=probs)]]
     return pick(rng, assets)
 
 
 def sample_resting_objects(
     rng: np.random.Generator, cfg: Config, catalog: Catalog, probs: np.ndarray, count: int
-) -> tuple[list[ObjectSpec], list[Sphere]]:
+) -> tuple[list[ObjectSpec], list[Sphere], float]:
     """Up to ``count`` objects resting on z = 0 in stable poses, footprints disjoint inside the
-    placement disk, with their bounding spheres. An object that finds no free spot in
-    ``scene.max_placement_tries`` draws is left out."""
-    placed: list[tuple[np.ndarray, float]] = []  # footprint centre (2,), radius
-    objects, spheres = [], []
+    placement disk (whole footprints when the disk is walled in as a bin), with their bounding spheres
+    and the disk's final radius. Objects are drawn first, then placed largest footprint first; one that
+    finds no free spot in ``scene.max_placement_tries`` draws widens the disk by 10% and tries again.
+    Only one that would overhang the support plane's edge is left out."""
+    drawn = []
     for _ in range(count):
-        asset = _choose_asset(rng, catalog, probs)
+        asset = choose_asset(rng, catalog, probs)
         rest = asset.resting_poses
         k = rng.choice(len(rest.probabilities), p=rest.probabilities)
         scale = asset.unit_scale * uniform(rng, cfg.objects.size_scale)
-        radius = rest.radii[k] * scale
         yaw = rng.uniform(0.0, 2 * np.pi)
-        spot = _free_spot(rng, placed, radius, cfg.scene.placement_radius, cfg.scene.max_placement_tries)
-        material = sample_object_material(rng, cfg.materials, asset)
+        drawn.append((asset, k, scale, yaw, sample_object_material(rng, cfg.materials, asset)))
+    placed: list[tuple[np.ndarray, float]] = []  # footprint centre (2,), radius
+    objects, spheres = [], []
+    area, walled = cfg.scene.placement_radius, cfg.scene.bin_wall_height > 0
+    for asset, k, scale, yaw, material in sorted(drawn, key=lambda d: -d[0].resting_poses.radii[d[1]] * d[2]):
+        rest = asset.resting_poses
+        radius = rest.radii[k] * scale
+        while (spot := _free_spot(rng, placed, radius, area, walled, cfg.scene.max_placement_tries)) is None:
+            if area * GROWTH + radius > cfg.scene.plane_size / 2:
+                break
+            area *= GROWTH
         if spot is None:
             continue
         placed.append((spot, radius))
@@ -47,7 +60,7 @@ def sample_resting_objects(
         pose = _yaw_translation(yaw, spot) @ resting
         objects.append(ObjectSpec(len(objects) + 1, asset.id, asset.class_name, pose.tolist(), scale, material))
         spheres.append(_bounding_sphere(asset, pose, scale))
-    return objects, spheres
+    return objects, spheres, area
 
 
 def sample_flying_objects(
@@ -55,19 +68,21 @@ def sample_flying_objects(
 ) -> tuple[list[ObjectSpec], list[Sphere]]:
     """Up to ``count`` objects floating in view at ``scene.flying_depth``, uniformly random
     orientation, bounding spheres disjoint (so nothing interpenetrates) and beyond the near plane, with
-    those spheres. An object that finds no such spot in ``scene.max_placement_tries`` draws is left out."""
+    those spheres. An object that finds no such spot in ``scene.max_placement_tries`` draws tries again 10%
+    deeper, up to the far plane."""
     objects, spheres = [], []
     for _ in range(count):
-        asset = _choose_asset(rng, catalog, probs)
+        asset = choose_asset(rng, catalog, probs)
         scale = asset.unit_scale * uniform(rng, cfg.objects.size_scale)
         centre, radius = asset.bounding_sphere
         rotation = random_rotation(rng)
         material = sample_object_material(rng, cfg.materials, asset)
-        for _ in range(cfg.scene.max_placement_tries):
-            where = _point_in_view(rng, camera, uniform(rng, cfg.scene.flying_depth))
-            if beyond_near_plane((where, radius * scale), camera) and _clear(where, radius * scale, spheres):
+        depth = list(cfg.scene.flying_depth)
+        while (where := _free_point_in_view(rng, camera, depth, radius * scale, spheres, cfg)) is None:
+            if depth[1] * GROWTH > camera.zfar:
                 break
-        else:
+            depth[1] *= GROWTH
+        if where is None:
             continue
         pose = rotation.copy()
         pose[:3, 3] = where - rotation[:3, :3] @ (scale * centre)  # the sphere's centre lands on ``where``
@@ -92,7 +107,7 @@ def sample_distractors(
         rotation = random_rotation(rng)
         material = sample_material(rng, cfg.materials)
         for _ in range(cfg.scene.max_placement_tries):
-            if cfg.scene.layout == "tabletop":
+            if cfg.scene.layout != "flying":
                 depth = rng.uniform(0.3, 1.0) * reach
             else:
                 depth = uniform(rng, cfg.scene.flying_depth)
@@ -109,19 +124,36 @@ def sample_distractors(
     return distractors
 
 
-def bin_walls(rng: np.random.Generator, cfg: Config) -> list[DistractorSpec]:
-    """Four box walls of height ``scene.bin_wall_height`` around the placement disk (none at height 0)."""
+def bin_walls(rng: np.random.Generator, cfg: Config, inner: float) -> list[DistractorSpec]:
+    """Four box walls of height ``scene.bin_wall_height``, ``inner`` metres from the centre (none at height 0)."""
     height = cfg.scene.bin_wall_height
     if height <= 0:
         return []
     material = sample_material(rng, cfg.materials)
-    thickness, inner = 0.02, cfg.scene.placement_radius
+    return [DistractorSpec("box", pose, size, material) for pose, size in wall_boxes(inner, height, BIN_WALL)]
+
+
+def room_walls(rng: np.random.Generator, cfg: Config) -> list[DistractorSpec]:
+    """Four walls of a room, ``scene.room_size`` apart and ``scene.room_height`` high, each with its own
+    random background material (none at size 0)."""
+    if cfg.scene.room_size <= 0:
+        return []
+    boxes = wall_boxes(cfg.scene.room_size / 2, cfg.scene.room_height, ROOM_WALL)
+    return [
+        DistractorSpec("box", pose, size, sample_plane_material(rng, cfg.background, cfg.materials))
+        for pose, size in boxes
+    ]
+
+
+def wall_boxes(inner: float, height: float, thickness: float) -> list[tuple[list[list[float]], list[float]]]:
+    """Four walls standing on z = 0 around a square of half-side ``inner``: (box-to-world pose (4, 4),
+    size (3,)) of each box, corners closed."""
     length = 2 * (inner + thickness)
     walls = []
     for angle in (0.0, 0.5 * np.pi, np.pi, 1.5 * np.pi):
         pose = _yaw_translation(angle, (inner + thickness / 2) * np.array([np.cos(angle), np.sin(angle)]))
         pose[2, 3] = height / 2
-        walls.append(DistractorSpec("box", pose.tolist(), [thickness, length, height], material))
+        walls.append((pose.tolist(), [thickness, length, height]))
     return walls
 
 
@@ -160,11 +192,31 @@ def _point_in_view(rng: np.random.Generator, camera: CameraSpec, depth: float) -
     return pose[:3, :3] @ (GL_TO_CV @ in_cv) + pose[:3, 3]
 
 
-def _free_spot(
-    rng: np.random.Generator, placed: list[tuple[np.ndarray, float]], radius: float, area: float, tries: int
+def _free_point_in_view(
+    rng: np.random.Generator, camera: CameraSpec, depth: list[float], radius: float, spheres: list[Sphere], cfg: Config
 ) -> np.ndarray | None:
+    """A point in view at a depth in ``depth`` whose sphere of ``radius`` clears ``spheres`` and the near plane,
+    or None."""
+    for _ in range(cfg.scene.max_placement_tries):
+        where = _point_in_view(rng, camera, uniform(rng, depth))
+        if beyond_near_plane((where, radius), camera) and _clear(where, radius, spheres):
+            return where
+    return None
+
+
+def _free_spot(
+    rng: np.random.Generator,
+    placed: list[tuple[np.ndarray, float]],
+    radius: float,
+    area: float,
+    walled: bool,
+    tries: int,
+) -> np.ndarray | None:
+    """A point of the disk of radius ``area`` (inside it with the whole footprint when ``walled``) whose
+    footprint circle of ``radius`` meets none of ``placed``, or None after ``tries`` draws."""
+    reach = max(area - radius, 0.0) if walled else area
     for _ in range(tries):
-        r, theta = area * np.sqrt(rng.uniform()), rng.uniform(0.0, 2 * np.pi)
+        r, theta = reach * np.sqrt(rng.uniform()), rng.uniform(0.0, 2 * np.pi)
         spot = np.array([r * np.cos(theta), r * np.sin(theta)])
         if all(np.linalg.norm(spot - c) >= radius + rc for c, rc in placed):
             return spot

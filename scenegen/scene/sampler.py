@@ -13,12 +13,14 @@ from scenegen.config.schema import Config
 from scenegen.errors import ScenegenError
 from scenegen.scene.camera import sample_camera
 from scenegen.scene.draws import integer, uniform
+from scenegen.scene.drop import sample_dropped_objects
 from scenegen.scene.lights import sample_lights
 from scenegen.scene.materials import sample_backdrop, sample_plane_material
 from scenegen.scene.placement import (
     beyond_near_plane,
     bin_walls,
     keep_beyond_near_plane,
+    room_walls,
     sample_distractors,
     sample_flying_objects,
     sample_resting_objects,
@@ -43,8 +45,18 @@ def draw_scene(cfg: Config, catalog: Catalog, index: int) -> tuple[SceneSpec, np
     probs = class_probabilities(catalog, cfg)
     width, height = cfg.render.width, cfg.render.height
     count = integer(rng, cfg.scene.objects_per_scene)
-    if cfg.scene.layout == "tabletop":
-        objects, spheres = sample_resting_objects(rng, cfg, catalog, probs, count)
+    bin_radius, redropped = cfg.scene.placement_radius, 0
+    if cfg.scene.layout == "flying":
+        centre = np.zeros(3)
+        target = rng.normal(0.0, cfg.camera.look_at_jitter, 3)
+        camera = sample_camera(rng, cfg.camera, width, height, target)
+        objects, spheres = sample_flying_objects(rng, cfg, catalog, probs, count, camera)
+    else:
+        if cfg.scene.layout == "drop":
+            dropped = sample_dropped_objects(rng, cfg, catalog, probs, count)
+            objects, spheres, redropped = dropped.objects, dropped.spheres, dropped.redropped
+        else:
+            objects, spheres, bin_radius = sample_resting_objects(rng, cfg, catalog, probs, count)
         centre = np.mean([s[0] for s in spheres], axis=0) if spheres else np.zeros(3)
         target = centre + rng.normal(0.0, cfg.camera.look_at_jitter, 3)
         for _ in range(cfg.scene.max_placement_tries):  # a camera that is clear of every object
@@ -52,13 +64,10 @@ def draw_scene(cfg: Config, catalog: Catalog, index: int) -> tuple[SceneSpec, np
             if all(beyond_near_plane(sphere, camera) for sphere in spheres):
                 break
         objects, spheres = keep_beyond_near_plane(objects, spheres, camera)  # tries ran out: leave the rest out
-    else:
-        centre = np.zeros(3)
-        target = rng.normal(0.0, cfg.camera.look_at_jitter, 3)
-        camera = sample_camera(rng, cfg.camera, width, height, target)
-        objects, spheres = sample_flying_objects(rng, cfg, catalog, probs, count, camera)
-    distractors = sample_distractors(rng, cfg, camera, target, spheres) + bin_walls(rng, cfg)
+    walls = bin_walls(rng, cfg, bin_radius) + room_walls(rng, cfg)
+    distractors = sample_distractors(rng, cfg, camera, target, spheres) + walls
     lights = sample_lights(rng, cfg.lighting, target)
+    shadows = bool(rng.uniform() < cfg.lighting.shadow_probability)
     plane = None
     if cfg.scene.plane_size > 0:
         plane = PlaneSpec(cfg.scene.plane_size, sample_plane_material(rng, cfg.background, cfg.materials))
@@ -73,6 +82,8 @@ def draw_scene(cfg: Config, catalog: Catalog, index: int) -> tuple[SceneSpec, np
         plane=plane,
         distractors=distractors,
         unplaced=count - len(objects),
+        redropped=redropped,
+        shadows=shadows,
     )
     return spec, centre
 

@@ -133,7 +133,9 @@ class SceneSpec:
     ambient_light: Color  # (3,) RGB in [0, 1]
     plane: PlaneSpec | None = None
     distractors: list[DistractorSpec] = field(default_factory=list)
-    unplaced: int = 0  # objects drawn but left out: no free spot within scene.max_placement_tries
+    unplaced: int = 0  # objects drawn but left out: no room for them, or (drop) they left the support
+    redropped: int = 0  # scene.layout=drop: objects dropped again after leaving the support
+    shadows: bool = False  # directional and spot lights cast shadows
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,4 +157,6 @@ class SceneSpec:
             plane=None if plane is None else PlaneSpec(plane["size"], MaterialSpec.from_dict(plane["material"])),
             distractors=[DistractorSpec(**{**d, "material": material(d["material"])}) for d in data["distractors"]],
             unplaced=data["unplaced"],
+            redropped=data.get("redropped", 0),
+            shadows=data.get("shadows", False),
         )

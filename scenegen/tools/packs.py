@@ -1,4 +1,5 @@
-"""``scenegen pack``: start a pack from a folder of meshes, validate a pack, list the packs in reach."""
+"""``scenegen pack``: start a pack from a folder of meshes, validate a pack (and precompute its collision
+shapes), list the packs in reach."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 import trimesh
 
 from scenegen.assets.catalog import MeshLimits, builtin_packs, check_pack, installed_packs, pack_path
+from scenegen.assets.collision import collision_shape
 from scenegen.assets.manifest import MESH_SUFFIXES
+from scenegen.config.schema import CollisionConfig
 from scenegen.errors import ScenegenError
 
 MESHES = "meshes"
@@ -55,9 +58,19 @@ def _extents(path: Path) -> str:
         return "unreadable"
 
 
-def validate_pack(path: Path, limits: MeshLimits) -> list[str]:
-    """Every problem of the pack at ``path`` (a name or folder), meshes loaded and checked; empty when fine."""
-    return check_pack(pack_path(str(path)), limits)[1]
+def validate_pack(
+    path: Path, limits: MeshLimits, collision: CollisionConfig | None = None, cache_dir: Path | None = None
+) -> list[str]:
+    """Every problem of the pack at ``path`` (a name or folder), meshes loaded and checked; empty when fine.
+    With ``collision``, every mesh's collision shape is computed too, or read, from ``cache_dir``."""
+    pack, problems = check_pack(pack_path(str(path)), limits)
+    if pack is not None and collision is not None and cache_dir is not None:
+        for asset in pack.assets:
+            try:
+                collision_shape(asset, collision, cache_dir)
+            except ScenegenError as err:
+                problems.append(str(err))
+    return problems
 
 
 def describe_packs(configured: list[str], limits: MeshLimits) -> list[str]:

@@ -1,0 +1,225 @@
+"""Collision shapes for physics: each asset's mesh as a few convex parts, computed once and cached on disk.
+
+A mesh that is nearly convex (its volume at least ``convex_ratio`` of its convex hull's) gets one convex
+part; any other mesh (a bowl, a mug, a torus, a mesh that is not watertight) a convex decomposition by
+CoACD, one part per piece. Each part is a polytope of at most ``hull_vertices`` vertices (one part) or
+``part_vertices`` (a piece, smaller) that holds its piece whole: cut from a box by planes that
+touch the piece, each cutting off the corner farthest from it.
+So a shape never lies inside the mesh it stands for: objects in contact keep a little air between their
+surfaces (a few millimetres at most for round objects, see ``air``), and never overlap.
+
+The parts are written as one OBJ file per shape (``o part0``, ``o part1``, ...: the format PyBullet reads
+as a compound of convex hulls), named by a hash of the mesh's content, the parameters and the
+algorithm's version. Writes go to a temporary name and are renamed, so workers that compute the same
+shape at once each leave a whole file, and a shape on disk is never recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import astuple, dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import trimesh
+from scipy.spatial import ConvexHull, HalfspaceIntersection, QhullError
+
+from scenegen.assets.catalog import Asset
+from scenegen.config.schema import CollisionConfig
+from scenegen.errors import ScenegenError
+
+ALGORITHM = 3  # bump when the shapes computed for the same mesh and parameters change
+_LOADED: dict[tuple, CollisionShape] = {}  # (asset, parameters, cache folder) -> shape, this process
+
+
+@dataclass(frozen=True)
+class CollisionShape:
+    """Convex parts of an asset's mesh in its model frame, unscaled: ``parts`` (k_i, 3) vertices each, which
+    together hold the mesh; ``path`` the OBJ file that holds them; ``center_of_mass`` (3,) and ``volume`` of
+    the mesh itself."""
+
+    parts: tuple[np.ndarray, ...]
+    path: Path
+    center_of_mass: np.ndarray
+    volume: float
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/scenegen``, else ``~/.cache/scenegen``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "scenegen"
+
+
+def collision_shape(asset: Asset, params: CollisionConfig, cache_dir: Path) -> CollisionShape:
+    """The collision shape of ``asset``: read from ``cache_dir/collision`` when there, else computed
+    and written there; kept in memory for the rest of the process."""
+    cache_dir = Path(cache_dir).expanduser().resolve()
+    key = (asset, astuple(params), cache_dir)
+    if key not in _LOADED:
+        try:
+            _LOADED[key] = _shape(asset.load_mesh(), params, cache_dir)
+        except (ValueError, RuntimeError, QhullError) as err:  # CoACD and Qhull on a mesh they cannot handle
+            where = f"pack {asset.pack!r}: {asset.mesh_path.relative_to(asset.pack_root)} (asset {asset.id!r})"
+            raise ScenegenError(f"{where}: no collision shape ({' '.join(str(err).split())[:160]})") from None
+    return _LOADED[key]
+
+
+def shape_key(mesh: trimesh.Trimesh, params: CollisionConfig) -> str:
+    """Hash of what decides a shape: the mesh's vertices and faces, the parameters, the algorithm, CoACD's version."""
+    digest = hashlib.sha256(f"{ALGORITHM} {astuple(params)} coacd {version('coacd')}".encode())
+    digest.update(np.ascontiguousarray(mesh.vertices, dtype="<f8").tobytes())
+    digest.update(np.ascontiguousarray(mesh.faces, dtype="<i8").tobytes())
+    return digest.hexdigest()[:32]
+
+
+def convex_parts(mesh: trimesh.Trimesh, params: CollisionConfig) -> list[np.ndarray]:
+    """The shape's convex parts, (k, 3) vertices each, together holding ``mesh``: one of at most
+    ``params.hull_vertices`` for a nearly convex mesh, else one of at most ``params.part_vertices`` per piece."""
+    if _nearly_convex(mesh, params.convex_ratio):
+        return [outer_hull(mesh.vertices, params.hull_vertices)]
+    return [outer_hull(piece, params.part_vertices) for piece in _cover(mesh, _decompose(mesh, params))]
+
+
+def outer_hull(points: np.ndarray, max_vertices: int) -> np.ndarray:
+    """The vertices, at most ``max_vertices``, of a polytope holding ``points`` (n, 3) and close to their hull.
+
+    Greedy: start from the points' bounding box; while the budget allows, cut off the corner farthest
+    outside the points' hull with the plane that touches the hull at its point nearest that corner.
+    Every plane touches the hull, so the polytope always holds it.
+    """
+    points = _full_rank(np.asarray(points, dtype=float))
+    hull = ConvexHull(points)
+    if len(hull.vertices) <= max_vertices:
+        return points[hull.vertices]
+    shell = trimesh.Trimesh(points, hull.simplices, process=False)
+    facets, centre = hull.equations, points[hull.vertices].mean(axis=0)
+    planes = [np.r_[axis, -np.max(points @ axis)] for axis in np.vstack([np.eye(3), -np.eye(3)])]
+    corners = _corners(planes, centre)
+    tolerance = 1e-7 * float(np.max(np.ptp(points, axis=0)))
+    for _ in range(4 * max_vertices):  # each cut adds a plane; a bound on them, whatever rounding does
+        worst = int(np.argmax(_distance_outside(facets, corners)))
+        nearest, distance, _ = trimesh.proximity.closest_point_naive(shell, corners[worst : worst + 1])
+        if distance[0] <= tolerance:
+            break
+        normal = (corners[worst] - nearest[0]) / distance[0]
+        plane = np.r_[normal, -np.max(points @ normal)]
+        if corners[worst] @ plane[:3] + plane[3] <= tolerance:
+            break  # the plane would not cut the corner off (the nearest point found was not quite nearest)
+        cut = _corners([*planes, plane], centre)
+        if len(cut) > max_vertices:
+            break
+        planes.append(plane)
+        corners = cut
+    return corners
+
+
+def write_parts(path: Path, parts: list[np.ndarray]) -> None:
+    """Write convex parts as an OBJ file, one object of hull triangles each, atomically."""
+    lines, offset = ["# scenegen collision shape: convex parts"], 1
+    for i, part in enumerate(parts):
+        faces = ConvexHull(part).simplices + offset
+        lines.append(f"o part{i}")
+        lines += [f"v {x!r} {y!r} {z!r}" for x, y, z in part.tolist()]
+        lines += [f"f {a} {b} {c}" for a, b, c in faces.tolist()]
+        offset += len(part)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_parts(path: Path) -> list[np.ndarray]:
+    """The convex parts, (k, 3) vertices each, of an OBJ file written by ``write_parts``."""
+    parts: list[list[list[float]]] = []
+    for line in path.read_text().splitlines():
+        if line.startswith("o "):
+            parts.append([])
+        elif line.startswith("v "):
+            parts[-1].append([float(x) for x in line.split()[1:4]])
+    if not parts or any(len(p) < 4 for p in parts):
+        raise ValueError("not a collision shape file")
+    return [np.array(p) for p in parts]
+
+
+def _shape(mesh: trimesh.Trimesh, params: CollisionConfig, cache_dir: Path) -> CollisionShape:
+    path = cache_dir / "collision" / f"{shape_key(mesh, params)}.obj"
+    try:
+        parts = read_parts(path)
+    except (OSError, ValueError, IndexError):  # not there, or damaged: compute it
+        parts = convex_parts(mesh, params)
+        try:
+            write_parts(path, parts)
+        except OSError as err:
+            raise ScenegenError(f"collision shape cache {path.parent}: cannot write ({err.strerror})") from None
+    if mesh.is_watertight and mesh.volume > 0:
+        center, volume = np.asarray(mesh.center_mass, dtype=float), float(mesh.volume)
+    else:
+        hull = trimesh.convex.convex_hull(np.vstack(parts))
+        center, volume = np.asarray(hull.center_mass, dtype=float), float(hull.volume)
+    return CollisionShape(tuple(parts), path, center, volume)
+
+
+def _nearly_convex(mesh: trimesh.Trimesh, ratio: float) -> bool:
+    if not mesh.is_watertight:
+        return False
+    hull_volume = mesh.convex_hull.volume
+    return hull_volume > 0 and mesh.volume >= ratio * hull_volume
+
+
+def _decompose(mesh: trimesh.Trimesh, params: CollisionConfig) -> list[np.ndarray]:
+    import coacd
+
+    coacd.set_log_level("error")
+    parts = coacd.run_coacd(
+        coacd.Mesh(np.asarray(mesh.vertices, dtype=float), np.asarray(mesh.faces, dtype=np.int32)),
+        threshold=params.concavity,
+        max_convex_hull=params.max_parts,
+        preprocess_mode="off" if mesh.is_watertight else "on",  # "on" remeshes it, at preprocess_resolution
+        preprocess_resolution=params.preprocess_resolution,
+        resolution=params.resolution,
+        mcts_nodes=params.mcts_nodes,
+        mcts_iterations=params.mcts_iterations,
+        seed=0,
+    )
+    return [np.asarray(vertices, dtype=float) for vertices, _ in parts if len(vertices) >= 4]
+
+
+def _cover(mesh: trimesh.Trimesh, pieces: list[np.ndarray]) -> list[np.ndarray]:
+    """``pieces`` (points (n_i, 3) each), with every vertex of ``mesh`` that lies outside all their hulls
+    added to the piece it lies nearest: CoACD's pieces may miss the surface by a hair."""
+    outside = np.stack([_distance_outside(ConvexHull(piece).equations, mesh.vertices) for piece in pieces])
+    nearest, uncovered = outside.argmin(axis=0), outside.min(axis=0) > 0
+    return [np.vstack([piece, mesh.vertices[uncovered & (nearest == k)]]) for k, piece in enumerate(pieces)]
+
+
+def _full_rank(points: np.ndarray) -> np.ndarray:
+    """``points``, thickened by 0.1% of their size along the thinnest axis when they are (nearly) flat."""
+    centred = points - points.mean(axis=0)
+    _, sizes, axes = np.linalg.svd(centred, full_matrices=False)
+    if sizes[-1] > 1e-6 * sizes[0]:
+        try:
+            ConvexHull(points)
+            return points
+        except QhullError:
+            pass
+    offset = 1e-3 * np.ptp(centred @ axes[0]) * axes[-1]
+    return np.vstack([points + offset, points - offset])
+
+
+def _corners(planes: list[np.ndarray], inside: np.ndarray) -> np.ndarray:
+    """(k, 3) vertices of the polytope of half-spaces ``planes`` ((4,) each: n.x + d <= 0) around ``inside``."""
+    corners = HalfspaceIntersection(np.array(planes), inside).intersections
+    return corners[ConvexHull(corners).vertices]
+
+
+def _distance_outside(equations: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(n,) how far each point lies outside the hull of facet ``equations`` (f, 4); <= 0 inside."""
+    return (points @ equations[:, :3].T + equations[:, 3]).max(axis=1)
