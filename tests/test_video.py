@@ -55,6 +55,23 @@ def test_views_share_the_scene_and_draw_their_own_cameras(tmp_path, catalog):
         assert len({str(f.camera.K) for f in frames}) == 4  # intrinsics jitter is per view too
 
 
+@pytest.mark.slow
+def test_views_of_a_dropped_scene_share_its_settled_poses(tmp_path):
+    """With scene.layout=drop the scene is settled once: every view shows the same resting poses."""
+    out = tmp_path / "out"
+    drop = ("scene.layout=drop", "objects.classes=[box,can,ball]", f"cache_dir={tmp_path / 'cache'}")
+    result = render_small(out, *drop, "scene.views_per_scene=3", scenes=2, width=64, height=48)
+    assert result.returncode == 0, result.stderr
+    found = records(out)
+    single = render_small(tmp_path / "single", *drop, scenes=2, width=64, height=48)
+    assert single.returncode == 0, single.stderr
+    for scene in (0, 1):
+        views = found[3 * scene : 3 * scene + 3]
+        alone = json.loads((tmp_path / "single" / "labels" / f"{scene:06d}.json").read_text())
+        assert all(v["spec"]["objects"] == alone["spec"]["objects"] for v in views)  # settled once, as alone
+        assert len({json.dumps(v["spec"]["camera"]) for v in views}) == 3
+
+
 def test_sequence_frames_move_objects_rigidly_and_start_where_the_scene_is(tmp_path, catalog):
     cfg = small_config(tmp_path, *SEQUENCE, "sequence.camera_motions=[orbit]")
     frames = sample_frames(cfg, catalog, 2)
