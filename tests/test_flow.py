@@ -24,7 +24,8 @@ from scenegen.scene.frames import sample_frames
 from scenegen.scene.spec import BackdropSpec, TextureSpec
 
 SIZE = (128, 96)
-# A flying scene whose objects move and spin while the camera orbits, and a table top seen by a shaking camera.
+# A flying scene whose objects move and spin while the camera orbits, dropped objects thrown (PyBullet), and a
+# table top seen by a shaking camera.
 SEQUENCES = {
     "flying": [
         "+experiment=flying",
@@ -32,6 +33,13 @@ SEQUENCES = {
         "sequence.object_speed=[0.2,0.4]",
         "sequence.object_spin_deg=[45,90]",
         "sequence.camera_motions=[orbit]",
+    ],
+    "thrown": [  # dropped, then thrown: PyBullet's poses, objects in flight over the first frames
+        "scene.layout=drop",
+        "camera.distance=[0.6,0.8]",
+        "sequence.camera_motions=[static]",
+        "sequence.throw_speed=[1.0,2.0]",
+        "sequence.fps=96",  # small motion per frame, as in the flying case: the inverse test is first-order exact
     ],
     "tabletop": [
         "+experiment=tabletop",

@@ -55,6 +55,23 @@ def test_views_share_the_scene_and_draw_their_own_cameras(tmp_path, catalog):
         assert len({str(f.camera.K) for f in frames}) == 4  # intrinsics jitter is per view too
 
 
+def test_thrown_objects_start_settled_fly_and_land(tmp_path, catalog):
+    """No GL: a drop sequence starts from the settled scene; every thrown object moves, some rise, and all
+    come down onto the support again (nothing below it) within two seconds; the camera is static here."""
+    drop = ("scene.layout=drop", "sequence.frames=25", "sequence.fps=12", "sequence.camera_motions=[static]")
+    frames = sample_frames(small_config(tmp_path, *drop), catalog, 1)
+    alone = sample_scene(small_config(tmp_path, "scene.layout=drop"), catalog, 1)
+    assert frames[0].objects == alone.objects and all(f.camera == frames[0].camera for f in frames)
+    centres = np.array([[object_sphere(o, catalog)[0] for o in f.objects] for f in frames])  # (25, n, 3)
+    assert (np.linalg.norm(centres[2] - centres[0], axis=-1) > 0.01).all()  # every object moves
+    heights = centres[..., 2]
+    assert (heights[1:4].max(axis=0) > heights[0] + 0.01).any()  # some fly up
+    radii = np.array([object_sphere(o, catalog)[1] for o in frames[0].objects])
+    on_table = np.abs(np.array(frames[-1].objects[0].pose)[:2, 3]).max() < 1.0
+    assert on_table and (heights[-1] >= -radii).all()  # settled again, none sunk through the support
+    assert np.abs(centres[-1] - centres[-2]).max() < 1e-3 and not np.allclose(heights[-1], heights[0])  # at rest
+
+
 @pytest.mark.slow
 def test_views_of_a_dropped_scene_share_its_settled_poses(tmp_path):
     """With scene.layout=drop the scene is settled once: every view shows the same resting poses."""
@@ -258,10 +275,15 @@ def test_split_by_scene_keeps_views_together(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["views", "sequences"])
+@pytest.mark.parametrize("kind", ["views", "sequences", "thrown"])
 def test_same_bytes_whatever_the_split(tmp_path, kind):
-    """Workers, shards merged, and a resumed run all give the single run's dataset, byte for byte."""
-    overrides = ["scene.views_per_scene=2"] if kind == "views" else [*SEQUENCE, "sequence.frames=3"]
+    """Workers, shards merged, and a resumed run all give the single run's dataset, byte for byte (thrown:
+    PyBullet follows the objects in each worker process)."""
+    overrides = {
+        "views": ["scene.views_per_scene=2"],
+        "sequences": [*SEQUENCE, "sequence.frames=3"],
+        "thrown": ["scene.layout=drop", "objects.classes=[box,can,ball]", "sequence.frames=3", "output.flow=true"],
+    }[kind]
     overrides.append(EXPORTS)
     size = {"scenes": 3, "width": 64, "height": 48}
     reference = tmp_path / "reference"

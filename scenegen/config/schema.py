@@ -188,7 +188,8 @@ class OutputConfig:
 
 @dataclass
 class SequenceConfig:
-    """Short videos: each scene becomes ``frames`` frames, its camera and (flying layout) objects moving."""
+    """Short videos: each scene becomes ``frames`` frames, its camera moving, and its objects too (flying
+    layout: scripted rigid motion; drop layout: thrown and followed by PyBullet)."""
 
     frames: int = bounded(1, MAX_FRAMES)  # frames per sequence; 1: no sequences
     fps: float = bounded(0.001, 10_000.0)  # frames per second: motion per frame = speed / fps
@@ -200,6 +201,8 @@ class SequenceConfig:
     handheld_frequency: list[float] = span(0.0, 100.0)  # handheld: hertz of the shake's sine components
     object_speed: list[float] = span(0.0, 100.0)  # flying layout: metres per second, constant, random direction
     object_spin_deg: list[float] = span(0.0, 3600.0)  # flying layout: degrees per second about a random axis
+    throw_speed: list[float] = span(0.0, 100.0)  # drop layout: metres per second each object is thrown at
+    throw_spin_deg: list[float] = span(0.0, 36000.0)  # drop layout: degrees per second of its spin
 
 
 @dataclass

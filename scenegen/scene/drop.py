@@ -9,6 +9,10 @@ radius), or ends sunk into another (a thin part carried through another's by a f
 solver cannot undo), is dropped again from above the middle half of the disk, up to
 ``physics.max_redrops`` times; the scene
 records how many were re-dropped and how many were still lost after that (``unplaced``).
+
+In a sequence (``sequence.frames`` > 1) the settled objects are then thrown, as Kubric's MOVi throws its
+objects: ``thrown_poses`` gives each a random velocity and spin and follows them with PyBullet, frame by
+frame, as they fly, collide, bounce and settle again.
 """
 
 from __future__ import annotations
@@ -23,13 +27,14 @@ from scenegen.assets.collision import CollisionShape, collision_shape, default_c
 from scenegen.config.schema import Config
 from scenegen.scene.draws import random_rotation, uniform
 from scenegen.scene.materials import sample_object_material
-from scenegen.scene.physics import Body, StaticBox, settle
+from scenegen.scene.physics import Body, StaticBox, follow, settle
 from scenegen.scene.placement import Sphere, choose_asset, wall_boxes
 from scenegen.scene.spec import MaterialSpec, ObjectSpec
 
 SPAWN_COVER = 0.5  # without walls, the spawn disk grows until bounding spheres cover at most this share of it
 SUPPORT_DEPTH = 0.1  # metres: the support and the walls are this thick in the simulation, so nothing tunnels
 WALL_THICKNESS = 0.1
+THROW_ELEVATION_DEG = (30.0, 60.0)  # a thrown object leaves at this angle above the horizontal
 CATCH_DEPTH = 0.3  # metres below the support: a floor there stops what falls off, so the drop comes to rest
 
 
@@ -98,6 +103,25 @@ def sample_dropped_objects(
         objects.append(ObjectSpec(instance_id, draft.asset.id, name, pose.tolist(), draft.scale, draft.material))
         spheres.append(draft.sphere(pose))
     return Dropped(objects, spheres, redropped)
+
+
+def thrown_poses(
+    rng: np.random.Generator, cfg: Config, catalog: Catalog, objects: list[ObjectSpec], times: list[float]
+) -> np.ndarray:
+    """(len(times), n, 4, 4) poses of settled ``objects`` thrown at time 0, as PyBullet follows them: each
+    gets a speed from ``sequence.throw_speed`` in a random direction between ``THROW_ELEVATION_DEG`` above
+    the horizontal, and a spin from ``sequence.throw_spin_deg`` about a random axis."""
+    bodies = []
+    for obj in objects:
+        shape = collision_shape(catalog.asset(obj.asset_id), cfg.physics.collision, cache_dir(cfg))
+        azimuth = rng.uniform(0.0, 2 * np.pi)
+        elevation = np.radians(rng.uniform(*THROW_ELEVATION_DEG))
+        direction = [np.cos(azimuth) * np.cos(elevation), np.sin(azimuth) * np.cos(elevation), np.sin(elevation)]
+        velocity = uniform(rng, cfg.sequence.throw_speed) * np.array(direction)
+        axis = rng.normal(size=3)
+        spin = np.radians(uniform(rng, cfg.sequence.throw_spin_deg)) * axis / np.linalg.norm(axis)
+        bodies.append(Body(shape, obj.scale, np.asarray(obj.pose), tuple(velocity), tuple(spin)))
+    return follow(bodies, support_boxes(cfg), cfg.physics, times)
 
 
 def support_boxes(cfg: Config) -> list[StaticBox]:

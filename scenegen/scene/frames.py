@@ -24,6 +24,7 @@ import numpy as np
 from scenegen.assets.catalog import Catalog
 from scenegen.config.schema import Config
 from scenegen.scene.camera import sample_camera
+from scenegen.scene.drop import thrown_poses
 from scenegen.scene.motion import object_sphere, sample_object_motions
 from scenegen.scene.placement import beyond_near_plane
 from scenegen.scene.sampler import draw_scene
@@ -95,24 +96,28 @@ def _view_camera(cfg: Config, scene: int, view: int, centre: np.ndarray, spheres
 def _sequence(
     cfg: Config, catalog: Catalog, scene: int, spec: SceneSpec, centre: np.ndarray, first: int
 ) -> list[SceneSpec]:
-    """The frames of a sequence: the camera follows its trajectory; flying objects move, resting ones stay."""
+    """The frames of a sequence: the camera follows its trajectory; flying objects move by script, dropped
+    ones are thrown (PyBullet), resting ones stay."""
     rng = np.random.default_rng([cfg.seed, scene, MOTION_STREAM])
     frames, fps = cfg.sequence.frames, cfg.sequence.fps
     path = sample_camera_path(rng, cfg.sequence, centre)
-    motions = None
+    times = [k / fps for k in range(frames)]
+    poses = None  # (frames, n, 4, 4) object poses, when they move
     if cfg.scene.layout == "flying":
-        duration = (frames - 1) / fps
+        duration = times[-1]
         motions = sample_object_motions(rng, cfg.sequence, spec, catalog, duration, cfg.scene.max_placement_tries)
+        poses = [[m.pose(np.asarray(o.pose), t) for o, m in zip(spec.objects, motions, strict=True)] for t in times]
+    elif cfg.scene.layout == "drop" and spec.objects:
+        poses = thrown_poses(rng, cfg, catalog, spec.objects, times)
     camera_pose = np.asarray(spec.camera.pose)
     out = []
-    for k in range(frames):
-        t = k / fps
+    for k, t in enumerate(times):
         camera = dataclasses.replace(spec.camera, pose=path.pose(camera_pose, t).tolist())
         objects = spec.objects
-        if motions is not None:
+        if poses is not None:
             objects = [
-                dataclasses.replace(obj, pose=motion.pose(np.asarray(obj.pose), t).tolist())
-                for obj, motion in zip(spec.objects, motions, strict=True)
+                dataclasses.replace(obj, pose=np.asarray(pose).tolist())
+                for obj, pose in zip(spec.objects, poses[k], strict=True)
             ]
         out.append(dataclasses.replace(spec, index=first + k, camera=camera, objects=objects))
     return out

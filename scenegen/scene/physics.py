@@ -1,4 +1,5 @@
-"""Settle dropped objects with PyBullet: a pure function from start poses to resting poses.
+"""Settle dropped objects with PyBullet, or follow thrown ones: pure functions from start poses (and
+velocities) to resting poses, or to the poses at given times.
 
 Each call connects its own PyBullet client in DIRECT mode (no GUI, no network), builds the world from
 its arguments alone, steps it until every body is at rest or ``physics.max_seconds`` of simulated time
@@ -25,12 +26,14 @@ REST_CHECKS = 2  # consecutive checks with every body slow before the scene coun
 
 @dataclass(frozen=True)
 class Body:
-    """A dynamic object: its collision shape, uniform ``scale`` (model units to metres), and ``pose``
-    (4, 4) model-to-world at the start."""
+    """A dynamic object: its collision shape, uniform ``scale`` (model units to metres), ``pose`` (4, 4)
+    model-to-world at the start, and its start ``velocity`` (3,) m/s and ``spin`` (3,) rad/s (world axes)."""
 
     shape: CollisionShape
     scale: float
     pose: np.ndarray
+    velocity: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    spin: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -58,13 +61,51 @@ def settle(bodies: Sequence[Body], statics: Sequence[StaticBox], cfg: PhysicsCon
     bullet = _pybullet()
     client = bullet.connect(bullet.DIRECT)
     try:
-        return _simulate(bullet, client, bodies, statics, cfg)
+        kw = {"physicsClientId": client}
+        ids, offsets = _build(bullet, kw, bodies, statics, cfg)
+        steps = int(np.ceil(cfg.max_seconds / cfg.time_step))
+        check_every = max(1, int(round(cfg.check_seconds / cfg.time_step)))
+        quiet, step = 0, 0
+        while step < steps and quiet < REST_CHECKS:
+            for _ in range(min(check_every, steps - step)):
+                bullet.stepSimulation(**kw)
+            step = min(step + check_every, steps)
+            quiet = quiet + 1 if _all_slow(bullet, ids, cfg, kw) else 0
+        poses = _poses(bullet, ids, offsets, kw)
+        return Settled(poses, step * cfg.time_step, quiet >= REST_CHECKS, _sunk(bullet, ids, poses, cfg, kw))
     finally:
         bullet.disconnect(client)
 
 
-def _simulate(bullet, client: int, bodies: Sequence[Body], statics: Sequence[StaticBox], cfg: PhysicsConfig) -> Settled:
-    kw = {"physicsClientId": client}
+def follow(
+    bodies: Sequence[Body], statics: Sequence[StaticBox], cfg: PhysicsConfig, times: Sequence[float]
+) -> np.ndarray:
+    """(len(times), n, 4, 4) poses of ``bodies``, started with their velocities among ``statics``, at
+    ``times`` (seconds from the start, ascending; each rounded to a whole number of ``cfg.time_step``).
+    A time of 0 gives the start poses themselves."""
+    bullet = _pybullet()
+    client = bullet.connect(bullet.DIRECT)
+    try:
+        kw = {"physicsClientId": client}
+        ids, offsets = _build(bullet, kw, bodies, statics, cfg)
+        for body_id, body in zip(ids, bodies, strict=True):
+            bullet.resetBaseVelocity(body_id, list(body.velocity), list(body.spin), **kw)
+        start = np.array([np.asarray(body.pose, dtype=float) for body in bodies]).reshape(-1, 4, 4)
+        out, step = [], 0
+        for t in times:
+            target = int(round(t / cfg.time_step))
+            for _ in range(target - step):
+                bullet.stepSimulation(**kw)
+            step = max(step, target)
+            out.append(start if step == 0 else _poses(bullet, ids, offsets, kw))
+        return np.array(out).reshape(len(out), len(bodies), 4, 4)
+    finally:
+        bullet.disconnect(client)
+
+
+def _build(bullet, kw: dict, bodies: Sequence[Body], statics: Sequence[StaticBox], cfg: PhysicsConfig):
+    """Set up the world of one client: gravity, solver, ``statics`` and ``bodies``; return the bodies'
+    PyBullet ids and the offsets (3,) of their centres of mass in model space, times scale."""
     bullet.setGravity(0.0, 0.0, -GRAVITY, **kw)
     bullet.setPhysicsEngineParameter(
         fixedTimeStep=cfg.time_step,
@@ -108,14 +149,11 @@ def _simulate(bullet, client: int, bodies: Sequence[Body], statics: Sequence[Sta
             angularDamping=cfg.damping,
             **kw,
         )
-    steps = int(np.ceil(cfg.max_seconds / cfg.time_step))
-    check_every = max(1, int(round(cfg.check_seconds / cfg.time_step)))
-    quiet, step = 0, 0
-    while step < steps and quiet < REST_CHECKS:
-        for _ in range(min(check_every, steps - step)):
-            bullet.stepSimulation(**kw)
-        step = min(step + check_every, steps)
-        quiet = quiet + 1 if _all_slow(bullet, ids, cfg, kw) else 0
+    return ids, offsets
+
+
+def _poses(bullet, ids: list[int], offsets: list, kw: dict) -> np.ndarray:
+    """(n, 4, 4) model-to-world poses of the bodies now."""
     poses = np.empty((len(ids), 4, 4))
     for k, (body_id, offset) in enumerate(zip(ids, offsets, strict=True)):
         com, quaternion = bullet.getBasePositionAndOrientation(body_id, **kw)
@@ -123,7 +161,7 @@ def _simulate(bullet, client: int, bodies: Sequence[Body], statics: Sequence[Sta
         poses[k] = np.eye(4)
         poses[k, :3, :3] = rotation
         poses[k, :3, 3] = np.asarray(com) - rotation @ np.asarray(offset)  # PyBullet reports the centre of mass
-    return Settled(poses, step * cfg.time_step, quiet >= REST_CHECKS, _sunk(bullet, ids, poses, cfg, kw))
+    return poses
 
 
 def _sunk(bullet, ids: list[int], poses: np.ndarray, cfg: PhysicsConfig, kw: dict) -> tuple[int, ...]:
