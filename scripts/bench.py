@@ -227,8 +227,8 @@ def bench_video(frames: int, scratch: Path, repeats: int = 3) -> None:
     frames = max(frames // 8 * 8, 32)
     few = frames // 4 // 8 * 8
     print("\nviews: labelled images/s at the margin (best of runs), views_per_scene=8 against separate scenes")
-    for width, height in ((640, 480), (320, 240)):
-        args = overrides(width, height, 10)
+    for width, height, layout in ((640, 480, "tabletop"), (320, 240, "tabletop"), (640, 480, "drop")):
+        args = [*overrides(width, height, 10), f"scene.layout={layout}"]
         best: dict[tuple[str, int], float] = {}
         stages: dict = {}
         for _ in range(repeats):
@@ -239,7 +239,7 @@ def bench_video(frames: int, scratch: Path, repeats: int = 3) -> None:
                     stages[mode] = result["stages"]
         rate = {m: (frames - few) / (best[m, frames] - best[m, few]) for m in ("pipeline", "views8")}
         print(
-            f"  {width}x{height}, 10 objects: separate scenes {rate['pipeline']:6.1f}, "
+            f"  {width}x{height}, 10 objects, {layout}: separate scenes {rate['pipeline']:6.1f}, "
             f"views {rate['views8']:6.1f}: {rate['views8'] / rate['pipeline']:.2f}x"
         )
         for mode, name in (("pipeline", "separate scenes"), ("views8", "views")):
