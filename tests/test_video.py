@@ -55,6 +55,7 @@ def test_views_share_the_scene_and_draw_their_own_cameras(tmp_path, catalog):
         assert len({str(f.camera.K) for f in frames}) == 4  # intrinsics jitter is per view too
 
 
+@pytest.mark.slow
 def test_thrown_objects_start_settled_fly_and_land(tmp_path, catalog):
     """No GL: a drop sequence starts from the settled scene; every thrown object moves, some rise, and all
     come down onto the support again (nothing below it) within two seconds; the camera is static here."""
