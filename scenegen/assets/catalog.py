@@ -159,9 +159,8 @@ class Asset:
         transforms = transforms @ self.up_rotation
         radii = [np.max(np.linalg.norm(trimesh.transform_points(mesh.vertices, t)[:, :2], axis=1)) for t in transforms]
         probabilities = np.asarray(probs, dtype=float)
-        if not len(transforms) or not np.all(np.isfinite(transforms)) or not np.isfinite(probabilities).all():
-            raise ScenegenError(f"{self.where}: its resting poses are not finite numbers (a degenerate mesh?)")
-        if not probabilities.sum() > 0 or not np.all(np.isfinite(radii)):
+        finite = len(transforms) and np.isfinite(transforms).all() and np.isfinite(probabilities).all()
+        if not (finite and probabilities.sum() > 0 and np.isfinite(radii).all()):
             raise ScenegenError(f"{self.where}: its resting poses are not finite numbers (a degenerate mesh?)")
         return RestingPoses(transforms, probabilities / probabilities.sum(), np.asarray(radii))
 

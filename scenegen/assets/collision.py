@@ -62,8 +62,7 @@ def collision_shape(asset: Asset, params: CollisionConfig, cache_dir: Path) -> C
         try:
             _LOADED[key] = _shape(asset.load_mesh(), params, cache_dir)
         except (ValueError, RuntimeError, QhullError) as err:  # CoACD and Qhull on a mesh they cannot handle
-            where = f"pack {asset.pack!r}: {asset.mesh_path.relative_to(asset.pack_root)} (asset {asset.id!r})"
-            raise ScenegenError(f"{where}: no collision shape ({' '.join(str(err).split())[:160]})") from None
+            raise ScenegenError(f"{asset.where}: no collision shape ({' '.join(str(err).split())[:160]})") from None
     return _LOADED[key]
 
 

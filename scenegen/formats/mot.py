@@ -46,12 +46,11 @@ def write_mot(dataset_dir: Path, records: Iterable[dict[str, Any]], copy: bool =
         folder = root / f"{scene:06d}"
         (folder / "gt").mkdir(parents=True, exist_ok=True)
         (folder / "img1").mkdir(exist_ok=True)
+        ext = Path(frames[0]["files"]["image"]["path"]).suffix  # one image format per run
         for number, frame in enumerate(frames, start=1):
-            image = file_path(Path(dataset_dir), frame, "image")
-            link_or_copy(image, folder / "img1" / f"{number:06d}{image.suffix}", copy)
+            link_or_copy(file_path(Path(dataset_dir), frame, "image"), folder / "img1" / f"{number:06d}{ext}", copy)
         times = [f["time"] for f in frames]
         rate = (len(frames) - 1) / (times[-1] - times[0]) if times[-1] > times[0] else 1.0
-        ext = Path(frames[0]["files"]["image"]["path"]).suffix
         info = (
             f"[Sequence]\nname={scene:06d}\nimDir=img1\nframeRate={rate:g}\nseqLength={len(frames)}\n"
             f"imWidth={frames[0]['width']}\nimHeight={frames[0]['height']}\nimExt={ext}\n"

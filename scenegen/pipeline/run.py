@@ -39,7 +39,8 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
     started = time.time()
     scenes = shard_scenes(cfg)
     frames = [i for s in scenes for i in scene_frames(cfg, s)]
-    write_dataset_file(out, to_container(cfg), catalog.categories(), status="rendering")
+    config = to_container(cfg)
+    write_dataset_file(out, config, catalog.categories(), status="rendering")
     undone = {s: [i for i in scene_frames(cfg, s) if not frame_done(out, i)] for s in scenes}
     todo = [s for s in scenes if undone[s]]
     damaged = [i for s in todo for i in undone[s] if record_path(out, i).is_file()]
@@ -53,7 +54,7 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
         raise ScenegenError(str(err) if RESUME_HINT in str(err) else f"{err}; {RESUME_HINT}") from None
     counts = record_counts(iter_records(out, frames))
     for name in cfg.output.formats:  # each export reads the records one at a time
-        export(out, name, iter_records(out, frames), catalog.categories(), to_container(cfg))
+        export(out, name, iter_records(out, frames), catalog.categories(), config)
     atomic.sync_all()  # exports and links on disk before dataset.json says complete
-    write_dataset_file(out, to_container(cfg), catalog.categories(), "complete", counts, stats, time.time() - started)
+    write_dataset_file(out, config, catalog.categories(), "complete", counts, stats, time.time() - started)
     return out
