@@ -2,12 +2,20 @@
 # Install scenegen into ./.venv, with the system libraries headless rendering needs.
 #   bash scripts/setup.sh          scenegen and its dependencies
 #   bash scripts/setup.sh --test   also the test tools (pytest, pycocotools, ruff)
-# Safe to run again: it installs only what is missing.
+#   add --latest                   the newest versions pyproject.toml allows instead of the tested set
+# Installs the tested versions in constraints.txt. Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras=""
-[[ "${1:-}" == "--test" ]] && extras="[test]"
+constraints=(-c constraints.txt)
+for arg in "$@"; do
+  case "$arg" in
+    --test) extras="[test]" ;;
+    --latest) constraints=() ;;
+    *) echo "setup: unknown option $arg (use --test and/or --latest)" >&2; exit 2 ;;
+  esac
+done
 
 # Mesa EGL (GPU or llvmpipe on CPU), OSMesa (the fallback), and what opencv-python links against.
 apt_packages=(libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0 libosmesa6 libgl1 libglib2.0-0)
@@ -29,6 +37,6 @@ fi
 
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".${extras}"
+.venv/bin/python -m pip install -q ${constraints[@]+"${constraints[@]}"} -e ".${extras}"
 .venv/bin/python -m pip check
 echo "setup: scenegen installed in $(pwd)/.venv (run .venv/bin/scenegen --help)"

@@ -76,6 +76,7 @@ def motion_kernel(length: int, angle_deg: float) -> np.ndarray:
         kernel[n // 2, [0, -1]] = 0.5
     rotation = cv2.getRotationMatrix2D((n // 2, n // 2), angle_deg, 1.0)
     kernel = cv2.warpAffine(kernel, rotation, (n, n))
+    np.maximum(kernel, 0.0, out=kernel)  # interpolation may leave tiny negatives (opencv 5: -3e-18)
     return kernel / kernel.sum()
 
 
