@@ -120,6 +120,9 @@ class MaterialsConfig:
     texture_size: int = bounded(4, 4096)  # pixels per side
     texture_repeat: float = bounded(0.001, 1000.0)  # metres per texture repeat on meshes without UVs
     keep_asset_material: float = bounded(0.0, 1.0)  # chance of keeping the asset's own colour/texture
+    print_probability: float = bounded(0.0, 1.0)  # chance of label print (text, barcode, logos) on an object
+    image_dir: str = MISSING  # folder of images whose crops texture objects; "" for none
+    image_probability: float = bounded(0.0, 1.0)  # chance an object's texture is a crop of one of them
     class_hue: dict[str, list[float]] = MISSING  # class -> its own hue span: ties colour to class (a bias!)
 
 

@@ -3,9 +3,9 @@
 Loading already refused unknown keys, wrong types, names outside each choice (enums), values outside
 their bounds and non-finite numbers (``scenegen.config.load``). This module checks what needs more than
 one key or the world outside the config: camera clip planes, shards, the GL backend's libraries, EGL
-devices, the background folder, Ray, the drop layout's support, the packs with every mesh and its stable
-poses (and, for the drop layout, its collision shape, computed here once into the cache), classes and their
-weights, a first scene, and the output folder. Each problem is one ScenegenError line naming the key.
+devices, the image folders (backgrounds, object textures), Ray, the drop layout's support, the packs with every
+mesh and its stable poses (and, for the drop layout, its collision shape, computed here once into the cache),
+classes and their weights, a first scene, and the output folder. Each problem is one ScenegenError line naming the key.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from scenegen.config.schema import MAX_FRAMES, Config
 from scenegen.dataset.dataset_file import DATASET_FILE, identity_of, read_dataset_file
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import check_formats
-from scenegen.render.backdrop import list_images
 from scenegen.render.backend import choose_backend, library_missing
 from scenegen.scene.drop import cache_dir
 from scenegen.scene.frames import num_frames, sample_frames
+from scenegen.scene.images import list_images
 from scenegen.scene.sampler import class_probabilities
 
 
@@ -43,7 +43,7 @@ def check_run(cfg: Config) -> tuple[Catalog, Path]:
 
 
 def check_settings(cfg: Config) -> None:
-    """The checks that need no pack: clip planes, shards, backend, devices, background images, Ray, the drop
+    """The checks that need no pack: clip planes, shards, backend, devices, image folders, Ray, the drop
     layout's support."""
     if cfg.camera.znear >= cfg.camera.zfar:
         raise ScenegenError(f"config: camera.znear {cfg.camera.znear} must be below camera.zfar {cfg.camera.zfar}")
@@ -61,8 +61,10 @@ def check_settings(cfg: Config) -> None:
             f"config: render.backend={backend} needs {missing}, which is not installed; see scenegen doctor"
         )
     check_formats([str(name) for name in cfg.output.formats], to_container(cfg)["output"])
-    if cfg.background.image_dir:
-        list_images(cfg.background.image_dir)  # ScenegenError naming the folder when it has no image
+    folders = {"background.image_dir": cfg.background.image_dir, "materials.image_dir": cfg.materials.image_dir}
+    for key, folder in folders.items():
+        if folder:
+            list_images(folder, key)  # ScenegenError naming the key and the folder when it has no image
     if cfg.executor.kind == "ray":
         if importlib.util.find_spec("ray") is None:
             raise ScenegenError("config: executor=ray needs Ray: pip install 'ray>=2.40'")

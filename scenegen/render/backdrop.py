@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
-import cv2
 import numpy as np
 
-from scenegen.errors import ScenegenError
+from scenegen.scene.images import crop_resized, read_rgb
 from scenegen.scene.spec import BackdropSpec
-from scenegen.scene.textures import make_texture
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
-
-@cache
-def list_images(folder: str) -> tuple[str, ...]:
-    """The image files under ``folder`` (recursively), sorted; ScenegenError if there are none."""
-    root = Path(folder).expanduser()
-    if not root.is_dir():
-        raise ScenegenError(f"config: background.image_dir {folder!r} is not a folder")
-    images = tuple(sorted(str(p.resolve()) for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES))
-    if not images:
-        suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
-        raise ScenegenError(f"config: background.image_dir {folder!r} holds no images ({suffixes})")
-    return images
+from scenegen.scene.textures import texture_image
 
 
 def backdrop_image(spec: BackdropSpec, width: int, height: int) -> np.ndarray:
     """(height, width, 3) uint8 RGB: the image crop, else the tiled texture, else the flat colour."""
     if spec.image is not None:
-        return _crop(_read_rgb(spec.image), spec.crop, width, height)
+        return crop_resized(read_rgb(spec.image), spec.crop, width, height)
     if spec.texture is not None:
-        t = spec.texture
-        tile = make_texture(t.kind, np.random.default_rng(t.seed), t.size, np.asarray(t.colors))
-        reps = (-(-height // t.size), -(-width // t.size), 1)
+        tile, side = texture_image(spec.texture), spec.texture.size
+        reps = (-(-height // side), -(-width // side), 1)
         return np.ascontiguousarray(np.tile(tile, reps)[:height, :width])
     color = np.round(np.asarray(spec.color) * 255).astype(np.uint8)
     return np.broadcast_to(color, (height, width, 3)).copy()
@@ -50,21 +30,3 @@ def composite(rgba: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
         blended = out[rows].astype(np.uint16) + (backdrop[rows].astype(np.uint16) * (255 - alpha) + 127) // 255
         out[rows] = np.minimum(blended, 255).astype(np.uint8)
     return out
-
-
-def _read_rgb(path: str) -> np.ndarray:
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ScenegenError(f"{path}: cannot read background image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def _crop(image: np.ndarray, crop: list[float], width: int, height: int) -> np.ndarray:
-    """The square crop of side ``crop[2]`` x the shorter side at fractions ``crop[:2]`` of the room left,
-    stretched to the frame's aspect ratio and resized to it."""
-    h, w = image.shape[:2]
-    side = max(1, int(crop[2] * min(h, w)))
-    crop_w = min(w, int(side * width / height)) if width > height else side
-    crop_h = min(h, int(side * height / width)) if height > width else side
-    x0, y0 = int(crop[0] * (w - crop_w)), int(crop[1] * (h - crop_h))
-    return cv2.resize(image[y0 : y0 + crop_h, x0 : x0 + crop_w], (width, height), interpolation=cv2.INTER_AREA)

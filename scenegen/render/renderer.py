@@ -24,7 +24,7 @@ from scenegen.render.msaa import SingleSamplePasses, set_msaa_samples
 from scenegen.render.panorama import panorama_image
 from scenegen.render.shadows import bind_empty_shadow_slots, frame_shadows, set_shadow_map_size
 from scenegen.scene.spec import LightSpec, MaterialSpec, SceneSpec, TextureSpec
-from scenegen.scene.textures import make_texture, with_uv
+from scenegen.scene.textures import WRAPPED_KINDS, texture_image, with_uv, wrapped_uv
 
 MSAA_SAMPLES = 4
 PLANE_REPEATS = 8  # texture repeats across the support plane
@@ -150,13 +150,13 @@ class SceneRenderer:
                 node.mesh.is_visible = False
         used: dict[tuple[str, str], int] = {}
         for obj in spec.objects:
-            node = self._take(("asset" if obj.material else "asset-own", obj.asset_id), used)
+            node = self._take((_uv_kind("asset", obj.material), obj.asset_id), used)
             node.matrix = np.asarray(obj.pose) @ np.diag([obj.scale, obj.scale, obj.scale, 1.0])
             if obj.material is not None:
                 self._paint(node, obj.material)
             seg_map[node] = id_color(obj.instance_id)
         for distractor in spec.distractors:
-            node = self._take(("shape", distractor.shape), used)
+            node = self._take((_uv_kind("shape", distractor.material), distractor.shape), used)
             node.matrix = np.asarray(distractor.pose) @ np.diag([*distractor.size, 1.0])
             self._paint(node, distractor.material)
             seg_map[node] = id_color(0)  # occludes, never labelled
@@ -181,15 +181,28 @@ class SceneRenderer:
         nodes = self._pool.setdefault(key, [])
         if len(nodes) <= k:
             kind, name = key
-            if kind == "shape":
-                mesh = _pyrender_mesh(with_uv(unit_primitive(name), self._texture_repeat))
-            elif kind == "asset":
-                mesh = _pyrender_mesh(with_uv(self._catalog.asset(name).load_mesh(), self._texture_repeat))
-            else:
+            if kind == "asset-own":
                 mesh = pyrender.Mesh.from_trimesh(self._catalog.asset(name).load_mesh())
+            else:
+                shape = kind.startswith("shape")
+                base = unit_primitive(name) if shape else self._catalog.asset(name).load_mesh()
+                if kind.endswith("wrapped"):
+                    up = np.eye(3) if shape else self._catalog.asset(name).up_rotation[:3, :3]
+                    mesh = _pyrender_mesh(wrapped_uv(base, up))
+                else:
+                    mesh = _pyrender_mesh(with_uv(base, self._texture_repeat))
             nodes.append(self._scene.add(mesh))
         nodes[k].mesh.is_visible = True
         return nodes[k]
+
+
+def _uv_kind(source: str, material: MaterialSpec | None) -> str:
+    """The node kind for an ``asset`` or ``shape`` in ``material``: ``asset-own`` keeps the asset's look; print
+    and photo textures need the ``-wrapped`` UVs (the tile once over the object); others tile in metres."""
+    if material is None:
+        return "asset-own"
+    wrapped = material.texture is not None and material.texture.kind in WRAPPED_KINDS
+    return f"{source}-wrapped" if wrapped else source
 
 
 def _pyrender_mesh(mesh: trimesh.Trimesh) -> pyrender.Mesh:
@@ -198,8 +211,7 @@ def _pyrender_mesh(mesh: trimesh.Trimesh) -> pyrender.Mesh:
 
 
 def _texture(spec: TextureSpec) -> pyrender.Texture:
-    image = make_texture(spec.kind, np.random.default_rng(spec.seed), spec.size, np.asarray(spec.colors))
-    return pyrender.Texture(source=image, source_channels="RGB")
+    return pyrender.Texture(source=texture_image(spec), source_channels="RGB")
 
 
 def _paint(mesh: pyrender.Mesh, material: MaterialSpec) -> None:

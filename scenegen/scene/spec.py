@@ -18,12 +18,16 @@ Color = list[float]
 
 @dataclass(frozen=True)
 class TextureSpec:
-    """A procedural texture, regenerated from its own seed by ``textures.make_texture``."""
+    """A texture, regenerated from its own seed by ``textures.texture_image``: a procedural ``kind``,
+    ``print`` (label artwork, with a patch of ``image`` when it names one) or ``photo`` (the square crop
+    ``crop`` of ``image``, as ``BackdropSpec.crop``)."""
 
     kind: str
     seed: int
-    colors: list[Color]  # (2, 3) RGB in [0, 1]: the pattern blends between them
+    colors: list[Color]  # (2, 3) RGB in [0, 1]: the pattern blends between them (print: paper, ink; photo: none)
     size: int  # pixels per side
+    image: str | None = None  # path of an image file (photo, print)
+    crop: list[float] | None = None  # photo: (3,) left, top, side as fractions
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
-"""Procedural RGB textures, and the UVs to wrap them on meshes that have none.
+"""Textures of every kind (procedural, printed, photo crops), and the UVs to wrap them on meshes that have none.
 
-Pure numpy, fully determined by the Generator passed in. Each kind builds a
+Procedural kinds are pure numpy, fully determined by the Generator passed in. Each kind builds a
 scalar field t in [0, 1] over one texture tile and blends two colours with it.
 Fields use integer wave vectors, periodic noise lattices and periodic offsets
 from a centre, so every kind tiles seamlessly: the tile border looks like any
@@ -12,9 +12,27 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import scipy.spatial
 import trimesh
 
+from scenegen.scene.images import crop_resized, read_rgb
+from scenegen.scene.printed import printed_texture
+from scenegen.scene.spec import TextureSpec
+
 TEXTURE_KINDS = ("noise", "checker", "stripes", "gradient", "marble", "wood")
+WRAPPED_KINDS = ("print", "photo")  # cover the object once, through ``wrapped_uv``, rather than tile in metres
+
+
+def texture_image(spec: TextureSpec) -> np.ndarray:
+    """(size, size, 3) uint8 RGB of ``spec``: a crop of its image (``photo``), label artwork (``print``, with a
+    patch of its image if it names one) or a procedural kind."""
+    rng = np.random.default_rng(spec.seed)
+    if spec.kind == "photo":
+        return crop_resized(read_rgb(spec.image), spec.crop, spec.size, spec.size)
+    if spec.kind == "print":
+        photo = None if spec.image is None else read_rgb(spec.image)
+        return printed_texture(rng, spec.size, np.asarray(spec.colors), photo)
+    return make_texture(spec.kind, rng, spec.size, np.asarray(spec.colors))
 
 
 def make_texture(kind: str, rng: np.random.Generator, size: int, colors: np.ndarray) -> np.ndarray:
@@ -212,3 +230,63 @@ def with_uv(mesh: trimesh.Trimesh, metres_per_repeat: float) -> trimesh.Trimesh:
         visual=trimesh.visual.TextureVisuals(uv=box_uv(mesh.vertices[source], np.eye(3)[keys % 3], metres_per_repeat)),
         process=False,
     )
+
+
+def wrapped_uv(mesh: trimesh.Trimesh, up: np.ndarray) -> trimesh.Trimesh:
+    """A copy of ``mesh`` whose UVs cover it once with the whole texture tile, top row up (``up``, (3, 3), turns
+    the mesh's up axis to +Z): a mesh with its own UVs keeps them; a box (its horizontal outline fills its
+    smallest bounding rectangle) gets the tile on every face, right-reading from outside; any other shape gets
+    a band around its vertical axis (u the angle, v the height), as a can's label. Vertices are split where
+    UVs jump (seams, edges between faces); faces and vertex normals stay."""
+    visual = mesh.visual
+    if isinstance(visual, trimesh.visual.TextureVisuals) and visual.uv is not None:
+        if len(visual.uv) == len(mesh.vertices):
+            return with_uv(mesh, 1.0)
+    points = np.asarray(mesh.vertices, dtype=np.float64) @ np.asarray(up, dtype=np.float64).T
+    to_rectangle, extents = trimesh.bounds.oriented_bounds_2D(points[:, :2])
+    flat = trimesh.transform_points(points[:, :2], to_rectangle)  # centred on the rectangle, axes along its sides
+    local = np.column_stack([flat, points[:, 2] - points[:, 2].min()])
+    size = np.maximum([*extents, np.ptp(points[:, 2])], 1e-12)
+    corners = local[mesh.faces]  # (f, 3, 3)
+    outline = scipy.spatial.ConvexHull(points[:, :2]).volume if len(points) > 2 else 0.0
+    if outline >= 0.9 * size[0] * size[1]:
+        uv = _face_uv(corners / size + [0.5, 0.5, 0.0], mesh.face_normals @ np.asarray(up).T, to_rectangle)
+    else:
+        uv = _band_uv(corners, size[2])
+    keys = np.column_stack([mesh.faces.reshape(-1), np.round(uv.reshape(-1, 2) * 2**20)])
+    unique, first, corner_of = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    source = unique[:, 0].astype(np.int64)
+    return trimesh.Trimesh(
+        vertices=mesh.vertices[source],
+        faces=corner_of.reshape(-1, 3),
+        vertex_normals=mesh.vertex_normals[source],
+        visual=trimesh.visual.TextureVisuals(uv=uv.reshape(-1, 2)[first].astype(np.float32)),
+        process=False,
+    )
+
+
+def _band_uv(corners: np.ndarray, height: float) -> np.ndarray:
+    """(f, 3, 2) UVs of face corners (f, 3, 3) around the z axis: u the angle / 2 pi, v the height / ``height``.
+
+    A face across the seam (u jumps by more than half a turn) takes u + 1 at its corners before the seam; a
+    corner on the axis takes its face's mean u."""
+    u = np.arctan2(corners[..., 1], corners[..., 0]) / (2 * np.pi) + 0.5
+    u = np.where((u.max(axis=1, keepdims=True) - u > 0.5), u + 1.0, u)
+    on_axis = np.hypot(corners[..., 0], corners[..., 1]) < 1e-9 * height
+    off = np.where(on_axis, 0.0, u).sum(axis=1, keepdims=True) / np.maximum((~on_axis).sum(axis=1, keepdims=True), 1)
+    u = np.where(on_axis, off, u)
+    return np.stack([u, corners[..., 2] / height], axis=-1)
+
+
+def _face_uv(corners: np.ndarray, normals: np.ndarray, to_rectangle: np.ndarray) -> np.ndarray:
+    """(f, 3, 2) UVs of face corners (f, 3, 3) in [0, 1] of a box's extents: each face shows the tile along the
+    box axis its normal (f, 3) is closest to, the tile's right and up as a viewer outside that face sees them."""
+    axes = np.column_stack([normals[:, :2] @ to_rectangle[:2, :2].T, normals[:, 2]])
+    axis = np.argmax(np.abs(axes), axis=1)
+    sign = np.sign(axes[np.arange(len(axes)), axis])[:, None]
+    x, y, z = corners[..., 0], corners[..., 1], corners[..., 2]
+    outward = np.choose(axis[:, None], [y, 1 - x, x])  # right along +x, +y, +z faces (seen from outside)
+    inward = np.choose(axis[:, None], [1 - y, x, 1 - x])  # ... along -x, -y, -z faces
+    u = np.where(sign > 0, outward, inward)
+    v = np.where(axis[:, None] == 2, y, z)
+    return np.stack([u, v], axis=-1)
