@@ -37,6 +37,8 @@ def make_plots(classes: list[str], m: Measurements, summary: dict[str, Any], cfg
         figures["shortcuts"] = _shortcuts(summary, classes, cfg, out)
     if not np.isnan(m.visibility).all():
         figures["visibility"] = _visibility(m, classes, shown, out)
+    if summary["shapes"] and summary["shapes"]["per_class"]:
+        figures["shapes"] = _shapes(summary["shapes"]["per_class"], out)
     return figures
 
 
@@ -185,3 +187,25 @@ def _shortcuts(summary: dict[str, Any], classes: list[str], cfg: AuditConfig, ou
     right.set_title("per-class recall from each feature alone")
     fig.colorbar(image, ax=right)
     return _save(fig, out, "shortcuts")
+
+
+def _shapes(per_class: dict[str, Any], out: Path) -> str:
+    """Per class, each distinct shape's proportions (a dot sized by its instances), titled with the count."""
+    names = sorted(per_class, key=lambda n: -per_class[n]["instances"])[:MAX_CLASSES]
+    fig, axes = _grid(len(names), 6, (2.0, 2.0))
+    for ax, name in zip(axes, names, strict=True):
+        stats = per_class[name]
+        shown = [s for s in stats["shapes"].values() if s["proportions"] is not None]
+        if shown:
+            points = np.array([s["proportions"] for s in shown])
+            sizes = 8 + 40 * np.sqrt([s["instances"] for s in shown]) / np.sqrt(max(s["instances"] for s in shown))
+            ax.scatter(points[:, 0], points[:, 1], s=sizes, color=OK if stats["distinct_shapes"] > 1 else FLAG)
+        ax.plot([0, 1], [0, 1], color="#bbb", linewidth=0.5)  # shortest <= middle: below the diagonal
+        ax.set_xlim(0, 1.02)
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"{name}: {stats['distinct_shapes']} shape{'s' * (stats['distinct_shapes'] != 1)}", fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("middle / longest side", fontsize=7)
+        ax.set_ylabel("shortest / longest side", fontsize=7)
+    fig.suptitle("proportions of each shape's 3D box, per class", fontsize=10)
+    return _save(fig, out, "shapes")

@@ -90,6 +90,8 @@ def render_html(summary: dict[str, Any], figures: dict[str, str]) -> str:
     if "visibility" in figures:
         parts.append("<h2>Visibility</h2>" + _figure(figures, "visibility"))
     parts.append("<h2>Colour of the visible pixels</h2>" + _figure(figures, "colour"))
+    if summary["shapes"] is not None:
+        parts.append(_shape_section(summary["shapes"], figures))
 
     background, duplicates = summary["background"], summary["duplicates"]
     parts.append("<h2>Backgrounds and near-duplicates</h2>")
@@ -140,3 +142,22 @@ def _class_table(summary: dict[str, Any]) -> str:
         )
     rows.append("</table>")
     return "".join(rows)
+
+
+def _shape_section(shapes: dict[str, Any], figures: dict[str, str]) -> str:
+    rows = [
+        "<h2>Shapes</h2><p>Distinct shapes per class (mesh identities: asset and shape parameters) and their "
+        "proportions, from the 3D box of each instance (sides sorted, over the longest); spread: the mean distance "
+        "of the shapes' proportions to their mean (0: one shape).</p>",
+        "<table><tr><th>class</th><th>instances</th><th>distinct shapes</th><th>middle / longest</th>"
+        "<th>shortest / longest</th><th>spread</th></tr>",
+    ]
+    for name, stats in shapes["per_class"].items():
+        ranges = stats["proportions_range"] or [[math.nan, math.nan]] * 2
+        rows.append(
+            f"<tr><td>{html.escape(name)}</td><td>{stats['instances']}</td><td>{stats['distinct_shapes']}</td>"
+            + "".join(f"<td>{_number(lo)} to {_number(hi)}</td>" for lo, hi in ranges)
+            + f"<td>{_number(stats['proportions_spread'])}</td></tr>"
+        )
+    rows.append("</table>")
+    return "".join(rows) + _figure(figures, "shapes")

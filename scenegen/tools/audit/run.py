@@ -11,6 +11,7 @@ from scenegen.tools.audit.config import AuditConfig, load_audit_config
 from scenegen.tools.audit.measure import measure
 from scenegen.tools.audit.plots import make_plots
 from scenegen.tools.audit.report import write_report
+from scenegen.tools.audit.shapes import shape_diversity
 from scenegen.tools.audit.shortcuts import FEATURES
 from scenegen.tools.audit.summary import summarise
 
@@ -25,7 +26,8 @@ def audit(dataset: Path, cfg: AuditConfig, images_dir: Path | None = None, out: 
     ``<folder>/audit`` or ``<json stem>_audit``); return the summary, with ``report`` its HTML page."""
     ds = load_dataset(dataset, images_dir)
     m = measure(ds, cfg)
-    summary = summarise(ds, m, cfg)
+    shapes = shape_diversity(ds.source, m.image_ids) if ds.is_scenegen else None
+    summary = summarise(ds, m, cfg, shapes)
     out = out or default_out(dataset)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -42,9 +42,12 @@ def hue_vectors(rgb: np.ndarray) -> np.ndarray:
     return np.stack([hsv[:, 1] * np.cos(angle), hsv[:, 1] * np.sin(angle)], axis=1)
 
 
-def summarise(ds: CocoDataset, m: Measurements, cfg: AuditConfig) -> dict[str, Any]:
+def summarise(
+    ds: CocoDataset, m: Measurements, cfg: AuditConfig, shapes: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Everything ``summary.json`` holds: counts, balance, per-class statistics, background, duplicates,
-    shortcuts, checks (``passed`` false fails ``--strict``) and notes."""
+    shortcuts, checks (``passed`` false fails ``--strict``), notes, and the shape diversity per class of a
+    scenegen dataset (``shapes.shape_diversity``; None for other COCO datasets)."""
     classes = ds.classes
     counts = np.bincount([a["label"] for a in ds.annotations], minlength=len(classes))
     image_index = {image_id: i for i, image_id in enumerate(sorted(ds.images))}
@@ -75,7 +78,7 @@ def summarise(ds: CocoDataset, m: Measurements, cfg: AuditConfig) -> dict[str, A
         "passed": all(c["passed"] for c in checks),
         "flags": [c["message"] for c in checks if not c["passed"]],
         "checks": checks,
-        "notes": _notes(ds, m, shortcuts, cfg, duplicates_fail=not checks[1]["passed"]),
+        "notes": _notes(ds, m, shortcuts, cfg, duplicates_fail=not checks[1]["passed"]) + _shape_notes(shapes),
         "counts": {
             "images": len(ds.images),
             "annotations": len(ds.annotations),
@@ -114,7 +117,17 @@ def summarise(ds: CocoDataset, m: Measurements, cfg: AuditConfig) -> dict[str, A
             "nearest_distance_histogram": np.bincount(nearest, minlength=BITS + 1).tolist(),  # 0..BITS
         },
         "shortcuts": {f: _shortcut_entry(r) for f, r in shortcuts.items()},
+        "shapes": shapes,
     }
+
+
+def _shape_notes(shapes: dict[str, Any] | None) -> list[str]:
+    if shapes is None:
+        return ["shape diversity: not measured (needs scenegen's frame records)"]
+    single = [name for name, stats in shapes["per_class"].items() if stats["distinct_shapes"] == 1]
+    if not single:
+        return []
+    return [f"one shape only (every instance the same mesh, at other sizes): {', '.join(single)}"]
 
 
 def _class_stats(m: Measurements, label: int) -> dict[str, Any]:
