@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from conftest import REPO, render_small, run_main, small_config
+from conftest import REPO, dataset_files, render_small, run_main, small_config
 from scenegen.scene.materials import sample_material
 from scenegen.scene.spec import TextureSpec
 from scenegen.scene.textures import texture_image, wrapped_uv
@@ -156,16 +156,20 @@ def test_wrapped_uvs_put_the_tile_right_reading_on_every_box_face():
 
 
 @pytest.mark.slow
-def test_a_render_with_print_and_photos_names_its_textures_in_the_records(tmp_path):
+def test_a_render_with_print_and_photos_names_its_textures_and_is_the_same_however_split(tmp_path):
     make_images(tmp_path / "photos")
-    out = tmp_path / "out"
-    folder = f"materials.image_dir={tmp_path / 'photos'}"
-    result = render_small(out, folder, "materials.image_probability=0.5", "materials.print_probability=1")
-    assert result.returncode == 0, result.stderr
+    one, two = tmp_path / "one", tmp_path / "two"
+    surfaces = [f"materials.image_dir={tmp_path / 'photos'}", "materials.image_probability=0.5"]
+    surfaces += ["materials.print_probability=1", "scene.distractors=[1,2]"]
+    for out, workers in ((one, 1), (two, 2)):
+        result = render_small(out, *surfaces, f"executor.workers={workers}", scenes=4)
+        assert result.returncode == 0, result.stderr
+    assert dataset_files(one) == dataset_files(two)
     kinds = []
-    for record in sorted((out / "labels").glob("*.json")):
-        for obj in json.loads(record.read_text())["spec"]["objects"]:
-            texture = obj["material"]["texture"]
+    for record in sorted((one / "labels").glob("*.json")):
+        spec = json.loads(record.read_text())["spec"]
+        for material in [o["material"] for o in spec["objects"]] + [d["material"] for d in spec["distractors"]]:
+            texture = material["texture"]
             kinds.append(texture["kind"])
             if texture["kind"] == "photo":
                 assert texture["image"].startswith(str((tmp_path / "photos").resolve()))

@@ -5,7 +5,7 @@ numpy and opencv only, no GL: the scene sampler lists a folder, the renderer and
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import cv2
@@ -30,12 +30,15 @@ def list_images(folder: str, key: str) -> tuple[str, ...]:
     return images
 
 
+@lru_cache(maxsize=4)  # a frame's backdrop and textures often crop the same few images
 def read_rgb(path: str) -> np.ndarray:
-    """(h, w, 3) uint8 RGB of the image file ``path``; ScenegenError naming it if it cannot be decoded."""
+    """(h, w, 3) uint8 RGB of the image file ``path``, read-only; ScenegenError naming it if it cannot be decoded."""
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
         raise ScenegenError(f"{path}: cannot read the image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    rgb.flags.writeable = False
+    return rgb
 
 
 def crop_resized(image: np.ndarray, crop: list[float], width: int, height: int) -> np.ndarray:

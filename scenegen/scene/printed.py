@@ -12,7 +12,6 @@ import string
 from functools import cache
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -66,6 +65,8 @@ def _random_color(rng: np.random.Generator) -> tuple[int, int, int]:
 
 @cache
 def _font(name: str, pixels: int) -> ImageFont.FreeTypeFont:
+    import matplotlib  # here, not at the top: a run without print never pays for importing it
+
     return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name), pixels)
 
 
