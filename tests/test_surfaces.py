@@ -107,15 +107,24 @@ def test_photo_textures_are_crops_of_the_folder_images(tmp_path):
         assert 0 <= x.min() and x.max() < 200 and 0 <= y.min() and y.max() < 150
 
 
-@pytest.mark.parametrize("folder", ["missing", "empty", "file"])
-def test_a_bad_materials_image_dir_stops_the_run_before_anything_is_written(tmp_path, folder):
+@pytest.mark.parametrize("key", ["materials.image_dir", "background.image_dir"])
+@pytest.mark.parametrize("folder", ["missing", "empty", "file", "corrupt", "truncated"])
+def test_a_bad_image_folder_stops_the_run_before_anything_is_written(tmp_path, folder, key):
+    """Even when no frame would draw from it (probability 0); a file that is no image is named."""
     (tmp_path / "empty").mkdir()
     (tmp_path / "file").write_text("not a folder")
+    make_images(tmp_path / "corrupt", 2)
+    (tmp_path / "corrupt" / "photo_1.png").write_bytes(b"not a png")
+    make_images(tmp_path / "truncated", 1)
+    whole = (tmp_path / "truncated" / "photo_0.png").read_bytes()
+    (tmp_path / "truncated" / "photo_0.png").write_bytes(whole[: len(whole) // 2])
     out = tmp_path / "out"
-    overrides = [f"materials.image_dir={tmp_path / folder}", "materials.image_probability=0"]
+    overrides = [f"{key}={tmp_path / folder}", f"{key.split('.')[0]}.image_probability=0"]
     code, _, err = run_main("render", f"output_dir={out}", "num_scenes=1", *overrides, "--no-progress")
     lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and "materials.image_dir" in lines[0] and str(tmp_path / folder) in lines[0]
+    assert code == 2 and len(lines) == 1 and key in lines[0] and str(tmp_path / folder) in lines[0], err
+    if folder in ("corrupt", "truncated"):
+        assert "photo_1.png" in lines[0] if folder == "corrupt" else "photo_0.png" in lines[0]
     assert not out.exists()
 
 

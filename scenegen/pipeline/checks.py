@@ -24,7 +24,7 @@ from scenegen.formats.registry import check_formats
 from scenegen.render.backend import choose_backend, library_missing
 from scenegen.scene.drop import cache_dir
 from scenegen.scene.frames import num_frames, sample_frames
-from scenegen.scene.images import list_images
+from scenegen.scene.images import check_images
 from scenegen.scene.sampler import class_probabilities
 
 
@@ -64,7 +64,7 @@ def check_settings(cfg: Config) -> None:
     folders = {"background.image_dir": cfg.background.image_dir, "materials.image_dir": cfg.materials.image_dir}
     for key, folder in folders.items():
         if folder:
-            list_images(folder, key)  # ScenegenError naming the key and the folder when it has no image
+            check_images(folder, key)  # ScenegenError naming the key and the folder or the file that is no image
     if cfg.executor.kind == "ray":
         if importlib.util.find_spec("ray") is None:
             raise ScenegenError("config: executor=ray needs Ray: pip install 'ray>=2.40'")

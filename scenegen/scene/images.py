@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import PIL.Image
 
 from scenegen.errors import ScenegenError
 
@@ -28,6 +29,17 @@ def list_images(folder: str, key: str) -> tuple[str, ...]:
         suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
         raise ScenegenError(f"config: {key} {folder!r} holds no images ({suffixes})")
     return images
+
+
+def check_images(folder: str, key: str) -> None:
+    """Every image under ``folder`` has a readable image header (decoding them all would take too long);
+    ScenegenError naming the config ``key`` and the first file that does not, or the folder's problem."""
+    for path in list_images(folder, key):
+        try:
+            with PIL.Image.open(path) as image:
+                image.verify()  # the header and, for PNG, the chunks' checksums; no pixels decoded
+        except (OSError, ValueError, SyntaxError, PIL.Image.DecompressionBombError) as err:
+            raise ScenegenError(f"config: {key}: {path} is not a readable image ({type(err).__name__})") from None
 
 
 @lru_cache(maxsize=4)  # a frame's backdrop and textures often crop the same few images
