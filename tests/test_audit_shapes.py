@@ -105,3 +105,25 @@ def test_a_record_with_bad_keypoints_is_named(rendered, tmp_path):
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and str(path) in lines[0] and "annotations[0]" in lines[0], err
     assert not (copy / "audit").exists()
+
+
+@pytest.mark.slow
+def test_shape_parameters_in_a_record_tell_two_meshes_of_one_asset_apart(rendered, tmp_path):
+    """Procedural families name each instance's parameters in its object (``shape``): one asset, two shapes."""
+    copy = tmp_path / "copy"
+    shutil.copytree(rendered, copy, ignore=shutil.ignore_patterns("audit"))
+    changed = 0
+    for path in sorted((copy / "labels").glob("*.json")):
+        record = json.loads(path.read_text())
+        labelled = {a["instance_id"] for a in record["annotations"] if "bbox" in a and a["asset_id"] == "can"}
+        for obj in record["spec"]["objects"]:
+            if obj["instance_id"] in labelled and changed < 2:
+                obj["shape"] = {"family": "can", "height": 0.1}
+                changed += 1
+        path.write_text(json.dumps(record))
+    assert changed == 2
+    per_class = audit(copy, load_audit_config([]))["shapes"]["per_class"]
+    shapes = per_class["can"]["shapes"]
+    assert per_class["can"]["distinct_shapes"] == 2
+    assert shapes['can {"shape": {"family": "can", "height": 0.1}}']["instances"] == 2
+    assert shapes["can"]["instances"] == per_class["can"]["instances"] - 2

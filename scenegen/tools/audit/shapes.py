@@ -87,7 +87,7 @@ def _instances(record: dict, path: Path) -> list[tuple[str, str, np.ndarray | No
         if not isinstance(name, str) or not isinstance(asset, str):
             raise ScenegenError(f"{where}: needs class_name and asset_id (strings)")
         obj = objects.get(ann.get("instance_id"), {})
-        parameters = json.dumps({key: obj[key] for key in SHAPE_KEYS if key in obj}, sort_keys=True)
+        parameters = json.dumps({key: obj[key] for key in SHAPE_KEYS if obj.get(key) is not None}, sort_keys=True)
         shape = asset if parameters == "{}" else f"{asset} {parameters}"
         keypoints = _numbers(ann.get("keypoints"), (9, 3))
         rotation, translation = _numbers(ann.get("cam_R_m2c"), (9,)), _numbers(ann.get("cam_t_m2c"), (3,))
