@@ -93,7 +93,7 @@ def child_bare(args: list[str], msaa: int, frames: int) -> dict:
     from scenegen.render.msaa import set_msaa_samples
     from scenegen.render.renderer import camera_for
     from scenegen.scene.sampler import sample_scene
-    from scenegen.scene.textures import make_texture, with_uv
+    from scenegen.scene.textures import texture_image, with_uv
 
     catalog = build_catalog(list(cfg.objects.packs), [], MeshLimits.of(cfg.objects))
     specs = [sample_scene(cfg, catalog, i) for i in range(frames)]
@@ -110,11 +110,7 @@ def child_bare(args: list[str], msaa: int, frames: int) -> dict:
         m = uploaded[key, k]
         texture = None
         if material.texture is not None:
-            t = material.texture
-            texture = pyrender.Texture(
-                source=make_texture(t.kind, np.random.default_rng(t.seed), t.size, np.asarray(t.colors)),
-                source_channels="RGB",
-            )
+            texture = pyrender.Texture(source=texture_image(material.texture), source_channels="RGB")
         for p in m.primitives:
             p.material.baseColorFactor, p.material.metallicFactor = material.base_color, material.metallic
             p.material.roughnessFactor, p.material.baseColorTexture = material.roughness, texture
