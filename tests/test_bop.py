@@ -25,6 +25,9 @@ from scipy.spatial.distance import pdist
 
 from conftest import render_small, run_cli
 from scenegen.dataset.record import read_records
+from scenegen.formats.bop import Model
+from scenegen.formats.bop import _frame as bop_frame
+from scenegen.labels.rle import encode_rle
 
 pytestmark = pytest.mark.slow
 
@@ -364,3 +367,40 @@ def test_bop_needs_depth_and_says_which_option(tmp_path: Path) -> None:
     assert render_small(out).returncode == 0
     later = run_cli("export", str(out), "--format", "bop")
     assert later.returncode == 2 and "output.depth_png=true" in later.stderr and not (out / "bop").exists()
+
+
+def test_a_hidden_instance_gets_the_toolkits_empty_boxes(tmp_path: Path) -> None:
+    """bop_toolkit's calc_gt_info writes bbox_obj and bbox_visib as [-1, -1, -1, -1] when no pixel of an
+    instance is visible (``if px_count_visib > 0``); its whole silhouette still counts in px_count_all."""
+    h, w = 20, 30
+    ids = np.zeros((h, w), np.uint16)
+    ids[5:15, 10:20] = 2  # object 2 covers all of object 1
+    hidden = np.zeros((h, w), bool)
+    hidden[8:12, 12:18] = True
+    for folder, image in (("masks", ids), ("depth", np.where(ids > 0, 500, 0).astype(np.uint16))):
+        (tmp_path / folder).mkdir()
+        assert cv2.imwrite(str(tmp_path / folder / "000000.png"), image)
+
+    def annotation(instance_id: int, whole: np.ndarray) -> dict:
+        pose = {"cam_R_m2c": np.eye(3).ravel().tolist(), "cam_t_m2c": [0.0, 0.0, 0.5]}
+        return {"instance_id": instance_id, "truncated": False, "amodal_segmentation": encode_rle(whole), **pose}
+
+    record = {
+        "index": 0,
+        "width": w,
+        "height": h,
+        "files": {"instance_mask": {"path": "masks/000000.png"}, "depth_png": {"path": "depth/000000.png"}},
+        "annotations": [annotation(1, hidden), annotation(2, ids == 2)],
+        "spec": {"objects": [{"instance_id": i, "asset_id": "box", "scale": 1.0} for i in (1, 2)]},
+    }
+    model = Model(1, "box", "box", 1, 1.0, np.zeros((3, 3)), np.array([[0, 1, 2]]), np.zeros(3))
+    _, info, _, _ = bop_frame(tmp_path, record, {("box", 1.0): model}, None)
+    assert info[0] == {
+        "bbox_obj": [-1, -1, -1, -1],
+        "bbox_visib": [-1, -1, -1, -1],
+        "px_count_all": 24,
+        "px_count_valid": 24,
+        "px_count_visib": 0,
+        "visib_fract": 0.0,
+    }
+    assert info[1]["bbox_obj"] == info[1]["bbox_visib"] == [10, 5, 9, 9] and info[1]["px_count_all"] == 100
