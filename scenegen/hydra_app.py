@@ -130,7 +130,7 @@ def sweep_output_dir(output_dir: str, job_overrides: list[str], job_num: int) ->
     (``'output_dir=run/shard_${shard.index}'``), which names each job's folder itself."""
     for override in job_overrides:
         key, _, value = override.lstrip("+~").partition("=")
-        if key == "output_dir" and "${" in value:
+        if key == "output_dir" and "${" in value.replace("\\", ""):  # Hydra keeps it escaped: $\{...\}
             return output_dir
     return f"{output_dir}_{job_num}"
 

@@ -9,6 +9,10 @@ size per axis); per scene ``rgb/``, ``depth/`` (16-bit; times ``depth_scale`` gi
 ``s * p_i = K [R | t] p_m``) and ``scene_gt_info.json`` (``bbox_obj``, ``bbox_visib``, ``px_count_all``,
 ``px_count_valid``, ``px_count_visib``, ``visib_fract = px_count_visib / px_count_all``); the model origin
 is the centre of its 3D bounding box; boxes as bop_toolkit's ``calc_2d_bbox``: ``[x, y, xmax - xmin, ymax - ymin]``.
+The document leaves the pixel origin implicit; bop_toolkit's renderers fix it: their projection matrix
+(``_calc_calib_proj`` with ``x0 = y0 = 0``) maps ``s * p_i = K [R | t] p_m`` to OpenGL window coordinates,
+whose pixel ``i`` spans ``[i, i + 1]`` and is drawn where its centre ``i + 0.5`` is covered, so the origin is the
+top-left pixel's corner, as in BOP's own PBR data and ``calc_gt_info``.
 """
 
 from __future__ import annotations

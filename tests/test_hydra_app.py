@@ -94,6 +94,7 @@ def test_a_sweep_job_gets_its_own_folder_unless_its_override_names_one():
     assert sweep_output_dir("out", ["num_scenes=2"], 1) == "out_1"
     assert sweep_output_dir("/data/x", ["output_dir=/data/x", "seed=3"], 0) == "/data/x_0"
     assert sweep_output_dir("run/shard_2", ["shard.index=2", "output_dir=run/shard_${shard.index}"], 2) == "run/shard_2"
+    assert sweep_output_dir("run_2", ["seed=2", "output_dir=run_$\\{seed\\}"], 1) == "run_2"  # as Hydra passes it
 
 
 @pytest.mark.slow
