@@ -40,6 +40,24 @@ def config_groups_help() -> str:
     return "\n".join(lines)
 
 
+class CommandParser(argparse.ArgumentParser):
+    """A command's parser that takes its options and positionals in any order, e.g. ``scenegen pack validate
+    P --collision cache_dir=...`` (argparse's intermixed parsing; a parser of sub-commands parses as usual)."""
+
+    _intermixing = False
+
+    def parse_known_args(
+        self, args: list[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if self._intermixing or self._subparsers is not None:
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True  # parse_known_intermixed_args calls parse_known_args itself
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scenegen",
@@ -47,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"{config_groups_help()}\n\n{EXAMPLES}",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     render = commands.add_parser(
         "render",
         help="render a dataset: images, masks, frame records and annotations/coco.json",
@@ -119,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
         "overrides", nargs="*", metavar="OVERRIDE", help="the render's overrides (classes, num_scenes)"
     )
     pack = commands.add_parser("pack", help="asset packs: start one from meshes, validate one, list them")
-    pack_commands = pack.add_subparsers(dest="pack_command", metavar="PACK_COMMAND", required=True)
+    pack_commands = pack.add_subparsers(
+        dest="pack_command", metavar="PACK_COMMAND", required=True, parser_class=CommandParser
+    )
     new = pack_commands.add_parser("new", help="write a pack (manifest.yaml + meshes/) from a folder of meshes")
     new.add_argument("dir", type=Path, help="the new pack's folder (must not exist, or be empty)")
     new.add_argument(

@@ -8,8 +8,11 @@
 ``scenegen render`` hands its arguments to this app when they hold one of Hydra's flags or a ``hydra``
 override (``wants_hydra``). Each job renders one dataset or shard; ``scenegen merge`` assembles shards.
 Hydra writes its own logs under ``outputs/`` or ``multirun/`` (the app is named ``scenegen`` there); the
-dataset goes to ``output_dir``. A bad key or value stops it with one line, ``scenegen: error: ...``, exit 2,
-as with ``scenegen render``.
+dataset goes to ``output_dir``; in a sweep (``-m``) each job gets a folder of its own, ``output_dir``
+suffixed by the job's number (``out_0``, ``out_1``, ...), unless its ``output_dir`` override interpolates
+a value that names each job's folder (``sweep_output_dir``). A bad key or value stops it with one line,
+``scenegen: error: ...``, exit 2, as with ``scenegen render``; ``--cfg`` validates the config it prints the
+same way.
 
 Hydra instantiates what its config names (callbacks, logging handlers, plugins), so before Hydra starts,
 ``check_hydra_arguments`` refuses every argument that could name something else than scenegen's configs
@@ -27,12 +30,14 @@ from typing import Any
 
 import hydra
 from hydra._internal.utils import get_args_parser
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
+from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from scenegen.config.load import describe_error, finish_config
+from scenegen.config.load import describe_error, finish_config, load_config
 from scenegen.config.schema import register_schemas
 from scenegen.errors import ScenegenError
 from scenegen.paths import conf_dir
@@ -110,9 +115,32 @@ def _keys_in(value: Any) -> set[str]:
     return set()
 
 
+def check_printed_config(argv: list[str]) -> None:
+    """With ``--cfg`` (and no sweep), compose and validate the config Hydra is about to print, as
+    ``--show-config`` does: a bad key or value is a ScenegenError naming it."""
+    args = get_args_parser().parse_args(argv)
+    if args.cfg is None or args.multirun:
+        return
+    load_config([o for o in args.overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/", "hydra="))])
+
+
+def sweep_output_dir(output_dir: str, job_overrides: list[str], job_num: int) -> str:
+    """A sweep job's dataset folder: ``output_dir`` suffixed by the job's number, so that the jobs of a sweep
+    never write into one folder; as it is where the job's own ``output_dir`` override interpolates a value
+    (``'output_dir=run/shard_${shard.index}'``), which names each job's folder itself."""
+    for override in job_overrides:
+        key, _, value = override.lstrip("+~").partition("=")
+        if key == "output_dir" and "${" in value.replace("\\", ""):  # Hydra keeps it escaped: $\{...\}
+            return output_dir
+    return f"{output_dir}_{job_num}"
+
+
 @hydra.main(config_path=str(conf_dir()), config_name="config", version_base="1.3")
 def render(cfg: DictConfig) -> None:
     """Render the dataset (or shard) ``cfg`` describes."""
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        cfg.output_dir = sweep_output_dir(cfg.output_dir, list(hydra_cfg.overrides.task), hydra_cfg.job.num)
     try:
         out = render_dataset(finish_config(cfg), progress=False)
     except ScenegenError as err:
@@ -129,11 +157,13 @@ def main(argv: list[str] | None = None, prog: str = "scenegen-hydra") -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         check_hydra_arguments(args)
+        check_printed_config(args)
     except ScenegenError as err:
         print(f"scenegen: error: {err}", file=sys.stderr)
         return 2
     register_schemas()
-    logging.getLogger("OpenGL.acceleratesupport").setLevel(logging.WARNING)  # Hydra logs INFO: keep it quiet
+    for name in ("OpenGL.acceleratesupport", "trimesh"):  # Hydra's logging shows their INFO and DEBUG lines
+        logging.getLogger(name).setLevel(logging.WARNING)
     explain = "HYDRA_FULL_ERROR" not in os.environ  # a user who asked for Hydra's own traces gets them
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")  # Hydra then raises instead of printing several lines
     saved, sys.argv = sys.argv, [prog, *args]

@@ -6,9 +6,10 @@ import sys
 
 import pytest
 
+from conftest import run_cli, run_main
 from scenegen import cli
 from scenegen.errors import ScenegenError
-from scenegen.hydra_app import check_hydra_arguments, main
+from scenegen.hydra_app import check_hydra_arguments, main, sweep_output_dir
 
 
 def run_hydra_app(monkeypatch, *argv: str, command: tuple[str, ...] = ("scenegen-hydra",)) -> tuple[int, str]:
@@ -77,3 +78,33 @@ def test_refused_arguments_are_one_line(argv, message):
 )
 def test_the_documented_uses_pass(argv):
     check_hydra_arguments(argv)
+
+
+def test_cfg_job_validates_the_config_as_show_config_does(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shown = run_main("render", "--show-config", "camera.fov_deg=[70,40]")
+    code, stderr = run_hydra_app(monkeypatch, "--cfg", "job", "camera.fov_deg=[70,40]", command=("scenegen", "render"))
+    assert shown[0] == code == 2 and stderr == shown[2] and stderr.count("\n") == 1
+    assert "camera.fov_deg has min 70.0 > max 40.0" in stderr
+    assert run_hydra_app(monkeypatch, "--cfg", "job", "num_scenes=3", command=("scenegen", "render"))[0] == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sweep_job_gets_its_own_folder_unless_its_override_names_one():
+    assert sweep_output_dir("out", ["num_scenes=2"], 1) == "out_1"
+    assert sweep_output_dir("/data/x", ["output_dir=/data/x", "seed=3"], 0) == "/data/x_0"
+    assert sweep_output_dir("run/shard_2", ["shard.index=2", "output_dir=run/shard_${shard.index}"], 2) == "run/shard_2"
+    assert sweep_output_dir("run_2", ["seed=2", "output_dir=run_$\\{seed\\}"], 1) == "run_2"  # as Hydra passes it
+
+
+@pytest.mark.slow
+def test_a_sweep_renders_each_job_into_its_own_folder_quietly(tmp_path):
+    """The issue's `scenegen render -m num_scenes=2,3`: the second job failed on the first one's folder."""
+    size = ("render.width=32", "render.height=24")
+    out, runs = tmp_path / "out", tmp_path / "multirun"
+    result = run_cli("render", "-m", "num_scenes=1,2", *size, f"output_dir={out}", f"hydra.sweep.dir={runs}")
+    assert result.returncode == 0, result.stderr
+    assert "error" not in result.stderr and "DEBUG" not in result.stdout + result.stderr  # trimesh's debug log
+    assert not out.exists()
+    for job, frames in ((0, 1), (1, 2)):
+        assert len(list((tmp_path / f"out_{job}" / "labels").glob("*.json"))) == frames

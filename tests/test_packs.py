@@ -10,8 +10,9 @@ import cv2
 import numpy as np
 import pytest
 import trimesh
+import yaml
 
-from conftest import DEFAULT_LIMITS, REPO, pip_install_target, render_small, run_cli
+from conftest import DEFAULT_LIMITS, REPO, pip_install_target, render_small, run_cli, run_main
 from scenegen.assets.catalog import build_catalog, check_pack
 from scenegen.errors import ScenegenError
 
@@ -254,3 +255,37 @@ def test_validate_precomputes_collision_shapes_into_the_cache(tmp_path):
     result = render_small(out, f"objects.packs=[{pack}]", "scene.layout=drop", f"cache_dir={cache}")
     assert result.returncode == 0, result.stderr
     assert sorted((cache / "collision").iterdir()) == shapes and [p.stat().st_mtime_ns for p in shapes] == stamps
+
+
+def test_pack_new_writes_any_name_as_yaml_and_refuses_control_characters(tmp_path):
+    """Folder names that YAML would misread unquoted (a comment, a mapping, a boolean, a number, UTF-8) reach
+    the manifest as themselves; a name with a newline, which would inject manifest lines, is refused."""
+    source = tmp_path / "scans"
+    names = ["mug #1", "bowl: big", "yes", "1.5", "caf\u00e9 \U0001f600", "- dash"]
+    for name in names:
+        (source / name).mkdir(parents=True)
+        trimesh.creation.box([1.0, 2.0, 3.0]).export(source / name / "a b.stl")
+    pack = tmp_path / "pack"
+    code, out, err = run_main("pack", "new", str(pack), "--from", str(source))
+    assert code == 0, err
+    manifest = yaml.safe_load((pack / "manifest.yaml").read_bytes().decode("utf-8"))
+    assert sorted(a["class"] for a in manifest["assets"]) == sorted(names)
+    assert {a["mesh"] for a in manifest["assets"]} == {f"meshes/{name}/a b.stl" for name in names}
+    loaded, problems = check_pack(pack, DEFAULT_LIMITS)
+    assert problems == [] and set(loaded.classes) == set(names)
+    evil = tmp_path / "evil"
+    (evil / "mug\nassets: []").mkdir(parents=True)
+    trimesh.creation.box().export(evil / "mug\nassets: []" / "m.stl")
+    code, out, err = run_main("pack", "new", str(tmp_path / "pack2"), "--from", str(evil))
+    assert code == 2 and err.count("\n") == 1 and "control character" in err
+    assert not (tmp_path / "pack2").exists()
+
+
+def test_pack_validate_takes_overrides_after_its_flags(tmp_path):
+    """The README's order, `scenegen pack validate P --collision cache_dir=...`, as well as the other."""
+    pack = write_pack(tmp_path / "pack", [box_asset()])
+    for n, argv in enumerate(([str(pack), "--collision", "cache_dir={}"], [str(pack), "cache_dir={}", "--collision"])):
+        cache = tmp_path / f"cache{n}"
+        code, out, err = run_main("pack", "validate", *(a.format(cache) for a in argv))
+        assert code == 0, err
+        assert len(list((cache / "collision").iterdir())) == 1 and str(cache / "collision") in out

@@ -21,6 +21,7 @@ from scenegen.scene.sampler import sample_scene
 
 SEQUENCE = ["+experiment=flying", "sequence.frames=4", "output.flow=true", "output.tracks=50"]
 EXPORTS = "output.formats=[coco,youtube_vis,mot]"
+SIDES = ("train", "val")
 
 
 def records(out: Path) -> list[dict]:
@@ -218,8 +219,9 @@ def test_youtube_vis_export_read_from_its_format(sequence_dataset):
                 assert area == mask.sum()
         annotated = {(t, a["instance_id"]) for t, f in enumerate(frames) for a in f["annotations"] if "bbox" in a}
         assert covered == annotated
-    for name in ("youtube_vis_train.json", "youtube_vis_val.json"):
-        assert (sequence_dataset / "annotations" / name).is_file()
+    train, val = (json.loads((sequence_dataset / f"annotations/youtube_vis_{s}.json").read_text()) for s in SIDES)
+    assert sorted(v["id"] for v in train["videos"] + val["videos"]) == [1, 2]
+    assert val["videos"], "two videos: one of them is in val"
 
 
 @pytest.mark.slow
@@ -251,8 +253,44 @@ def test_mot_export_read_from_its_format(sequence_dataset):
             ann = expected[int(row[0]), int(row[1])]
             x, y, w, h = ann["amodal_bbox"]
             assert [float(v) for v in row[2:6]] == [x + 1, y + 1, w, h]
-            assert (int(row[6]), int(row[7])) == (1, ann["category_id"])
+            assert (int(row[6]), int(row[7])) == (1, 1)  # consider flag; MOT17's class 1, the one scored
             assert abs(float(row[8]) - ann["visib_fract"]) < 1e-6
+        categories = json.loads((folder / "gt" / "categories.json").read_text())
+        assert set(categories) == {r[1] for r in rows}
+        for (_, track), ann in expected.items():
+            assert categories[str(track)] == {"category_id": ann["category_id"], "class_name": ann["class_name"]}
+
+
+@pytest.mark.slow
+def test_mot_ground_truth_scores_itself_perfectly_with_trackeval(sequence_dataset, tmp_path):
+    """TrackEval's MotChallenge2DBox, with its defaults (MOT17, class pedestrian), reads the export as the
+    ground truth and its gt.txt files as a tracker's results: HOTA, MOTA and IDF1 are 1."""
+    trackeval = pytest.importorskip("trackeval", reason="TrackEval is in the test extra (pip install trackeval)")
+    mot = sequence_dataset / "mot"
+    sequences = sorted(p.name for p in mot.iterdir())
+    tracker = tmp_path / "trackers" / "itself" / "data"
+    tracker.mkdir(parents=True)
+    for seq in sequences:
+        (tracker / f"{seq}.txt").write_bytes((mot / seq / "gt" / "gt.txt").read_bytes())
+    dataset = trackeval.datasets.MotChallenge2DBox(
+        {
+            "GT_FOLDER": str(mot),
+            "TRACKERS_FOLDER": str(tmp_path / "trackers"),
+            "SKIP_SPLIT_FOL": True,
+            "SEQ_INFO": dict.fromkeys(sequences),  # lengths from each seqinfo.ini
+            "PRINT_CONFIG": False,
+        }
+    )
+    config = {**trackeval.Evaluator.get_default_eval_config(), "PRINT_RESULTS": False, "PRINT_CONFIG": False}
+    config.update({"OUTPUT_SUMMARY": False, "OUTPUT_DETAILED": False, "PLOT_CURVES": False, "USE_PARALLEL": False})
+    metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR(), trackeval.metrics.Identity()]
+    results, messages = trackeval.Evaluator(config).evaluate([dataset], metrics)
+    assert messages["MotChallenge2DBox"]["itself"] == "Success"
+    combined = results["MotChallenge2DBox"]["itself"]["COMBINED_SEQ"]["pedestrian"]
+    lines = sum(len((mot / seq / "gt" / "gt.txt").read_text().splitlines()) for seq in sequences)
+    assert combined["CLEAR"]["CLR_TP"] == lines > 0
+    assert np.allclose(combined["HOTA"]["HOTA"], 1.0)
+    assert combined["CLEAR"]["MOTA"] == pytest.approx(1.0) and combined["Identity"]["IDF1"] == pytest.approx(1.0)
 
 
 @pytest.mark.slow
@@ -354,3 +392,14 @@ def test_moving_objects_never_meet(tmp_path, catalog):
                     assert np.linalg.norm(centres[i] - centre) >= radii[i] + radius - 1e-9
         moving += sum(np.linalg.norm(e - c) > 0 for (c, _), e in zip(spheres, ends, strict=True))
         assert duration > 0 and moving > 0
+
+
+def test_mot_without_amodal_labels_is_refused_before_anything_is_written(tmp_path):
+    out = tmp_path / "out"
+    refused = render_small(out, "output.amodal=false", "output.formats=[coco,mot]")
+    assert refused.returncode == 2 and not out.exists()
+    assert refused.stderr.count("\n") == 1 and "output.amodal=true" in refused.stderr, refused.stderr
+    assert render_small(out, "output.amodal=false").returncode == 0
+    later = run_cli("export", str(out), "--format", "mot")
+    assert later.returncode == 2 and later.stderr.count("\n") == 1 and "output.amodal=true" in later.stderr
+    assert not (out / "mot").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import cv2
@@ -13,8 +14,14 @@ import yaml
 
 from conftest import run_cli
 from scenegen.dataset.record import read_records
-from scenegen.formats.split import split_indices
-from scenegen.formats.yolo import mask_polygon, write_yolo, yolo_detection_lines, yolo_segmentation_lines
+from scenegen.formats.split import SPLIT_STREAM, Split, split_indices
+from scenegen.formats.yolo import (
+    data_yaml,
+    mask_polygon,
+    write_yolo,
+    yolo_detection_lines,
+    yolo_segmentation_lines,
+)
 from scenegen.labels.rle import decode_rle
 
 
@@ -44,10 +51,13 @@ def _fill(polygon: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 IMAGE_SUFFIXES = {".bmp", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp"}
 
 
-def _split_images(data: dict, split: str) -> list[Path]:
-    """The images of a split as Ultralytics finds them: ``path`` joined with the split's entry, a folder
-    searched recursively for image files."""
-    folder = (Path(data["path"]) / data[split]).resolve()
+def _split_images(data_yaml: Path, split: str) -> list[Path]:
+    """The images of a split as Ultralytics finds them (``ultralytics/data/utils.py`` ``check_det_dataset``):
+    without a ``path`` key the root is the yaml's folder, joined with the split's entry, a folder searched
+    recursively for image files."""
+    data = yaml.safe_load(data_yaml.read_bytes().decode("utf-8"))
+    assert "path" not in data  # a path would be absolute (the original folder) or read from elsewhere
+    folder = (data_yaml.parent / data[split]).resolve()
     assert folder.is_dir(), folder
     return sorted(p for p in folder.rglob("*.*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
@@ -61,10 +71,9 @@ def _label_path(image: Path) -> Path:
 def _read_export(dataset: Path, data_yaml: Path, classes: list[str], val_fraction: float, seed: int) -> dict:
     """Check the Ultralytics layout; return each image's label rows by frame name."""
     data = yaml.safe_load(data_yaml.read_text())
-    assert Path(data["path"]) == data_yaml.parent.resolve() and Path(data["path"]).is_absolute()
     assert (data["train"], data["val"]) == ("images/train", "images/val")
     assert data["names"] == dict(enumerate(classes))
-    train, val = _split_images(data, "train"), _split_images(data, "val")
+    train, val = _split_images(data_yaml, "train"), _split_images(data_yaml, "val")
     assert train and val
     expected = split_indices([r["index"] for r in read_records(dataset)], val_fraction, seed)
     assert ([int(p.stem) for p in train], [int(p.stem) for p in val]) == expected  # every image once, seeded
@@ -83,7 +92,7 @@ def _read_export(dataset: Path, data_yaml: Path, classes: list[str], val_fractio
 def test_detection_export_matches_coco_boxes(dataset: Path) -> None:
     classes = _classes(dataset)
     records = read_records(dataset)
-    data_yaml = write_yolo(dataset, records, classes, "detect", val_fraction=0.3, seed=1)
+    data_yaml = write_yolo(dataset, records, classes, "detect", Split(0.3, 1, len(records)))
     rows = _read_export(dataset, data_yaml, classes, 0.3, 1)
     checked = 0
     for record in records:
@@ -107,7 +116,8 @@ def test_detection_export_matches_coco_boxes(dataset: Path) -> None:
 def test_segmentation_export_rasterises_back_to_the_masks(dataset: Path) -> None:
     classes = _classes(dataset)
     records = read_records(dataset)
-    rows = _read_export(dataset, write_yolo(dataset, records, classes, "segment"), classes, 0.2, 0)
+    data_yaml = write_yolo(dataset, records, classes, "segment", Split(0.2, 0, len(records)))
+    rows = _read_export(dataset, data_yaml, classes, 0.2, 0)
     checked = 0
     for record in records:
         width, height = record["width"], record["height"]
@@ -161,13 +171,65 @@ def test_split_is_seeded_disjoint_covering_and_stable_under_growth() -> None:
     assert split_indices([0, 1, 2], 1.0, seed=0) == ([], [0, 1, 2])
 
 
+def test_a_small_dataset_keeps_one_scene_in_val() -> None:
+    """Several scenes none of which drew val: the one with the lowest draw goes to val, the same whether asked
+    per scene (exports) or for the whole list, and back to train once the dataset grows; one scene stays where
+    its draw puts it, and val_fraction 0 leaves val empty."""
+
+    def draw(seed: int, scene: int) -> float:  # the split module's documented stream
+        return np.random.default_rng([seed, SPLIT_STREAM, scene]).random()
+
+    forced = 0
+    for seed in range(40):
+        own = [s for s in range(3) if draw(seed, s) < 0.2]
+        train, val = split_indices([0, 1, 2], 0.2, seed)
+        assert val == [s for s in range(3) if Split(0.2, seed, 3).is_val(s)] and sorted(train + val) == [0, 1, 2]
+        if own:
+            assert val == own
+        else:
+            lowest = min(range(3), key=lambda s: draw(seed, s))
+            assert val == [lowest] and not Split(0.2, seed, 100).is_val(lowest)
+            forced += 1
+        assert Split(0.2, seed, 1).is_val(0) == (draw(seed, 0) < 0.2)
+    assert 5 < forced < 35  # 0.8 ** 3: about half the seeds draw no val scene of three
+    assert split_indices([0, 1, 2], 0.0, seed=1) == ([0, 1, 2], [])
+    assert not any(Split(0.0, 1, 3).is_val(s) for s in range(3))
+
+
+def test_data_yaml_names_are_utf8_and_any_text() -> None:
+    names = ["mug \U0001f600", 'a "quoted": #name', "caf\u00e9", "- dash", "yes", "1.5", "new\nline"]
+    text = data_yaml(names, copied=False)
+    raw = text.encode("utf-8")
+    assert "\U0001f600".encode() in raw and b"\\ud83d" not in raw.lower()
+    data = yaml.safe_load(raw.decode("utf-8"))
+    assert data["names"] == dict(enumerate(names)) and "path" not in data
+    assert (data["train"], data["val"]) == ("images/train", "images/val")
+
+
+@pytest.mark.slow
+def test_a_copied_or_moved_export_reads_its_own_images(dataset: Path, tmp_path: Path) -> None:
+    """The yolo folder copied with its images (--copy) and the original moved away: the copy's data.yaml
+    names the copy's images, as Ultralytics resolves it."""
+    result = run_cli("export", str(dataset), "--format", "yolo", "--copy")
+    assert result.returncode == 0, result.stderr
+    copy = tmp_path / "elsewhere" / "yolo"
+    shutil.copytree(dataset / "yolo", copy)
+    moved = dataset.rename(tmp_path / "moved")
+    try:
+        images = _split_images(copy / "data.yaml", "train") + _split_images(copy / "data.yaml", "val")
+        assert len(images) == 6 and all(copy in p.parents for p in images)
+        assert all(_label_path(p).is_file() and copy in _label_path(p).parents for p in images)
+    finally:
+        moved.rename(dataset)
+
+
 @pytest.mark.slow
 def test_export_links_by_default_copies_on_request_and_follows_the_split(dataset: Path) -> None:
     yolo = dataset / "yolo"
     result = run_cli("export", str(dataset), "--format", "yolo", "--val-fraction", "0.5")
     assert result.returncode == 0, result.stderr
     assert "hard links" in result.stdout and "--copy" in result.stdout
-    data = yaml.safe_load((yolo / "data.yaml").read_text())
+    data = yolo / "data.yaml"
     images = _split_images(data, "train") + _split_images(data, "val")
     assert len(images) == 6 and all(p.samefile(dataset / "images" / p.name) for p in images)
     assert "hard links" in (yolo / "data.yaml").read_text()

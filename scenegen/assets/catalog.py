@@ -398,7 +398,8 @@ def _texture_pixel_limit(max_pixels: int) -> Iterator[list[str]]:
             yield refused
     finally:
         logger.removeHandler(handler)
-        logger.level, logger.propagate, PIL.Image.MAX_IMAGE_PIXELS = saved
+        logger.setLevel(saved[0])  # not `logger.level =`: setLevel also clears logging's cache of enabled levels
+        logger.propagate, PIL.Image.MAX_IMAGE_PIXELS = saved[1:]
 
 
 _BOMBS = (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning)

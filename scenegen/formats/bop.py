@@ -13,9 +13,14 @@ The layout is BOP's scenewise format (thodan/bop_toolkit, ``docs/bop_datasets_fo
       depth/IMID.png               16-bit millimetres (depth_scale 1.0), 0 where no surface is
       mask/IMID_GTID.png           the object's whole silhouette within the image (255), occlusion ignored
       mask_visib/IMID_GTID.png     its visible part (the instance mask)
-      scene_camera.json            cam_K, depth_scale, cam_R_w2c, cam_t_w2c (mm)
+      scene_camera.json            cam_K (BOP's pixel convention, below), depth_scale, cam_R_w2c, cam_t_w2c (mm)
       scene_gt.json                per object (GTID = its position): cam_R_m2c, cam_t_m2c (mm), obj_id
       scene_gt_info.json           bbox_obj, bbox_visib, px_count_all, px_count_valid, px_count_visib, visib_fract
+
+**Pixel convention.** bop_toolkit (its renderers' projection matrix, ``calc_gt_info``, BOP's own PBR data)
+puts the image origin at the top-left pixel's corner: pixel ``(i, j)`` covers ``[i, i + 1] x [j, j + 1]`` and
+its centre is ``(i + 0.5, j + 0.5)``. scenegen's K puts pixel centres at integers, so ``cam_K`` and
+``camera.json`` hold the record's K with ``cx + 0.5`` and ``cy + 0.5`` (``bop_K``); focal lengths are the same.
 
 Every frame goes to the one split ``train_pbr`` (the train/val share is for the other formats). Every object
 of a frame is a ground-truth entry, whether visible or not.
@@ -34,7 +39,7 @@ counted as far as that canvas reaches); ``px_count_visib`` the visible pixels; `
 silhouette's pixels in the image with a depth above 0; ``visib_fract = px_count_visib / px_count_all`` (0 for
 an empty silhouette). Boxes are BOP's ``[x, y, w, h]`` with ``w = xmax - xmin`` (pixel indices, not COCO's
 ``+ 1``): ``bbox_obj`` of the whole silhouette (it may reach outside the image), ``bbox_visib`` of the visible
-part; ``[-1, -1, -1, -1]`` when empty.
+part; both ``[-1, -1, -1, -1]`` when nothing of the object is visible, as ``calc_gt_info`` writes them.
 """
 
 from __future__ import annotations
@@ -120,10 +125,19 @@ def add_models(models: dict[tuple[str, float], Model], record: dict[str, Any], c
         )  # fmt: skip
 
 
+def bop_K(K: Any) -> np.ndarray:
+    """(3, 3) K in BOP's convention (origin at the top-left pixel's corner) of a (3, 3) K whose pixel centres
+    are at integers (scenegen's, OpenCV's): the principal point moves by half a pixel right and down."""
+    K = np.array(K, dtype=float)
+    K[0, 2] += 0.5
+    K[1, 2] += 0.5
+    return K
+
+
 def _write_camera(out: Path, record: dict[str, Any]) -> None:
-    """``camera.json`` from a frame record (one K for the run)."""
+    """``camera.json`` from a frame record (one K for the run), in BOP's pixel convention."""
     out.mkdir(parents=True, exist_ok=True)
-    K = np.asarray(record["spec"]["camera"]["K"], dtype=float)
+    K = bop_K(record["spec"]["camera"]["K"])
     camera = {"cx": K[0, 2], "cy": K[1, 2], "depth_scale": DEPTH_SCALE, "fx": K[0, 0], "fy": K[1, 1]}
     atomic.write_json(out / "camera.json", {**camera, "height": record["height"], "width": record["width"]})
 
@@ -181,7 +195,7 @@ def scene_camera_entry(record: dict[str, Any]) -> dict[str, Any]:
     camera = record["spec"]["camera"]
     world_to_camera = world_to_camera_cv(np.asarray(camera["pose"]))
     return {
-        "cam_K": _floats(camera["K"]),
+        "cam_K": _floats(bop_K(camera["K"])),
         "depth_scale": DEPTH_SCALE,
         "cam_R_w2c": _floats(world_to_camera[:3, :3]),
         "cam_t_w2c": _floats(world_to_camera[:3, 3] * MM_PER_M),
@@ -278,7 +292,7 @@ def _frame(
         px_count_visib = int(np.count_nonzero(visible))
         info.append(
             {
-                "bbox_obj": bop_box(everywhere, offset),
+                "bbox_obj": bop_box(everywhere, offset) if px_count_visib else list(EMPTY_BOX),
                 "bbox_visib": bop_box(visible),
                 "px_count_all": px_count_all,
                 "px_count_valid": int(np.count_nonzero(whole & (depth > 0))),

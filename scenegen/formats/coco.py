@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from scenegen import __version__
-from scenegen.formats.split import in_val, write_split_files
+from scenegen.formats.split import Split, write_split_files
 
 KEYPOINT_NAMES = ["center"] + [f"corner_{i:03b}" for i in range(8)]  # geometry.box_keypoints order
 # The 12 edges of the 3D box, between corners that differ in one bit, as 1-based COCO keypoint indices.
@@ -93,8 +93,7 @@ def write_coco(
     dataset_dir: Path,
     records: Iterable[dict[str, Any]],
     categories: list[dict[str, Any]],
-    val_fraction: float,
-    seed: int,
+    split: Split,
     keypoints: bool,
 ) -> Path:
     """Write the whole file and its train/val split under ``annotations/`` from one pass over ``records``
@@ -102,7 +101,7 @@ def write_coco(
     frames, val = [], []
     for record in records:
         frames.append(coco_frame(record, keypoints))
-        val.append(in_val(record, val_fraction, seed))
+        val.append(split.in_val(record))
     name = "coco_keypoints" if keypoints else "coco"
     folder = Path(dataset_dir) / "annotations"
     return write_split_files(folder, name, frames, val, lambda chosen: build_coco(chosen, categories, keypoints))

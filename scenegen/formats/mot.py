@@ -1,12 +1,16 @@
 """MOTChallenge ground truth, one sequence per scene, built from the frame records.
 
 ``mot/SSSSSS/`` (the scene index) holds ``seqinfo.ini`` (name, ``imDir``, ``frameRate``, ``seqLength``,
-``imWidth``, ``imHeight``, ``imExt``), ``img1/000001.png ...`` (hard links to the images, numbered from 1)
-and ``gt/gt.txt``, one line per object and frame in which it covers any pixel of the image unoccluded:
-``frame, id, bb_left, bb_top, bb_width, bb_height, 1, class, visibility``. As in MOTChallenge, frame
-numbers and box coordinates are 1-based (the top-left pixel is (1, 1)); ``id`` is the object's
-``instance_id`` (its track), ``class`` its category id, the box its amodal box (clipped to the image),
-``visibility`` its ``visib_fract``; the consider flag is always 1. Needs the amodal labels.
+``imWidth``, ``imHeight``, ``imExt``), ``img1/000001.png ...`` (hard links to the images, numbered from 1),
+``gt/gt.txt``, one line per object and frame in which it covers any pixel of the image unoccluded:
+``frame, id, bb_left, bb_top, bb_width, bb_height, 1, 1, visibility``, and ``gt/categories.json``.
+
+``gt.txt`` is MOT17's: frame numbers and box coordinates are 1-based (the top-left pixel is (1, 1)); ``id``
+is the object's ``instance_id`` (its track), the box its amodal box (clipped to the image), the consider flag
+1 and ``visibility`` its ``visib_fract``. The class column is MOT17's class 1 (pedestrian) for every object,
+since MOTChallenge tools (TrackEval's ``MotChallenge2DBox``) score class 1 only and treat other numbers as
+MOT17 classes (distractors, vehicles); the object's own category is in ``gt/categories.json``:
+``{"ID": {"category_id": ..., "class_name": ...}}`` for every track id of ``gt.txt``. Needs the amodal labels.
 """
 
 from __future__ import annotations
@@ -21,21 +25,43 @@ from scenegen.dataset.record import file_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.youtube_vis import videos_of
 
+MOT_CLASS = 1  # MOT17's pedestrian: the one class MOTChallenge's evaluation counts
 
-def gt_lines(frames: list[dict[str, Any]]) -> list[str]:
-    """The ``gt.txt`` lines of one sequence's frame records, in frame then id order."""
-    lines = []
+
+def mot_problem(output: dict[str, Any]) -> str | None:
+    """What a run's ``output`` config lacks for a MOT export, in one line; None when nothing."""
+    if not output["amodal"]:
+        return "mot needs the unoccluded boxes: render with output.amodal=true"
+    return None
+
+
+def _tracked(frames: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """(1-based frame number, annotation) of every object covering a pixel unoccluded, in frame then id order."""
+    tracked = []
     for number, frame in enumerate(frames, start=1):
         for ann in sorted(frame["annotations"], key=lambda a: a["instance_id"]):
             if "amodal_area" not in ann:
                 raise ScenegenError(f"frame {frame['index']}: no amodal labels; mot needs output.amodal=true")
-            if ann["amodal_area"] == 0:
-                continue
-            x, y, w, h = ann["amodal_bbox"]
-            lines.append(
-                f"{number},{ann['instance_id']},{x + 1},{y + 1},{w},{h},1,{ann['category_id']},{ann['visib_fract']:.6f}"
-            )
+            if ann["amodal_area"] > 0:
+                tracked.append((number, ann))
+    return tracked
+
+
+def gt_lines(frames: list[dict[str, Any]]) -> list[str]:
+    """The ``gt.txt`` lines of one sequence's frame records, in frame then id order."""
+    lines = []
+    for number, ann in _tracked(frames):
+        x, y, w, h = ann["amodal_bbox"]
+        lines.append(f"{number},{ann['instance_id']},{x + 1},{y + 1},{w},{h},1,{MOT_CLASS},{ann['visib_fract']:.6f}")
     return lines
+
+
+def track_categories(frames: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``gt/categories.json`` of one sequence: track id -> its ``category_id`` and ``class_name``."""
+    tracks = {ann["instance_id"]: ann for _, ann in _tracked(frames)}
+    return {
+        str(i): {"category_id": tracks[i]["category_id"], "class_name": tracks[i]["class_name"]} for i in sorted(tracks)
+    }
 
 
 def write_mot(dataset_dir: Path, records: Iterable[dict[str, Any]], copy: bool = False) -> Path:
@@ -43,6 +69,7 @@ def write_mot(dataset_dir: Path, records: Iterable[dict[str, Any]], copy: bool =
     are hard links (copies with ``copy``); return the folder."""
     root = Path(dataset_dir) / "mot"
     for scene, frames in videos_of(records):
+        lines, categories = gt_lines(frames), track_categories(frames)  # a record without labels stops here
         folder = root / f"{scene:06d}"
         (folder / "gt").mkdir(parents=True, exist_ok=True)
         (folder / "img1").mkdir(exist_ok=True)
@@ -56,5 +83,6 @@ def write_mot(dataset_dir: Path, records: Iterable[dict[str, Any]], copy: bool =
             f"imWidth={frames[0]['width']}\nimHeight={frames[0]['height']}\nimExt={ext}\n"
         )
         atomic.write_bytes(folder / "seqinfo.ini", info.encode())
-        atomic.write_bytes(folder / "gt" / "gt.txt", "".join(f"{line}\n" for line in gt_lines(frames)).encode())
+        atomic.write_bytes(folder / "gt" / "gt.txt", "".join(f"{line}\n" for line in lines).encode())
+        atomic.write_json(folder / "gt" / "categories.json", categories)
     return root

@@ -13,7 +13,8 @@ from scenegen.dataset.record import iter_records
 from scenegen.errors import ScenegenError
 from scenegen.formats.bop import bop_problem, write_bop
 from scenegen.formats.coco import write_coco
-from scenegen.formats.mot import write_mot
+from scenegen.formats.mot import mot_problem, write_mot
+from scenegen.formats.split import Split
 from scenegen.formats.yolo import write_yolo
 from scenegen.formats.youtube_vis import write_youtube_vis
 
@@ -36,8 +37,9 @@ class ExportJob:
     copy: bool = False
 
     @property
-    def seed(self) -> int:
-        return int(self.config["seed"])
+    def split(self) -> Split:
+        """The train/val split of the dataset's scenes."""
+        return Split(self.val_fraction, int(self.config["seed"]), int(self.config["num_scenes"]))
 
     @property
     def class_names(self) -> list[str]:
@@ -46,21 +48,17 @@ class ExportJob:
 
 # name -> writer(job) -> the main file or folder written
 FORMATS: dict[str, Callable[[ExportJob], Path]] = {
-    "coco": lambda j: write_coco(j.dataset_dir, j.records, j.categories, j.val_fraction, j.seed, keypoints=False),
-    "coco_keypoints": lambda j: write_coco(
-        j.dataset_dir, j.records, j.categories, j.val_fraction, j.seed, keypoints=True
-    ),
-    "yolo": lambda j: write_yolo(j.dataset_dir, j.records, j.class_names, "detect", j.val_fraction, j.seed, j.copy),
-    "yolo_seg": lambda j: write_yolo(
-        j.dataset_dir, j.records, j.class_names, "segment", j.val_fraction, j.seed, j.copy
-    ),
+    "coco": lambda j: write_coco(j.dataset_dir, j.records, j.categories, j.split, keypoints=False),
+    "coco_keypoints": lambda j: write_coco(j.dataset_dir, j.records, j.categories, j.split, keypoints=True),
+    "yolo": lambda j: write_yolo(j.dataset_dir, j.records, j.class_names, "detect", j.split, j.copy),
+    "yolo_seg": lambda j: write_yolo(j.dataset_dir, j.records, j.class_names, "segment", j.split, j.copy),
     "bop": lambda j: write_bop(j.dataset_dir, j.records, j.config, j.copy),
-    "youtube_vis": lambda j: write_youtube_vis(j.dataset_dir, j.records, j.categories, j.val_fraction, j.seed),
+    "youtube_vis": lambda j: write_youtube_vis(j.dataset_dir, j.records, j.categories, j.split),
     "mot": lambda j: write_mot(j.dataset_dir, j.records, j.copy),
 }
 
 # name -> what the format needs of the run's ``output`` config: the problem in one line, or None
-NEEDS: dict[str, Callable[[dict[str, Any]], str | None]] = {"bop": bop_problem}
+NEEDS: dict[str, Callable[[dict[str, Any]], str | None]] = {"bop": bop_problem, "mot": mot_problem}
 
 
 def check_formats(names: list[str], output: dict[str, Any], where: str = "config: output.formats") -> None:

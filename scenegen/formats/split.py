@@ -1,13 +1,18 @@
 """A seeded train/val split, the same on every machine, every run and every shard.
 
-Each scene decides on its own, from ``default_rng([seed, SPLIT_STREAM, scene index])``, so it keeps its
-side when the dataset grows or is rendered in shards, and the frames of one scene (its views, its
-sequence) are never split between train and val. With one frame per scene, the scene index is the frame's.
+Each scene draws once, from ``default_rng([seed, SPLIT_STREAM, scene index])``, and is in val when its draw is
+below ``val_fraction``; the frames of one scene (its views, its sequence) are never split between train and
+val. So a scene keeps its side when the dataset grows or is rendered in shards, with one exception: a dataset
+of several scenes none of which drew val (a small one) puts the scene with the lowest draw in val, so that
+val is never empty; that scene goes back to train when the dataset grows and another scene draws val. With
+one frame per scene, the scene index is the frame's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,23 +25,58 @@ Entry = TypeVar("Entry")
 SPLIT_STREAM = 0x5EED  # keeps the split's random stream apart from the frames' ``[seed, index]`` streams
 
 
-def is_val(scene_index: int, val_fraction: float, seed: int) -> bool:
-    """Whether scene ``scene_index`` belongs to the validation split (probability ``val_fraction``)."""
-    return bool(np.random.default_rng([seed, SPLIT_STREAM, scene_index]).random() < val_fraction)
+def _draw(scene_index: int, seed: int) -> float:
+    """Scene ``scene_index``'s uniform draw in [0, 1)."""
+    return float(np.random.default_rng([seed, SPLIT_STREAM, scene_index]).random())
 
 
-def in_val(record: dict[str, Any], val_fraction: float, seed: int) -> bool:
-    """Whether a frame record belongs to the validation split: where its scene goes."""
-    return is_val(record["scene_index"], val_fraction, seed)
+@functools.lru_cache(maxsize=16)
+def _forced_val(scenes: Sequence[int], val_fraction: float, seed: int) -> int | None:
+    """The scene of ``scenes`` (a range or tuple) put in val because none drew val: the one with the lowest
+    draw; None when a scene drew val, when there are fewer than two scenes, or when ``val_fraction`` is 0."""
+    if len(scenes) < 2 or val_fraction <= 0:
+        return None
+    lowest, chosen = 1.0, None
+    for scene in scenes:
+        draw = _draw(scene, seed)
+        if draw < val_fraction:
+            return None
+        if chosen is None or draw < lowest:
+            lowest, chosen = draw, scene
+    return chosen
+
+
+@dataclass(frozen=True)
+class Split:
+    """The train/val split of a dataset of ``num_scenes`` scenes (see the module)."""
+
+    val_fraction: float
+    seed: int
+    num_scenes: int
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.val_fraction <= 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1], got {self.val_fraction}")
+
+    def is_val(self, scene_index: int) -> bool:
+        """Whether scene ``scene_index`` belongs to the validation split."""
+        if _draw(scene_index, self.seed) < self.val_fraction:
+            return True
+        return scene_index == _forced_val(range(self.num_scenes), self.val_fraction, self.seed)
+
+    def in_val(self, record: dict[str, Any]) -> bool:
+        """Whether a frame record belongs to the validation split: where its scene goes."""
+        return self.is_val(record["scene_index"])
 
 
 def split_indices(scene_indices: list[int], val_fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """``(train, val)``, each sorted: every scene lands in val with probability ``val_fraction``, by ``seed``."""
+    """``(train, val)``, each sorted, of a dataset whose scenes are ``scene_indices`` (see the module)."""
     if not 0.0 <= val_fraction <= 1.0:
         raise ValueError(f"val_fraction must be in [0, 1], got {val_fraction}")
     indices = sorted(set(scene_indices))
-    val = [i for i in indices if is_val(i, val_fraction, seed)]
-    return [i for i in indices if i not in set(val)], val
+    forced = _forced_val(tuple(indices), val_fraction, seed)
+    val = {i for i in indices if _draw(i, seed) < val_fraction or i == forced}
+    return [i for i in indices if i not in val], sorted(val)
 
 
 def write_split_files(

@@ -11,11 +11,12 @@ and val get their own ``labels/{train,val}.cache``)::
     yolo/images/val/NNNNNN.png
     yolo/labels/train/NNNNNN.txt   one line per annotated object; empty for a frame without any
     yolo/labels/val/NNNNNN.txt
-    yolo/data.yaml                 ``path:`` (this folder, absolute), ``train: images/train``,
-                                   ``val: images/val``, ``names: {0: ball, ...}``
+    yolo/data.yaml                 ``train: images/train``, ``val: images/val``, ``names: {0: ball, ...}``
 
-A relative ``path`` would be read from the working directory, so ``path`` is the folder's absolute path when
-written: after moving the folder, change it or delete the line (Ultralytics then takes this file's folder).
+``data.yaml`` has no ``path:``: Ultralytics (``check_det_dataset``) then takes the yaml's own folder as the
+dataset root, and FiftyOne's ``YOLOv5Dataset`` reads the splits relative to the yaml, so the folder works
+wherever it is copied or moved (a relative ``path:`` would be read against the working directory or
+Ultralytics' ``datasets_dir``, an absolute one would keep pointing at the original folder).
 Hard links take no space but count twice for tools that do not keep them (``cp -r``, ``zip``, ``rsync``
 without ``-H``); ``data.yaml`` says so, and ``scenegen export --copy`` writes copies.
 
@@ -37,19 +38,19 @@ Ultralytics would read it as a box.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+import yaml
 from scipy.spatial import KDTree
 
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import file_path, frame_name
-from scenegen.formats.split import in_val
+from scenegen.formats.split import Split
 from scenegen.labels.rle import decode_rle
 
 TASKS = ("detect", "segment")
@@ -103,9 +104,9 @@ def yolo_segmentation_lines(record: dict[str, Any]) -> list[str]:
     return lines
 
 
-def data_yaml(root: Path, classes: list[str], copied: bool) -> str:
-    """The Ultralytics dataset yaml; names are JSON strings, which YAML reads as double-quoted scalars."""
-    names = "".join(f"  {i}: {json.dumps(name)}\n" for i, name in enumerate(classes))
+def data_yaml(classes: list[str], copied: bool) -> str:
+    """The Ultralytics dataset yaml: no ``path``, so Ultralytics (``check_det_dataset``) and FiftyOne take the
+    splits relative to the yaml's own folder, wherever the folder is copied or moved; names in UTF-8."""
     images = (
         "# images/ holds copies of the dataset's images.\n"
         if copied
@@ -113,48 +114,48 @@ def data_yaml(root: Path, classes: list[str], copied: bool) -> str:
         "# cp -r, zip and rsync without -H store them twice; `scenegen export DATASET --copy ...` writes copies.\n"
     )
     header = (
-        "# Ultralytics YOLO dataset written by scenegen. path is this folder, absolute: after moving it, change\n"
-        "# path or delete the line (Ultralytics then takes this file's folder).\n"
+        "# Ultralytics YOLO dataset written by scenegen. No path: key, so train and val are read relative to\n"
+        "# this file's folder, wherever it is copied or moved.\n"
     )
-    return f"{header}{images}path: {json.dumps(str(root))}\ntrain: images/train\nval: images/val\nnames:\n{names}"
+    body = {"train": "images/train", "val": "images/val", "names": dict(enumerate(classes))}
+    return header + images + yaml.safe_dump(body, allow_unicode=True, sort_keys=False, width=1_000_000)
 
 
 def write_yolo(
     dataset_dir: Path,
     records: Iterable[dict[str, Any]],
     classes: list[str],
-    task: str = "detect",
-    val_fraction: float = 0.2,
-    seed: int = 0,
+    task: str,
+    split: Split,
     copy: bool = False,
 ) -> Path:
     """Write the ``yolo/`` export of ``task`` (detect or segment) for ``records``; return its ``data.yaml``.
 
-    The train/val split is ``in_val`` of each frame (by scene) with ``val_fraction`` and ``seed``; images
+    The train/val split is ``split`` (by scene); images
     are hard links to the dataset's (copies with ``copy``). Files of an earlier export that are not part of
     this one (a frame now in the other split) are removed.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     lines_of = yolo_detection_lines if task == "detect" else yolo_segmentation_lines
-    out = Path(dataset_dir).resolve() / (FOLDER if task == "detect" else f"{FOLDER}_seg")
+    out = Path(dataset_dir) / (FOLDER if task == "detect" else f"{FOLDER}_seg")
     written: set[Path] = set()
-    for split in SPLITS:
-        (out / "images" / split).mkdir(parents=True, exist_ok=True)
-        (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+    for side in SPLITS:
+        (out / "images" / side).mkdir(parents=True, exist_ok=True)
+        (out / "labels" / side).mkdir(parents=True, exist_ok=True)
     for record in records:
         name = frame_name(record["index"])
-        split = "val" if in_val(record, val_fraction, seed) else "train"
-        image = out / "images" / split / f"{name}{Path(record['files']['image']['path']).suffix}"
+        side = "val" if split.in_val(record) else "train"
+        image = out / "images" / side / f"{name}{Path(record['files']['image']['path']).suffix}"
         link_or_copy(file_path(Path(dataset_dir), record, "image"), image, copy)
-        label = out / "labels" / split / f"{name}.txt"
+        label = out / "labels" / side / f"{name}.txt"
         text = "".join(f"{line}\n" for line in lines_of(record))
         atomic.write_bytes(label, text.encode(), sync=False)  # synced with the dataset
         written.update((image, label))
-    for split in SPLITS:
-        for folder in (out / "images" / split, out / "labels" / split):
+    for side in SPLITS:
+        for folder in (out / "images" / side, out / "labels" / side):
             for stale in folder.iterdir():
                 if stale not in written:
                     stale.unlink()
-    atomic.write_bytes(out / "data.yaml", data_yaml(out, classes, copy).encode())
+    atomic.write_bytes(out / "data.yaml", data_yaml(classes, copy).encode("utf-8"))
     return out / "data.yaml"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scenegen import __version__
-from scenegen.formats.split import in_val, write_split_files
+from scenegen.formats.split import Split, write_split_files
 
 Video = tuple[dict[str, Any], list[dict[str, Any]]]  # a video entry and its annotations (without ids)
 
@@ -81,14 +81,13 @@ def write_youtube_vis(
     dataset_dir: Path,
     records: Iterable[dict[str, Any]],
     categories: list[dict[str, Any]],
-    val_fraction: float,
-    seed: int,
+    split: Split,
 ) -> Path:
     """Write ``annotations/youtube_vis.json`` and its train/val split from one pass over ``records`` (in frame
     order); return the whole file's path."""
     videos, val = [], []
     for scene, frames in videos_of(records):
         videos.append(video_entry(scene, frames))
-        val.append(in_val(frames[0], val_fraction, seed))
+        val.append(split.in_val(frames[0]))
     folder = Path(dataset_dir) / "annotations"
     return write_split_files(folder, "youtube_vis", videos, val, lambda chosen: build_youtube_vis(chosen, categories))

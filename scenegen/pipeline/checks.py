@@ -85,8 +85,6 @@ def check_frames(cfg: Config) -> None:
         for key, value in (("output.flow", cfg.output.flow), ("output.tracks", cfg.output.tracks)):
             if value:
                 raise ScenegenError(f"config: {key}={value} needs sequences: set sequence.frames above 1")
-    if "mot" in cfg.output.formats and not cfg.output.amodal:
-        raise ScenegenError("config: output.formats mot needs output.amodal=true (its boxes and visibility)")
 
 
 def check_output_dir(cfg: Config) -> Path:

@@ -3,10 +3,15 @@ shapes), list the packs in reach."""
 
 from __future__ import annotations
 
+import json
+import shlex
 import shutil
+import textwrap
+import unicodedata
 from pathlib import Path
 
 import trimesh
+import yaml
 
 from scenegen.assets.catalog import MeshLimits, builtin_packs, check_pack, installed_packs, pack_path
 from scenegen.assets.collision import collision_shape
@@ -20,7 +25,8 @@ MESHES = "meshes"
 def new_pack(dest: Path, source: Path, target_size: float) -> tuple[Path, int]:
     """Copy ``source`` into ``dest/meshes`` and write ``dest/manifest.yaml`` with one asset per mesh file:
     class = the mesh's first sub-folder under ``source`` (or its file name), size ``target_size`` metres.
-    Return the manifest's path and the number of assets."""
+    Return the manifest's path and the number of assets. Names go into the manifest as YAML strings, whatever
+    they hold; a name with a control character (a newline, a tab) is refused before anything is written."""
     if not source.is_dir():
         raise ScenegenError(f"--from {source}: not a folder")
     if dest.exists() and any(dest.iterdir()):
@@ -28,27 +34,34 @@ def new_pack(dest: Path, source: Path, target_size: float) -> tuple[Path, int]:
     meshes = sorted(p.relative_to(source) for p in source.rglob("*") if p.suffix.lower() in MESH_SUFFIXES)
     if not meshes:
         raise ScenegenError(f"--from {source}: no mesh files ({', '.join(MESH_SUFFIXES)})")
+    for name, where in ((str(dest), "the pack folder"), *((m.as_posix(), f"--from {source}") for m in meshes)):
+        if any(unicodedata.category(c) == "Cc" for c in name):
+            raise ScenegenError(f"{where}: {name!r} has a control character; rename it")
     shutil.copytree(source, dest / MESHES, symlinks=False, dirs_exist_ok=True)
     lines = [
-        f"# Asset pack made by `scenegen pack new` from {source.resolve()}.",
+        f"# Asset pack made by `scenegen pack new` from {json.dumps(str(source.resolve()), ensure_ascii=False)}.",
         "# Edit freely: class names, target_size (metres of the largest extent) or scale, up_axis,",
-        "# keep_material, tags. Check it with `scenegen pack validate " + str(dest) + "`.",
-        f"name: {dest.resolve().name}",
-        "version: 0.1.0",
+        f"# keep_material, tags. Check it with `scenegen pack validate {shlex.quote(str(dest))}`.",
+        _yaml({"name": dest.resolve().name, "version": "0.1.0"}),
         "assets:",
     ]
     for relative in meshes:
-        class_name = relative.parts[0] if len(relative.parts) > 1 else relative.stem
-        lines += [
-            f"  - id: {'_'.join(relative.with_suffix('').parts)}",
-            f"    class: {class_name}",
-            f"    mesh: {(Path(MESHES) / relative).as_posix()}",
-            f"    target_size: {target_size}    # file extents: {_extents(source / relative)}",
-            "    up_axis: z",
-        ]
+        asset = {
+            "id": "_".join(relative.with_suffix("").parts),
+            "class": relative.parts[0] if len(relative.parts) > 1 else relative.stem,
+            "mesh": (Path(MESHES) / relative).as_posix(),
+            "target_size": target_size,
+            "up_axis": "z",
+        }
+        lines += [f"  # file extents: {_extents(source / relative)}", textwrap.indent(_yaml([asset]), "  ")]
     manifest = dest / "manifest.yaml"
-    manifest.write_text("\n".join(lines) + "\n")
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return manifest, len(meshes)
+
+
+def _yaml(data: object) -> str:
+    """``data`` as block YAML without a trailing newline: any string quoted as YAML needs, UTF-8 kept."""
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1_000_000).rstrip("\n")
 
 
 def _extents(path: Path) -> str:
