@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import render_small, run_main, tree
+from conftest import dataset_files, render_small, run_main, tree
 from scenegen.dataset.readback import BadValue, checked, read_json
 from scenegen.dataset.record import ObjectLabel, is_annotated, record_path
 from scenegen.scene.spec import SceneSpec
@@ -118,6 +118,18 @@ def test_exports_refuse_an_incomplete_dataset_by_name_or_leave_out_what_partial_
     assert [(v["id"], v["length"], len(v["file_names"])) for v in videos] == [(s + 1, 3, 3) for s in scenes]
     images = read(out / "annotations" / "coco.json")["images"]
     assert [im["id"] for im in images] == [3 * s + k for s in scenes for k in range(3)]
+
+
+@pytest.mark.slow
+def test_resume_renders_again_a_record_out_of_its_place(rendered, tmp_path):
+    """Resume reads records with the same reader: a view's record that claims another view is damaged."""
+    out = copy_of(rendered, tmp_path, "views")
+    path = record_path(out, 1)
+    path.write_text(json.dumps({**read(path), "view": 2}))
+    result = render_small(out, "scene.views_per_scene=3", scenes=1, **TINY)
+    assert result.returncode == 0, result.stderr
+    assert "rendering again 1 frames whose record or files are damaged: 1" in result.stderr
+    assert dataset_files(out) == dataset_files(rendered / "views")
 
 
 # ---- records read back (item 3) ----

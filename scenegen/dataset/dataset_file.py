@@ -13,6 +13,7 @@ from scenegen import __version__
 from scenegen.config.load import config_from_data, to_container
 from scenegen.config.schema import MAX_FRAMES, Config
 from scenegen.dataset import atomic
+from scenegen.dataset.inside import path_inside
 from scenegen.dataset.readback import BadValue, checked, read_json
 from scenegen.errors import ScenegenError, shown
 from scenegen.scene.frames import num_frames
@@ -61,7 +62,7 @@ def read_dataset_file(folder: Path) -> DatasetFile:
     if not path.exists():
         raise ScenegenError(f"{folder}: not a scenegen dataset (no {DATASET_FILE})")
     try:
-        data = checked(read_json(path, MAX_DATASET_FILE_BYTES), _Stored)
+        data = checked(read_json(path_inside(folder, DATASET_FILE, folder), MAX_DATASET_FILE_BYTES), _Stored)
     except BadValue as err:
         raise ScenegenError(f"{path}: {err}") from None
     except ValueError as err:

@@ -57,7 +57,7 @@ from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
 from scenegen.config.schema import Config, RenderConfig
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
-from scenegen.dataset.record import encode_png, file_path, frame_name, image_suffix
+from scenegen.dataset.record import encode_png, file_path, frame_name, image_suffix, spec_of
 from scenegen.errors import ScenegenError
 from scenegen.labels.geometry import world_to_camera_cv
 from scenegen.labels.masks import depth_millimetres
@@ -219,10 +219,8 @@ class _Silhouettes:
         from scenegen.render.silhouette import PosedModel
 
         models = [PosedModel(str(m.obj_id), _model_mesh(m), 1.0 / MM_PER_M, R, t) for m, R, t in posed]
-        camera = record["spec"]["camera"]
-        return self._renderer.canvas_masks(
-            camera["K"], camera["width"], camera["height"], camera["znear"], camera["zfar"], models
-        )
+        camera = spec_of(record).camera
+        return self._renderer.canvas_masks(camera.K, camera.width, camera.height, camera.znear, camera.zfar, models)
 
     def close(self) -> None:
         if self._renderer is not None:

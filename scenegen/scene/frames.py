@@ -72,7 +72,7 @@ def shard_frames(cfg: Config) -> list[int]:
 
 def in_shard(cfg: Config, index: int) -> bool:
     """Whether frame ``index`` is one of this shard's."""
-    return 0 <= index < num_frames(cfg) and place_of(cfg, index).scene % cfg.shard.count == cfg.shard.index
+    return 0 <= index < num_frames(cfg) and place_of(cfg, index).scene in shard_scenes(cfg)
 
 
 def place_of(cfg: Config, index: int) -> FramePlace:
