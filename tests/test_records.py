@@ -22,6 +22,7 @@ import pytest
 from conftest import dataset_files, render_small, run_main, tree
 from scenegen.dataset.readback import BadValue, checked, read_json
 from scenegen.dataset.record import ObjectLabel, is_annotated, record_path
+from scenegen.labels.rle import parse_counts
 from scenegen.scene.spec import SceneSpec
 
 FPS = 12
@@ -354,3 +355,19 @@ def test_checked_names_the_nested_key_and_builds_dataclasses(rendered):
         objects = [{**record["spec"]["objects"][0], "material": {"base_color": [1, 1, 1, 1], "metallic": 0,
                                                                   "roughness": 0, "texture": 3}}]  # fmt: skip
         checked({**record["spec"], "objects": objects}, SceneSpec, "spec")
+
+
+@pytest.mark.parametrize(
+    ("counts", "message"),
+    [
+        ("a", "its last count is left open"),
+        ("0~", "a character outside '0'..'o'"),
+        ("0\u00e9", "a character outside '0'..'o'"),
+        ("P" * 12 + "0", "a count of more than 12 groups"),
+    ],
+)
+def test_parse_counts_refuses_what_is_not_a_compressed_rle(counts, message):
+    with pytest.raises(ValueError, match=message):
+        parse_counts(counts)
+    assert parse_counts("1234567") == [1, 2, 3, 4 + 2, 5 + 3, 6 + 6, 7 + 8]  # from the 4th, + the count 2 back
+    assert parse_counts("O") == [-1] and parse_counts("") == []

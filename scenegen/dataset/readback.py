@@ -72,7 +72,11 @@ def _finite_float(text: str) -> float:
 def checked(value: Any, hint: Any, key: str = "") -> Any:
     """``value`` held to the type ``hint`` (see the module); a dataclass comes back built from its fields,
     anything else as it is. BadValue naming ``key`` (and the key inside it) on the first mismatch."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint in _LEAVES:
+        if not _LEAVES[hint](value):
+            raise BadValue(key, f"{shown(value)} is not {'an' if hint is int else 'a'} {hint.__name__}")
+        return value
+    origin, args = _shape(hint)
     if hint is Any:
         return value
     if origin in (typing.Union, types.UnionType):
@@ -83,27 +87,31 @@ def checked(value: Any, hint: Any, key: str = "") -> Any:
     if origin is list:
         if not isinstance(value, list):
             raise BadValue(key, f"{shown(value)} is not a list")
+        if args[0] in _LEAVES and all(map(_LEAVES[args[0]], value)):  # the common case at once: numbers
+            return value
         return [checked(v, args[0], f"{key}[{i}]") for i, v in enumerate(value)]
     if origin is dict or hint is dict:
         if not isinstance(value, dict):
             raise BadValue(key, f"{shown(value)} is not an object")
-        item = args[1] if args else Any
-        return {k: checked(v, item, f"{key}.{k}") for k, v in value.items()}
+        if not args or args[1] is Any:
+            return value
+        return {k: checked(v, args[1], f"{key}.{k}") for k, v in value.items()}
     if dataclasses.is_dataclass(hint) or typing.is_typeddict(hint):
         return _checked_fields(value, hint, key)
-    if hint is bool:
-        ok = type(value) is bool
-    elif hint is int:
-        ok = type(value) is int
-    elif hint is float:
-        ok = type(value) in (int, float)
-    elif hint is str:
-        ok = isinstance(value, str)
-    else:
-        raise TypeError(f"checked: no rule for {hint!r}")
-    if not ok:
-        raise BadValue(key, f"{shown(value)} is not {'an' if hint is int else 'a'} {hint.__name__}")
-    return value
+    raise TypeError(f"checked: no rule for {hint!r}")
+
+
+_LEAVES = {
+    bool: lambda v: type(v) is bool,
+    int: lambda v: type(v) is int,
+    float: lambda v: type(v) in (int, float),
+    str: lambda v: isinstance(v, str),
+}
+
+
+@functools.cache
+def _shape(hint: Any) -> tuple[Any, tuple[Any, ...]]:
+    return typing.get_origin(hint), typing.get_args(hint)
 
 
 def _checked_fields(value: Any, hint: type, key: str) -> Any:

@@ -330,9 +330,10 @@ def _check_mask(bbox: list[int] | None, area: int, rle: Rle, width: int, height:
             raise BadValue(box_key, f"{shown(bbox)} is not an [x, y, w, h] box inside the {width}x{height} image")
     if rle["size"] != [height, width]:
         raise BadValue(f"{key}.size", f"{shown(rle['size'])}, the image is [{height}, {width}]")
-    if not all("0" <= c <= "o" for c in rle["counts"]):
-        raise BadValue(f"{key}.counts", "not a COCO compressed RLE string")
-    runs = parse_counts(rle["counts"])
+    try:
+        runs = parse_counts(rle["counts"])
+    except ValueError as err:
+        raise BadValue(f"{key}.counts", str(err)) from None
     if min(runs, default=0) < 0 or sum(runs) != width * height or sum(runs[1::2]) != area:
         raise BadValue(f"{key}.counts", f"its runs do not cover the image with the {area} pixels of the area")
 
