@@ -11,7 +11,7 @@ from typing import Any
 from scenegen.config.load import to_container
 from scenegen.config.schema import Config
 from scenegen.dataset.dataset_file import DatasetFile, read_dataset_file
-from scenegen.dataset.record import file_path, frame_name, iter_records, record_indices
+from scenegen.dataset.record import FrameRecord, file_path, frame_name, iter_records, record_indices
 from scenegen.errors import ScenegenError
 from scenegen.formats.bop import bop_problem, write_bop
 from scenegen.formats.coco import write_coco
@@ -20,7 +20,7 @@ from scenegen.formats.yolo import write_yolo
 from scenegen.formats.youtube_vis import write_youtube_vis
 from scenegen.scene.frames import scene_frames, shard_scenes
 
-Records = Iterable[dict[str, Any]]  # frame records, read one at a time (iter_records)
+Records = Iterable[FrameRecord]  # frame records, read one at a time (iter_records)
 
 Categories = list[dict[str, Any]]  # COCO categories: id (from 1), name, supercategory
 
