@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exporter.add_argument("--val-fraction", type=float, help="validation share (default: the dataset's own)")
     exporter.add_argument(
+        "--partial",
+        action="store_true",
+        help="export an incomplete dataset (a run not finished, frames missing): the scenes whose frames are all "
+        "there; says which are left out. Without it an incomplete dataset is refused",
+    )
+    exporter.add_argument(
         "--copy",
         action="store_true",
         help="copy images into yolo/, yolo_seg/ and bop/ instead of hard-linking them (links take no space, but "
@@ -200,8 +206,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "render":
             return _render(args)
         if args.command == "export":
-            for written in export_dataset(args.dataset, args.formats, args.val_fraction, args.copy):
-                print(f"wrote {written}")
+            written, left_out = export_dataset(args.dataset, args.formats, args.val_fraction, args.copy, args.partial)
+            if left_out:
+                print(f"scenegen: {left_out}", file=sys.stderr)
+            for path in written:
+                print(f"wrote {path}")
             if "bop" in args.formats:
                 _print_bop_note(args.dataset / "bop")
             if not args.copy and {"yolo", "yolo_seg", "bop"} & set(args.formats):

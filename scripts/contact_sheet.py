@@ -10,7 +10,6 @@ command at 320x240, with the instance masks of the first frame shown last in the
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from scenegen.dataset.record import file_path, read_records
 
 REPO = Path(__file__).resolve().parent.parent
 PRESETS = ("tabletop", "clutter", "flying", "pile", "room")
@@ -38,11 +39,9 @@ def mask_tile(ids: np.ndarray) -> np.ndarray:
 
 
 def preset_row(preset: str, dataset: Path) -> np.ndarray:
-    records = [json.loads(p.read_text()) for p in sorted((dataset / "labels").glob("*.json"))]
-    tiles = [cv2.imread(str(dataset / r["files"]["image"]["path"])) for r in records]
-    tiles.append(
-        mask_tile(cv2.imread(str(dataset / records[0]["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED))
-    )
+    records = read_records(dataset)
+    tiles = [cv2.imread(str(file_path(dataset, r, "image"))) for r in records]
+    tiles.append(mask_tile(cv2.imread(str(file_path(dataset, records[0], "instance_mask")), cv2.IMREAD_UNCHANGED)))
     tiles = [cv2.resize(t, TILE, interpolation=cv2.INTER_AREA) for t in tiles]
     label = f"+experiment={preset}"
     (width, height), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)

@@ -15,7 +15,6 @@ the instance ids, one colour per track, the same in every frame. Needs ``flow_vi
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 import cv2
 import flow_vis
 import numpy as np
+
+from scenegen.dataset.record import file_path, read_records
 
 REPO = Path(__file__).resolve().parent.parent
 SHOWN = range(0, 24, 4)
@@ -49,18 +50,18 @@ def label(tile: np.ndarray, text: str) -> np.ndarray:
 
 
 def strip(dataset: Path) -> np.ndarray:
-    records = [json.loads(p.read_text()) for p in sorted((dataset / "labels").glob("*.json"))]
-    tracks = np.load(dataset / "tracks" / "000000.npz")
+    records = read_records(dataset)
+    tracks = np.load(file_path(dataset, records[0], "tracks"))
     points, occluded = tracks["target_points"], tracks["occluded"]
-    flows = {t: np.load(dataset / records[t]["files"]["flow_fw"]["path"]) for t in SHOWN}
+    flows = {t: np.load(file_path(dataset, records[t], "flow_fw")) for t in SHOWN}
     valid = {
-        t: cv2.imread(str(dataset / records[t]["files"]["flow_fw_png"]["path"]), cv2.IMREAD_UNCHANGED)[..., 0] > 0
+        t: cv2.imread(str(file_path(dataset, records[t], "flow_fw_png")), cv2.IMREAD_UNCHANGED)[..., 0] > 0
         for t in SHOWN
     }
     largest = max(np.linalg.norm(flows[t][valid[t]], axis=-1).max() for t in SHOWN)
     rows: list[list[np.ndarray]] = [[], [], []]
     for t in SHOWN:
-        image = cv2.imread(str(dataset / records[t]["files"]["image"]["path"]))
+        image = cv2.imread(str(file_path(dataset, records[t], "image")))
         for k in np.flatnonzero(~occluded[:, t])[::2]:  # every other track, to keep it readable
             trail = points[k, max(0, t - 3) : t + 1].round().astype(np.int32)
             cv2.polylines(image, [trail], False, (255, 255, 255), 1, cv2.LINE_AA)
@@ -69,7 +70,7 @@ def strip(dataset: Path) -> np.ndarray:
         colour = flow_vis.flow_to_color(flows[t] / largest, convert_to_bgr=True)
         colour[~valid[t]] //= 3
         rows[1].append(label(colour, f"flow {t} -> {t + 1}"))
-        ids = cv2.imread(str(dataset / records[t]["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)
+        ids = cv2.imread(str(file_path(dataset, records[t], "instance_mask")), cv2.IMREAD_UNCHANGED)
         rows[2].append(label(mask_tile(ids), "instance ids"))
     return np.vstack([np.hstack(row) for row in rows])
 

@@ -2,6 +2,7 @@
 or corrupt. merge, export and verify refuse them by name (nothing written, nothing outside touched);
 a rerun of the render renders them again; ``scenegen verify`` lists every problem."""
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import dataset_files, render_small, run_main, tree
+from scenegen.dataset.dataset_file import read_dataset_file
 from scenegen.dataset.record import FORMAT, iter_records, read_records, record_path
 from scenegen.formats.registry import FORMATS, export
 
@@ -230,8 +232,8 @@ def test_exports_make_one_pass_over_the_records(rendered, tmp_path, name):
     """Every export reads the records once, one at a time: fed a generator it writes what a list gives."""
     (streamed,) = copies(rendered, tmp_path, "whole")
     listed = Path(shutil.copytree(streamed, tmp_path / "listed"))
-    manifest = json.loads((streamed / "dataset.json").read_text())
-    categories, config = manifest["categories"], {**manifest["config"], "seed": 3}
+    dataset = read_dataset_file(streamed)
+    categories, config = dataset.categories, dataclasses.replace(dataset.config, seed=3)
     export(streamed, name, iter_records(streamed), categories, config, 0.5)
     export(listed, name, read_records(listed), categories, config, 0.5)
     assert dataset_files(streamed) == dataset_files(listed)

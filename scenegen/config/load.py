@@ -17,7 +17,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from scenegen.config.fields import INF
 from scenegen.config.schema import Config, register_schemas
-from scenegen.errors import ScenegenError
+from scenegen.errors import ScenegenError, shown
 from scenegen.paths import conf_dir
 
 
@@ -110,6 +110,30 @@ def describe_error(err: BaseException) -> str:
     if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
         return f"{cause.full_key}: {str(cause).strip().splitlines()[0]}"
     return first_line or type(err).__name__
+
+
+def config_from_data(data: Any) -> Config:
+    """A config stored as plain data (``to_container``'s, in ``dataset.json``), validated as a composed one is;
+    ScenegenError naming the key. Interpolations (``${...}``) are refused: stored configs are resolved."""
+    if not isinstance(data, dict):
+        raise ScenegenError(f"config: {shown(data)} is not a mapping of keys")
+    _refuse_interpolations(data, "")
+    try:
+        return finish_config(OmegaConf.merge(OmegaConf.structured(Config), data))
+    except OmegaConfBaseException as err:
+        key = getattr(err, "full_key", None) or getattr(err.__cause__, "full_key", None)
+        raise ScenegenError(f"config: {key + ': ' if key else ''}{str(err).strip().splitlines()[0]}") from None
+
+
+def _refuse_interpolations(value: Any, key: str) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _refuse_interpolations(v, f"{key}.{k}" if key else str(k))
+    elif isinstance(value, list):
+        for v in value:
+            _refuse_interpolations(v, key)
+    elif isinstance(value, str) and "${" in value:
+        raise ScenegenError(f"config: {key}: {value[:60]!r} is an interpolation; a stored config holds values")
 
 
 def to_container(cfg: Config) -> dict[str, Any]:

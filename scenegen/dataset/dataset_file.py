@@ -3,18 +3,25 @@ timings. The one module that writes it, reads it and compares identities."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from scenegen import __version__
+from scenegen.config.load import config_from_data, to_container
+from scenegen.config.schema import MAX_FRAMES, Config
 from scenegen.dataset import atomic
-from scenegen.errors import ScenegenError
+from scenegen.dataset.inside import path_inside
+from scenegen.dataset.readback import BadValue, checked, read_json
+from scenegen.errors import ScenegenError, shown
+from scenegen.scene.frames import num_frames
 
 DATASET_FILE = "dataset.json"
 HOW_NOT_WHAT = ("executor", "ray", "output_dir", "cache_dir")  # config keys that do not change the dataset
+STATUSES = ("rendering", "complete")
+MAX_DATASET_FILE_BYTES = 16 << 20
 
 
 def identity_of(config: dict[str, Any]) -> dict[str, Any]:
@@ -22,18 +29,74 @@ def identity_of(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k not in HOW_NOT_WHAT}
 
 
-def read_dataset_file(folder: Path) -> dict[str, Any]:
-    """A dataset folder's ``dataset.json``; ScenegenError when the folder is not a scenegen dataset."""
-    path = Path(folder) / DATASET_FILE
-    if not path.is_file():
+class Category(TypedDict):
+    id: int  # from 1, in the sorted order of class names
+    name: str
+    supercategory: str
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    """``dataset.json`` read back and checked: the run's typed config, its categories and its status."""
+
+    folder: Path
+    status: str  # "rendering" until the run (or merge) finished, then "complete"
+    config: Config
+    categories: list[Category]
+
+    @property
+    def path(self) -> Path:
+        return self.folder / DATASET_FILE
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return identity_of(to_container(self.config))
+
+
+def read_dataset_file(folder: Path) -> DatasetFile:
+    """A dataset folder's ``dataset.json``, its config loaded into the typed ``Config`` and validated as a
+    composed one is; ScenegenError in one line naming the file (and the key) when the folder is not a
+    scenegen dataset or the file is not one."""
+    folder = Path(folder)
+    path = folder / DATASET_FILE
+    if not path.exists():
         raise ScenegenError(f"{folder}: not a scenegen dataset (no {DATASET_FILE})")
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError) as err:
-        raise ScenegenError(f"{path}: unreadable ({err}); delete the folder or choose another") from None
-    if not isinstance(data, dict) or not isinstance(data.get("config"), dict):
-        raise ScenegenError(f"{path}: not a scenegen dataset file")
-    return data
+        data = checked(read_json(path_inside(folder, DATASET_FILE, folder), MAX_DATASET_FILE_BYTES), _Stored)
+    except BadValue as err:
+        raise ScenegenError(f"{path}: {err}") from None
+    except ValueError as err:
+        raise ScenegenError(f"{path}: not a readable dataset file ({err})") from None
+    try:
+        config = config_from_data(data["config"])
+    except ScenegenError as err:
+        raise ScenegenError(f"{path}: {err}") from None
+    if data["status"] not in STATUSES:
+        raise ScenegenError(f"{path}: status {shown(data['status'])} is not one of {list(STATUSES)}")
+    if num_frames(config) > MAX_FRAMES:
+        raise ScenegenError(
+            f"{path}: config: num_scenes x frames per scene = {num_frames(config)} frames is over {MAX_FRAMES}"
+        )
+    categories = data["categories"]
+    for i, category in enumerate(categories):
+        if category["id"] != i + 1:
+            raise ScenegenError(f"{path}: categories[{i}].id = {shown(category['id'])}; ids count from 1 in order")
+    return DatasetFile(folder, data["status"], config, categories)
+
+
+class _Read(TypedDict):
+    status: str
+    config: dict[str, Any]
+    categories: list[Category]
+
+
+class _Stored(_Read, total=False):
+    """What ``dataset.json`` holds; only ``status``, ``config`` and ``categories`` are read back."""
+
+    identity: dict[str, Any]
+    versions: dict[str, Any]
+    counts: dict[str, Any]
+    timings: dict[str, Any]
 
 
 def record_counts(records: Iterable[dict[str, Any]]) -> dict[str, int]:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+from scenegen.config.load import to_container
+from scenegen.config.schema import ShardConfig
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
-from scenegen.dataset.dataset_file import identity_of, read_dataset_file, record_counts, write_dataset_file
+from scenegen.dataset.dataset_file import DatasetFile, read_dataset_file, record_counts, write_dataset_file
+from scenegen.dataset.inside import path_inside
 from scenegen.dataset.record import file_path, frame_problems, iter_records, record_indices, record_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import export
+from scenegen.scene.frames import num_frames
 
 
 def merge_shards(out: Path, shards: list[Path]) -> Path:
@@ -18,21 +23,19 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
 
     The shards must be complete, of one config apart from ``shard`` (and how or where they ran), and
     together hold each frame of ``num_scenes`` scenes exactly once."""
-    manifests = [_manifest(folder) for folder in shards]
-    first = manifests[0]
-    for folder, manifest in zip(shards, manifests, strict=True):
-        difference = _first_difference(_content(first), _content(manifest))
+    datasets = [_complete(folder) for folder in shards]
+    first = datasets[0]
+    for folder, dataset in zip(shards, datasets, strict=True):
+        difference = _first_difference(_content(first), _content(dataset))
         if difference:
             raise ScenegenError(f"{folder}: made with another config than {shards[0]} ({difference})")
-    owner: dict[int, Path] = {}
-    for folder in shards:
-        for index in record_indices(folder):
+    owner: dict[int, DatasetFile] = {}
+    for dataset in datasets:
+        for index in record_indices(dataset.folder):
             if index in owner:
-                raise ScenegenError(f"frame {index} is in both {owner[index]} and {folder}")
-            owner[index] = folder
-    config = first["config"]
-    per_scene = config["scene"]["views_per_scene"] * config["sequence"]["frames"]  # as scene.frames.frames_per_scene
-    expected = range(config["num_scenes"] * per_scene)
+                raise ScenegenError(f"frame {index} is in both {owner[index].folder} and {dataset.folder}")
+            owner[index] = dataset
+    expected = range(num_frames(first.config))
     missing = [i for i in expected if i not in owner]
     if missing:
         shown = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
@@ -43,35 +46,39 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
     for source, target in links:
         target.parent.mkdir(parents=True, exist_ok=True)
         link_or_copy(source, target)
-    config = {**config, "shard": {"index": 0, "count": 1}, "output_dir": str(out)}
-    counts = record_counts(iter_records(out, list(expected)))
-    for name in config["output"]["formats"]:  # each export reads the records one at a time
-        export(out, name, iter_records(out, list(expected)), first["categories"], config)
+    config = dataclasses.replace(first.config, shard=ShardConfig(index=0, count=1), output_dir=str(out))
+    merged = DatasetFile(out, "rendering", config, first.categories)
+    counts = record_counts(iter_records(out, list(expected), merged))
+    for name in config.output.formats:  # each export reads the records one at a time
+        export(out, name, iter_records(out, list(expected), merged), first.categories, config)
     atomic.sync_all()  # exports and links on disk before dataset.json says complete
-    write_dataset_file(out, config, first["categories"], "complete", counts)
+    write_dataset_file(out, to_container(config), first.categories, "complete", counts)
     return out
 
 
-def _frame_links(out: Path, folder: Path, index: int) -> list[tuple[Path, Path]]:
-    """(source, target) of every file of frame ``index`` of the shard ``folder``, its record last, once the
-    files are checked against the record; every path stays inside its dataset."""
-    record = next(iter_records(folder, [index]))
+def _frame_links(out: Path, dataset: DatasetFile, index: int) -> list[tuple[Path, Path]]:
+    """(source, target) of every file of frame ``index`` of the shard ``dataset``, its record last, once the
+    record is read against the shard's ``dataset.json`` and the files are checked against the record; every
+    path stays inside its dataset."""
+    folder = dataset.folder
+    record = next(iter_records(folder, [index], dataset))
     problems = frame_problems(folder, record)
     if problems:
         raise ScenegenError(f"frame {index} of {folder} is damaged: {problems[0]}; render it again (rerun the shard)")
-    links = [(file_path(folder, record, kind), file_path(out, record, kind)) for kind in record["files"]]
-    return [*links, (record_path(folder, index), record_path(out, index))]
+    source = record_path(folder, index)
+    links = [(file_path(folder, record, k), path_inside(out, e["path"], source)) for k, e in record["files"].items()]
+    return [*links, (source, record_path(out, index))]
 
 
-def _manifest(folder: Path) -> dict[str, Any]:
-    manifest = read_dataset_file(folder)
-    if manifest.get("status") != "complete":
+def _complete(folder: Path) -> DatasetFile:
+    dataset = read_dataset_file(folder)
+    if dataset.status != "complete":
         raise ScenegenError(f"{folder}: the shard did not finish; rerun its command to complete it")
-    return manifest
+    return dataset
 
 
-def _content(manifest: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in identity_of(manifest["config"]).items() if k != "shard"}
+def _content(dataset: DatasetFile) -> dict[str, Any]:
+    return {k: v for k, v in dataset.identity.items() if k != "shard"}
 
 
 def _first_difference(a: Any, b: Any, key: str = "") -> str | None:

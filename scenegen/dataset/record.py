@@ -2,16 +2,22 @@
 
 A frame's files are written first (and synced to disk), the record last, so a frame whose record exists
 is complete. The record lists each file with its size and SHA-256, holds the frame's labels and its whole
-``SceneSpec``; every export, merge, audit and preview reads frames through :func:`read_record` /
-:func:`iter_records`, which refuse a record that is not one, or whose paths leave the dataset folder.
-:func:`frame_problems` checks a frame's files against its record (resume, merge, ``scenegen verify``).
+``SceneSpec``. Every reader (resume, verify, merge, every export, audit) reads frames through
+:func:`read_record` / :func:`iter_records`, the one validating reader: a regular file of strict JSON, every
+key of its type, finite and in bounds, consistent with its own spec, its files at their kind's path inside
+the dataset, and, against the dataset's ``dataset.json``, in its place by the frame arithmetic
+(``scene.frames``) with the dataset's kinds of file and categories; anything else is one line naming the
+file and the key. Readers then use the accessors here (:func:`is_annotated`, :func:`file_path`,
+:func:`image_suffix`, :func:`spec_of`). :func:`frame_problems` checks a frame's files against its record
+(resume, merge, ``scenegen verify``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
+import os
+import stat
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +26,18 @@ from typing import Any, TypedDict
 import cv2
 import numpy as np
 
+from scenegen.config.schema import Config
 from scenegen.dataset import atomic
+from scenegen.dataset.dataset_file import DatasetFile, read_dataset_file
 from scenegen.dataset.inside import path_inside
+from scenegen.dataset.readback import BadValue, checked, read_json
 from scenegen.errors import ScenegenError, shown
+from scenegen.labels.rle import parse_counts
+from scenegen.scene.frames import FramePlace, in_shard, place_of
+from scenegen.scene.spec import SceneSpec
 
 FORMAT = "scenegen.frame/3"
+MAX_RECORD_BYTES = 32 << 20  # a record of 200 objects at 4K is a few MB
 
 # kind -> (folder, suffix) of a frame's files; "image" is always there, the others when output.* asks.
 FILE_KINDS: dict[str, tuple[str, str]] = {
@@ -57,9 +70,15 @@ class Counts(TypedDict):
     redropped: int  # scene.layout=drop: objects dropped again (same asset) after leaving the support or sinking
 
 
-class ObjectLabel(TypedDict, total=False):
-    """One object's labels (the README's frame record table); ``bbox``, ``area``, ``segmentation`` only when
-    it has at least ``output.min_visible_pixels``, the amodal keys only with ``output.amodal``."""
+class Rle(TypedDict):
+    """A COCO compressed RLE mask."""
+
+    size: list[int]  # [h, w]
+    counts: str
+
+
+class _ObjectIdentity(TypedDict):
+    """What every object's labels hold (``ObjectLabel`` adds what only some hold)."""
 
     instance_id: int
     asset_id: str
@@ -67,15 +86,21 @@ class ObjectLabel(TypedDict, total=False):
     category_id: int
     visible_pixels: int
     visible: bool  # at least one visible pixel in this frame
-    bbox: list[int]  # COCO [x, y, w, h]
-    area: int
-    segmentation: dict[str, Any]  # COCO RLE
     cam_R_m2c: list[float]  # (9,) row-major
     cam_t_m2c: list[float]  # (3,) metres
     keypoints: list[list[float]]  # (9, 3) u, v, flag
-    amodal_bbox: list[int]
+
+
+class ObjectLabel(_ObjectIdentity, total=False):
+    """One object's labels (the README's frame record table); ``bbox``, ``area``, ``segmentation`` only when
+    it has at least ``output.min_visible_pixels``, the amodal keys only with ``output.amodal``."""
+
+    bbox: list[int]  # COCO [x, y, w, h]
+    area: int
+    segmentation: Rle
+    amodal_bbox: list[int] | None  # None when the object covers no pixel of the image
     amodal_area: int
-    amodal_segmentation: dict[str, Any]
+    amodal_segmentation: Rle
     visib_fract: float
     truncated: bool
 
@@ -153,13 +178,47 @@ def write_record(out: Path, record: FrameRecord) -> None:
     atomic.write_json(path, record)
 
 
-def read_record(path: Path) -> FrameRecord:
-    """The frame record at ``path`` (``DATASET/labels/NNNNNN.json``); ScenegenError naming the file when it
-    is not a record of this version, is not frame NNNNNN's, or lists a file outside the dataset folder."""
+ANNOTATED_KEYS = ("bbox", "area", "segmentation")  # an object with at least output.min_visible_pixels
+AMODAL_KEYS = ("amodal_bbox", "amodal_area", "amodal_segmentation", "visib_fract", "truncated")  # output.amodal
+KEYPOINTS = 9  # the centre and the 8 box corners
+
+
+def is_annotated(ann: ObjectLabel) -> bool:
+    """Whether the object has its box, area and mask: at least ``output.min_visible_pixels`` visible."""
+    return "bbox" in ann
+
+
+def frame_kinds(cfg: Config, place: FramePlace) -> set[str]:
+    """The kinds of file (``FILE_KINDS``) a frame of ``cfg`` at ``place`` has, as ``pipeline.worker``
+    writes them: the image, what ``output.*`` asks, flow to the next and previous frames, the sequence's
+    tracks."""
+    output, frames = cfg.output, cfg.sequence.frames
+    flow = output.flow and frames > 1
+    wanted = {
+        "image": True,
+        "instance_mask": output.instance_masks,
+        "semantic_mask": output.semantic_masks,
+        "depth_png": output.depth_png,
+        "depth_npy": output.depth_npy,
+        "normals": output.normals,
+        "flow_fw": flow and place.frame_in_sequence < frames - 1,
+        "flow_bw": flow and place.frame_in_sequence > 0,
+        "tracks": frames > 1 and output.tracks > 0,
+    }
+    wanted["flow_fw_png"], wanted["flow_bw_png"] = wanted["flow_fw"], wanted["flow_bw"]
+    return {kind for kind, on in wanted.items() if on}
+
+
+def read_record(path: Path, dataset: DatasetFile | None = None) -> FrameRecord:
+    """The frame record at ``path`` (``DATASET/labels/NNNNNN.json``), every key checked: its type, finite
+    numbers, bounds, agreement with its own scene spec, each file at the path and suffix of its kind inside
+    the dataset; with ``dataset`` (its ``dataset.json``) also its place (scene, view, frame in sequence,
+    time) from the frame arithmetic of the config, its kinds of file, and category ids and names among the
+    dataset's categories. ScenegenError in one line naming the file and the key."""
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError) as err:
-        raise ScenegenError(f"{path}: not a readable frame record ({' '.join(str(err).split())[:160]})") from None
+        data = read_json(path, MAX_RECORD_BYTES)
+    except ValueError as err:
+        raise ScenegenError(f"{path}: not a readable frame record ({err})") from None
     found = data.get("format") if isinstance(data, dict) else None
     if found != FORMAT:
         raise ScenegenError(f"{path}: frame record format {shown(found)}, expected {FORMAT!r}")
@@ -168,14 +227,156 @@ def read_record(path: Path) -> FrameRecord:
     files = data.get("files")
     if not isinstance(files, dict) or "image" not in files:
         raise ScenegenError(f"{path}: 'files' must map each kind of file (image first) to its entry")
-    dataset = path.parent.parent
+    root = path.parent.parent
     for kind, entry in files.items():
         if kind not in FILE_KINDS or not isinstance(entry, dict) or set(entry) != {"path", "bytes", "sha256"}:
             raise ScenegenError(f"{path}: files.{kind} must be one of {list(FILE_KINDS)} with path, bytes, sha256")
         if type(entry["bytes"]) is not int or not isinstance(entry["sha256"], str) or len(entry["sha256"]) != 64:
             raise ScenegenError(f"{path}: files.{kind} needs bytes (an integer) and sha256 (64 hex digits)")
-        path_inside(dataset, entry["path"], path)
-    return data
+        path_inside(root, entry["path"], path)
+    try:
+        record: FrameRecord = checked(data, FrameRecord)
+        if dataset is not None:
+            _check_place(record, dataset)
+        _check_record(record, checked(record["spec"], SceneSpec, "spec"))
+    except BadValue as err:
+        raise ScenegenError(f"{path}: {err}") from None
+    return record
+
+
+def spec_of(record: FrameRecord) -> SceneSpec:
+    """The frame's scene spec (checked when the record was read)."""
+    return checked(record["spec"], SceneSpec, "spec")
+
+
+def _check_record(record: FrameRecord, spec: SceneSpec) -> None:
+    """What a record must say of itself: bounds, its own spec's numbers, paths and suffixes of its files,
+    its counts and each object's labels. BadValue naming the key."""
+    index, width, height = record["index"], record["width"], record["height"]
+    for key in ("width", "height", "scene_index", "view", "frame_in_sequence", "time", "seed"):
+        _at_least(record[key], 1 if key in ("width", "height") else 0, key)
+    for key, value, expected in (
+        ("width", width, spec.camera.width),
+        ("height", height, spec.camera.height),
+        ("spec.index", spec.index, index),
+        ("spec.seed", spec.seed, record["seed"]),
+    ):
+        if value != expected:
+            raise BadValue(key, f"{shown(value)} disagrees with the frame's {expected}")
+    for kind, entry in record["files"].items():
+        expected = file_relative(kind, record["scene_index"] if kind == "tracks" else index)
+        if entry["path"] != expected:
+            raise BadValue(f"files.{kind}.path", f"{shown(entry['path'])} is not the {kind} file {expected!r}")
+        _at_least(entry["bytes"], 0, f"files.{kind}.bytes")
+    annotations = record["annotations"]
+    if [a["instance_id"] for a in annotations] != [o.instance_id for o in spec.objects]:
+        raise BadValue("annotations", "their instance ids are not those of spec.objects, in order")
+    annotated = sum(map(is_annotated, annotations))
+    counts = {
+        "objects": len(spec.objects),
+        "annotated": annotated,
+        "below_min_visible_pixels": len(annotations) - annotated,
+        "distractors": len(spec.distractors),
+        "unplaced": spec.unplaced,
+        "redropped": spec.redropped,
+    }
+    for key, expected in counts.items():
+        if record["counts"][key] != expected:
+            raise BadValue(f"counts.{key}", f"{shown(record['counts'][key])}, the frame has {expected}")
+    for i, (ann, obj) in enumerate(zip(annotations, spec.objects, strict=True)):
+        _check_label(ann, obj.asset_id, obj.class_name, width, height, f"annotations[{i}]")
+
+
+def _check_label(ann: ObjectLabel, asset_id: str, class_name: str, width: int, height: int, key: str) -> None:
+    if (ann["asset_id"], ann["class_name"]) != (asset_id, class_name):
+        raise BadValue(f"{key}.asset_id", "the asset and class are not those of its spec object")
+    _at_least(ann["visible_pixels"], 0, f"{key}.visible_pixels")
+    if ann["visible"] != (ann["visible_pixels"] > 0):
+        raise BadValue(f"{key}.visible", f"{ann['visible']} with {ann['visible_pixels']} visible pixels")
+    if len(ann["cam_R_m2c"]) != 9 or len(ann["cam_t_m2c"]) != 3:
+        raise BadValue(f"{key}.cam_R_m2c", "a pose is 9 rotation and 3 translation numbers")
+    if len(ann["keypoints"]) != KEYPOINTS or any(len(p) != 3 or p[2] not in (0, 1, 2) for p in ann["keypoints"]):
+        raise BadValue(f"{key}.keypoints", f"must be {KEYPOINTS} points [u, v, flag 0, 1 or 2]")
+    for keys in (ANNOTATED_KEYS, AMODAL_KEYS):
+        present = [k for k in keys if k in ann]
+        if present and len(present) != len(keys):
+            missing = next(k for k in keys if k not in ann)
+            raise BadValue(f"{key}.{missing}", f"missing beside {present[0]}")
+    if is_annotated(ann):
+        if ann["area"] != ann["visible_pixels"]:
+            raise BadValue(f"{key}.area", f"{ann['area']}, not its {ann['visible_pixels']} visible pixels")
+        _check_mask(ann["bbox"], ann["area"], ann["segmentation"], width, height, f"{key}.bbox", f"{key}.segmentation")
+    if "amodal_area" in ann:
+        bbox, area = ann["amodal_bbox"], ann["amodal_area"]
+        if (bbox is None) != (area == 0):
+            raise BadValue(f"{key}.amodal_bbox", f"{shown(bbox)} with an amodal area of {shown(area)}")
+        _check_mask(
+            bbox, area, ann["amodal_segmentation"], width, height, f"{key}.amodal_bbox", f"{key}.amodal_segmentation"
+        )
+        if not 0.0 <= ann["visib_fract"] <= 1.0:
+            raise BadValue(f"{key}.visib_fract", f"{ann['visib_fract']} is not in [0, 1]")
+
+
+def _check_mask(bbox: list[int] | None, area: int, rle: Rle, width: int, height: int, box_key: str, key: str) -> None:
+    """A COCO box inside the image (None: an empty mask), and an RLE of the image's size with ``area`` pixels."""
+    if bbox is not None:
+        if (
+            len(bbox) != 4
+            or min(bbox) < 0
+            or min(bbox[2:]) < 1
+            or bbox[0] + bbox[2] > width
+            or bbox[1] + bbox[3] > height
+        ):
+            raise BadValue(box_key, f"{shown(bbox)} is not an [x, y, w, h] box inside the {width}x{height} image")
+    if rle["size"] != [height, width]:
+        raise BadValue(f"{key}.size", f"{shown(rle['size'])}, the image is [{height}, {width}]")
+    try:
+        runs = parse_counts(rle["counts"])
+    except ValueError as err:
+        raise BadValue(f"{key}.counts", str(err)) from None
+    if min(runs, default=0) < 0 or sum(runs) != width * height or sum(runs[1::2]) != area:
+        raise BadValue(f"{key}.counts", f"its runs do not cover the image with the {area} pixels of the area")
+
+
+def _check_place(record: FrameRecord, dataset: DatasetFile) -> None:
+    """What a record of ``dataset`` must say: its place by the frame arithmetic of the dataset's config, the
+    kinds of file that config makes, and categories of the dataset."""
+    cfg, index = dataset.config, record["index"]
+    if not in_shard(cfg, index):
+        raise BadValue("index", f"frame {index} is not a frame of this dataset's num_scenes and shard")
+    place = place_of(cfg, index)
+    expected = {
+        "scene_index": place.scene,
+        "view": place.view,
+        "frame_in_sequence": place.frame_in_sequence,
+        "time": place.frame_in_sequence / cfg.sequence.fps,
+        "seed": cfg.seed,
+        "width": cfg.render.width,
+        "height": cfg.render.height,
+    }
+    for key, value in expected.items():
+        if record[key] != value:
+            raise BadValue(key, f"{shown(record[key])}, but frame {index} of this dataset has {value}")
+    kinds = frame_kinds(cfg, place)
+    if set(record["files"]) != kinds:
+        raise BadValue(
+            "files", f"kinds {sorted(record['files'])}, but this dataset's frame {index} has {sorted(kinds)}"
+        )
+    names = [c["name"] for c in dataset.categories]
+    minimum = max(1, cfg.output.min_visible_pixels)
+    for i, ann in enumerate(record["annotations"]):
+        category = ann["category_id"]
+        if not 1 <= category <= len(names) or names[category - 1] != ann["class_name"]:
+            raise BadValue(f"annotations[{i}].category_id", f"{category} is not the category of {ann['class_name']!r}")
+        if is_annotated(ann) != (ann["visible_pixels"] >= minimum):
+            raise BadValue(f"annotations[{i}].bbox", f"labelled or not against output.min_visible_pixels={minimum}")
+        if ("amodal_area" in ann) != cfg.output.amodal:
+            raise BadValue(f"annotations[{i}].amodal_area", f"present or not against output.amodal={cfg.output.amodal}")
+
+
+def _at_least(value: float, low: float, key: str) -> None:
+    if value < low:
+        raise BadValue(key, f"{shown(value)} is below {low}")
 
 
 def record_indices(out: Path) -> list[int]:
@@ -188,10 +389,14 @@ def record_indices(out: Path) -> list[int]:
     return sorted(indices)
 
 
-def iter_records(out: Path, indices: list[int] | None = None) -> Iterator[FrameRecord]:
-    """The frame records of a dataset folder, in frame order, one at a time: every one, or those of ``indices``."""
+def iter_records(
+    out: Path, indices: list[int] | None = None, dataset: DatasetFile | None = None
+) -> Iterator[FrameRecord]:
+    """The frame records of a dataset folder, in frame order, one at a time, each read by :func:`read_record`
+    against ``dataset`` (default: the folder's own ``dataset.json``): every one, or those of ``indices``."""
+    dataset = read_dataset_file(out) if dataset is None else dataset
     for index in record_indices(out) if indices is None else indices:
-        yield read_record(path_inside(out, f"labels/{frame_name(index)}.json", out))  # no link out of out
+        yield read_record(record_file(out, index), dataset)
 
 
 def read_records(out: Path, indices: list[int] | None = None) -> list[FrameRecord]:
@@ -199,21 +404,42 @@ def read_records(out: Path, indices: list[int] | None = None) -> list[FrameRecor
     return list(iter_records(out, indices))
 
 
+def record_file(out: Path, index: int) -> Path:
+    """Frame ``index``'s record in ``out``, never through a symbolic link out of it."""
+    return path_inside(out, f"labels/{frame_name(index)}.json", out)
+
+
 def file_path(out: Path, record: FrameRecord, kind: str) -> Path:
-    """The absolute path of the record's file of ``kind``; ScenegenError when the record points outside ``out``."""
-    return path_inside(out, record["files"][kind]["path"], record_path(out, record["index"]))
+    """The absolute path of the record's file of ``kind``, a regular file inside ``out``; ScenegenError naming
+    the record when the path leaves ``out``, or the file when it is missing or not a regular file."""
+    path = path_inside(out, record["files"][kind]["path"], record_path(out, record["index"]))
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except OSError as err:
+        raise ScenegenError(f"{path}: {err.strerror}; listed as files.{kind} by frame {record['index']}") from None
+    if not regular:
+        raise ScenegenError(f"{path}: not a regular file; listed as files.{kind} by frame {record['index']}")
+    return path
+
+
+def image_suffix(record: FrameRecord) -> str:
+    """The suffix of the frame's image file (``.png``)."""
+    return Path(record["files"]["image"]["path"]).suffix
 
 
 def frame_problems(out: Path, record: FrameRecord) -> list[str]:
     """What is wrong with the files of ``record``'s frame in ``out``, one line each naming the file:
-    missing, another size, or other content (SHA-256) than the record says; empty when all are whole."""
+    missing, not a regular file, another size, or other content (SHA-256) than the record says; empty
+    when all are whole."""
     problems = []
-    for kind, entry in record["files"].items():
-        path = file_path(out, record, kind)
+    for entry in record["files"].values():
+        path = path_inside(out, entry["path"], record_path(out, record["index"]))
         try:
-            size = path.stat().st_size
-            if size != entry["bytes"]:
-                problems.append(f"{path}: {size} bytes, the record says {entry['bytes']}")
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode):
+                problems.append(f"{path}: not a regular file")
+            elif info.st_size != entry["bytes"]:
+                problems.append(f"{path}: {info.st_size} bytes, the record says {entry['bytes']}")
             elif _sha256(path) != entry["sha256"]:
                 problems.append(f"{path}: its content differs from the record (SHA-256)")
         except OSError as err:
@@ -229,12 +455,13 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def frame_done(out: Path, index: int) -> bool:
-    """Whether frame ``index`` is finished in ``out``: its record reads and every file matches it. A record
-    that is empty, unparsable or of another version counts as not done, as do missing or corrupt files."""
+def frame_done(out: Path, index: int, dataset: DatasetFile) -> bool:
+    """Whether frame ``index`` of ``dataset`` is finished in ``out``: its record reads and every file matches
+    it. A record that is empty, unparsable, of another version or wrong in any key counts as not done, as do
+    missing or corrupt files."""
     if not record_path(out, index).is_file():
         return False
     try:
-        return not frame_problems(out, read_record(path_inside(out, f"labels/{frame_name(index)}.json", out)))
+        return not frame_problems(out, read_record(record_file(out, index), dataset))
     except ScenegenError:
         return False

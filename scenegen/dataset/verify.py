@@ -1,7 +1,8 @@
 """``scenegen verify``: check a dataset folder (copied between machines, say) against its own records.
 
-Every frame of the run (``num_scenes`` and ``shard`` in ``dataset.json``) must have a readable record, and
-every file a record lists must be there with the size and SHA-256 the record says.
+Every frame of the run (its shard's scenes, each of ``scene.views_per_scene`` or ``sequence.frames``
+frames: ``scene.frames``) must have a record that reads and agrees with ``dataset.json``, and every file
+a record lists must be a regular file with the size and SHA-256 the record says.
 """
 
 from __future__ import annotations
@@ -9,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from scenegen.dataset.dataset_file import DATASET_FILE, read_dataset_file
-from scenegen.dataset.inside import path_inside
-from scenegen.dataset.record import frame_problems, read_record, record_path
+from scenegen.dataset.dataset_file import read_dataset_file
+from scenegen.dataset.record import frame_problems, read_record, record_file, record_path
 from scenegen.errors import ScenegenError
+from scenegen.scene.frames import in_shard, shard_frames
 
 
 def verify_dataset(folder: Path, report: Callable[[str], None]) -> tuple[int, str]:
     """Check the dataset ``folder`` frame by frame, calling ``report`` with one line per problem as it is
     found; return the number of problems and a summary line. ScenegenError when it is not a dataset."""
-    manifest = read_dataset_file(folder)
+    dataset = read_dataset_file(folder)
     problems = 0
 
     def problem(line: str) -> None:
@@ -26,30 +27,26 @@ def verify_dataset(folder: Path, report: Callable[[str], None]) -> tuple[int, st
         problems += 1
         report(line)
 
-    if manifest.get("status") != "complete":
-        problem(f"{folder / DATASET_FILE}: status {manifest.get('status')!r}, not complete; rerun its command")
-    config = manifest["config"]
-    try:
-        expected = set(range(config["shard"]["index"], config["num_scenes"], config["shard"]["count"]))
-    except (KeyError, TypeError, ValueError):
-        raise ScenegenError(f"{folder / DATASET_FILE}: its config lacks num_scenes or shard") from None
+    if dataset.status != "complete":
+        problem(f"{dataset.path}: status {dataset.status!r}, not complete; rerun its command")
     present = set()
     for path in sorted((folder / "labels").glob("*.json")):
         if not path.stem.isdigit():
             problem(f"{path}: not a frame record (its name is not a frame number)")
             continue
         present.add(int(path.stem))
+    expected = shard_frames(dataset.config)
     frames = files = 0
-    for index in sorted(expected | present):
+    for index in sorted(set(expected) | present):
         path = record_path(folder, index)
         if index not in present:
             problem(f"{path}: missing (frame {index})")
             continue
-        if index not in expected:
+        if not in_shard(dataset.config, index):
             problem(f"{path}: frame {index} is not a frame of this dataset's num_scenes and shard")
             continue
         try:
-            record = read_record(path_inside(folder, f"labels/{path.name}", folder))  # not a link out
+            record = read_record(record_file(folder, index), dataset)
         except ScenegenError as err:
             problem(str(err))
             continue

@@ -59,10 +59,10 @@ from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import cdist
 
 from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
-from scenegen.config.schema import ObjectsConfig
+from scenegen.config.schema import Config, RenderConfig
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
-from scenegen.dataset.record import encode_png, file_path, frame_name
+from scenegen.dataset.record import encode_png, file_path, frame_name, image_suffix, spec_of
 from scenegen.errors import ScenegenError
 from scenegen.labels.geometry import world_to_camera_cv
 from scenegen.labels.masks import depth_millimetres
@@ -217,8 +217,8 @@ def _objects(record: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any
 class _Silhouettes:
     """Whole silhouettes of truncated objects; starts a GL context (``render.silhouette``) when first asked."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        self._config = config
+    def __init__(self, render: RenderConfig) -> None:
+        self._render = render
         self._renderer = None
 
     def canvas_masks(self, record: dict[str, Any], posed: list[tuple[Model, Any, Any]]) -> list[np.ndarray]:
@@ -226,18 +226,15 @@ class _Silhouettes:
         if self._renderer is None:
             from scenegen.render import backend
 
-            render = self._config["render"]
-            backend.activate(backend.choose_backend(render["backend"]), render["egl_device"][0])
+            backend.activate(backend.choose_backend(str(self._render.backend)), self._render.egl_device[0])
             from scenegen.render.silhouette import SilhouetteRenderer  # imports OpenGL: after activate()
 
             self._renderer = SilhouetteRenderer()
         from scenegen.render.silhouette import PosedModel
 
         models = [PosedModel(str(m.obj_id), _model_mesh(m), 1.0 / MM_PER_M, R, t) for m, R, t in posed]
-        camera = record["spec"]["camera"]
-        return self._renderer.canvas_masks(
-            camera["K"], camera["width"], camera["height"], camera["znear"], camera["zfar"], models
-        )
+        camera = spec_of(record).camera
+        return self._renderer.canvas_masks(camera.K, camera.width, camera.height, camera.znear, camera.zfar, models)
 
     def close(self) -> None:
         if self._renderer is not None:
@@ -339,16 +336,15 @@ def models_note(bop_folder: Path) -> str | None:
     )
 
 
-def write_bop(dataset_dir: Path, records: Iterable[dict[str, Any]], config: dict[str, Any], copy: bool = False) -> Path:
+def write_bop(dataset_dir: Path, records: Iterable[dict[str, Any]], config: Config, copy: bool = False) -> Path:
     """Write ``bop/`` (see the module) from one pass over ``records`` (in frame order) of the run made with
-    ``config`` (plain data); return it."""
+    ``config``; return it."""
     dataset_dir = Path(dataset_dir)
     out = dataset_dir / FOLDER
-    objects = config["objects"]
-    limits = MeshLimits.of(ObjectsConfig(**objects))
-    catalog = build_catalog(list(objects["packs"]), list(objects["classes"]), limits)
+    objects = config.objects
+    catalog = build_catalog(list(objects.packs), list(objects.classes), MeshLimits.of(objects))
     models: dict[tuple[str, float], Model] = {}
-    silhouettes = _Silhouettes(config)
+    silhouettes = _Silhouettes(config.render)
     try:
         scenes = itertools.groupby(records, key=lambda r: r["index"] // SCENE_SIZE)
         for n, (scene_id, scene) in enumerate(scenes):
@@ -381,7 +377,7 @@ def _write_scene(
         gt, info, masks, depth = _frame(dataset_dir, record, models, silhouettes)
         link_or_copy(
             file_path(dataset_dir, record, "image"),
-            folder / "rgb" / f"{name}{Path(record['files']['image']['path']).suffix}",
+            folder / "rgb" / f"{name}{image_suffix(record)}",
             copy,
         )
         if "depth_png" in record["files"]:

@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from scenegen import __version__
+from scenegen.dataset.record import is_annotated
 from scenegen.formats.split import Split, write_split_files
 
 KEYPOINT_NAMES = ["center"] + [f"corner_{i:03b}" for i in range(8)]  # geometry.box_keypoints order
@@ -52,7 +53,7 @@ def coco_frame(record: dict[str, Any], keypoints: bool = False) -> tuple[dict[st
     }
     annotations = []
     for ann in record["annotations"]:
-        if "bbox" not in ann:
+        if not is_annotated(ann):
             continue
         entry = {
             "image_id": image_id,

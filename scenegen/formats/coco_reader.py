@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from scenegen.dataset.inside import path_inside
-from scenegen.dataset.record import read_record, record_path
+from scenegen.dataset.record import is_annotated, read_record, record_path
 from scenegen.errors import ScenegenError, shown
 
 MAX_ID = 2**63 - 1  # ids must fit numpy's int64
@@ -347,7 +347,7 @@ def _fill_visibility(visibility: np.ndarray, annotations: list[dict], dataset: P
         known = {
             (a["category_id"], tuple(float(v) for v in a["bbox"])): a["visib_fract"]
             for a in record.get("annotations", [])
-            if "bbox" in a and "visib_fract" in a
+            if is_annotated(a) and "visib_fract" in a
         }
         for ann in anns:
             visibility[ann["id"]] = known.get((ann["category_id"], tuple(ann["bbox"])), visibility[ann["id"]])

@@ -21,7 +21,7 @@ from typing import Any
 
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
-from scenegen.dataset.record import file_path
+from scenegen.dataset.record import file_path, image_suffix
 from scenegen.errors import ScenegenError
 from scenegen.formats.youtube_vis import videos_of
 
@@ -73,7 +73,7 @@ def write_mot(dataset_dir: Path, records: Iterable[dict[str, Any]], copy: bool =
         folder = root / f"{scene:06d}"
         (folder / "gt").mkdir(parents=True, exist_ok=True)
         (folder / "img1").mkdir(exist_ok=True)
-        ext = Path(frames[0]["files"]["image"]["path"]).suffix  # one image format per run
+        ext = image_suffix(frames[0])  # one image format per run
         for number, frame in enumerate(frames, start=1):
             link_or_copy(file_path(Path(dataset_dir), frame, "image"), folder / "img1" / f"{number:06d}{ext}", copy)
         times = [f["time"] for f in frames]

@@ -49,7 +49,7 @@ from scipy.spatial import KDTree
 
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
-from scenegen.dataset.record import file_path, frame_name
+from scenegen.dataset.record import file_path, frame_name, image_suffix, is_annotated
 from scenegen.formats.split import Split
 from scenegen.labels.rle import decode_rle
 
@@ -59,7 +59,7 @@ SPLITS = ("train", "val")
 
 
 def _annotated(record: dict[str, Any]) -> list[dict[str, Any]]:
-    return [ann for ann in record["annotations"] if "bbox" in ann]
+    return [ann for ann in record["annotations"] if is_annotated(ann)]
 
 
 def yolo_detection_lines(record: dict[str, Any]) -> list[str]:
@@ -146,7 +146,7 @@ def write_yolo(
     for record in records:
         name = frame_name(record["index"])
         side = "val" if split.in_val(record) else "train"
-        image = out / "images" / side / f"{name}{Path(record['files']['image']['path']).suffix}"
+        image = out / "images" / side / f"{name}{image_suffix(record)}"
         link_or_copy(file_path(Path(dataset_dir), record, "image"), image, copy)
         label = out / "labels" / side / f"{name}.txt"
         text = "".join(f"{line}\n" for line in lines_of(record))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scenegen import __version__
+from scenegen.dataset.record import is_annotated
 from scenegen.formats.split import Split, write_split_files
 
 Video = tuple[dict[str, Any], list[dict[str, Any]]]  # a video entry and its annotations (without ids)
@@ -43,7 +44,7 @@ def video_entry(scene: int, frames: list[dict[str, Any]]) -> Video:
     for t, frame in enumerate(frames):
         for ann in frame["annotations"]:
             category[ann["instance_id"]] = ann["category_id"]
-            tracks.setdefault(ann["instance_id"], [None] * len(frames))[t] = ann if "bbox" in ann else None
+            tracks.setdefault(ann["instance_id"], [None] * len(frames))[t] = ann if is_annotated(ann) else None
     annotations = []
     for instance_id in sorted(tracks):
         per_frame = tracks[instance_id]

@@ -13,24 +13,31 @@ import numpy as np
 
 from scenegen.labels.crop import Crop
 
+MAX_GROUPS = 12  # 5-bit groups in one count: 60 bits, far beyond any image's pixels
+
 
 def parse_counts(counts: str) -> list[int]:
-    """Uncompressed run lengths of a compressed RLE string (maskApi.c ``rleFrString``)."""
-    out: list[int] = []
-    value, shift = 0, 0
-    for char in counts:
-        group = ord(char) - 48
-        value |= (group & 0x1F) << shift
-        shift += 5
-        if group & 0x20:
-            continue
-        if group & 0x10:  # sign-extend the last group
-            value -= 1 << shift
-        if len(out) > 2:
-            value += out[-2]
-        out.append(value)
-        value, shift = 0, 0
-    return out
+    """Uncompressed run lengths of a compressed RLE string (maskApi.c ``rleFrString``), vectorised;
+    ValueError when it is not one (a character outside ``'0'``..``'o'``, a count of more than
+    ``MAX_GROUPS`` groups, or a last count left open)."""
+    if not counts:
+        return []
+    groups = np.frombuffer(counts.encode(), np.uint8).astype(np.int64) - 48
+    if groups.min() < 0 or groups.max() > 0x3F:
+        raise ValueError("not a compressed RLE string: a character outside '0'..'o'")
+    ends = np.flatnonzero(groups & 0x20 == 0)  # the last group of each count
+    if not ends.size or ends[-1] != groups.size - 1:
+        raise ValueError("not a compressed RLE string: its last count is left open")
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    lengths = ends - starts + 1
+    if lengths.max() > MAX_GROUPS:
+        raise ValueError(f"not a compressed RLE string: a count of more than {MAX_GROUPS} groups")
+    position = np.arange(groups.size) - np.repeat(starts, lengths)  # of each group within its count
+    values = np.add.reduceat((groups & 0x1F) << (5 * position), starts)
+    values -= np.where(groups[ends] & 0x10, 1 << (5 * lengths), 0)  # the last group's bit 0x10: the sign
+    values[1::2] = np.cumsum(values[1::2])  # from the fourth on, each count is a delta to the count two back
+    values[2::2] = np.cumsum(values[2::2])
+    return values.tolist()
 
 
 def decode_rle(rle: dict) -> np.ndarray:

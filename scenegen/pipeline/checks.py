@@ -93,7 +93,7 @@ def check_output_dir(cfg: Config) -> Path:
     if out.exists() and not out.is_dir():
         raise ScenegenError(f"config: output_dir {out} is a file, not a folder")
     if (out / DATASET_FILE).is_file():
-        if read_dataset_file(out).get("identity") != identity_of(to_container(cfg)):
+        if read_dataset_file(out).identity != identity_of(to_container(cfg)):
             raise ScenegenError(
                 f"output_dir {out} holds a dataset made with another config; choose a new output_dir or delete it"
             )

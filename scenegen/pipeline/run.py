@@ -15,18 +15,13 @@ from pathlib import Path
 from scenegen.config.load import to_container
 from scenegen.config.schema import Config
 from scenegen.dataset import atomic
-from scenegen.dataset.dataset_file import record_counts, write_dataset_file
+from scenegen.dataset.dataset_file import DatasetFile, record_counts, write_dataset_file
 from scenegen.dataset.record import frame_done, iter_records, record_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import export
 from scenegen.pipeline.checks import check_run
 from scenegen.pipeline.executor import RESUME_HINT, run_frames
-from scenegen.scene.frames import scene_frames
-
-
-def shard_scenes(cfg: Config) -> range:
-    """The scenes of this shard: ``s`` with ``s % shard.count == shard.index``."""
-    return range(cfg.shard.index, cfg.num_scenes, cfg.shard.count)
+from scenegen.scene.frames import scene_frames, shard_frames, shard_scenes
 
 
 def render_dataset(cfg: Config, progress: bool = True) -> Path:
@@ -37,11 +32,11 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
     for stale in out.rglob(".*.tmp"):  # left by a killed run: never part of a finished frame
         stale.unlink()
     started = time.time()
-    scenes = shard_scenes(cfg)
-    frames = [i for s in scenes for i in scene_frames(cfg, s)]
+    scenes, frames = shard_scenes(cfg), shard_frames(cfg)
     config = to_container(cfg)
     write_dataset_file(out, config, catalog.categories(), status="rendering")
-    undone = {s: [i for i in scene_frames(cfg, s) if not frame_done(out, i)] for s in scenes}
+    dataset = DatasetFile(out, "rendering", cfg, catalog.categories())  # what each record is read against
+    undone = {s: [i for i in scene_frames(cfg, s) if not frame_done(out, i, dataset)] for s in scenes}
     todo = [s for s in scenes if undone[s]]
     damaged = [i for s in todo for i in undone[s] if record_path(out, i).is_file()]
     if damaged:
@@ -52,9 +47,9 @@ def render_dataset(cfg: Config, progress: bool = True) -> Path:
         stats = run_frames(cfg, out, todo, progress, catalog)
     except ScenegenError as err:
         raise ScenegenError(str(err) if RESUME_HINT in str(err) else f"{err}; {RESUME_HINT}") from None
-    counts = record_counts(iter_records(out, frames))
+    counts = record_counts(iter_records(out, frames, dataset))
     for name in cfg.output.formats:  # each export reads the records one at a time
-        export(out, name, iter_records(out, frames), catalog.categories(), config)
+        export(out, name, iter_records(out, frames, dataset), catalog.categories(), cfg)
     atomic.sync_all()  # exports and links on disk before dataset.json says complete
     write_dataset_file(out, config, catalog.categories(), "complete", counts, stats, time.time() - started)
     return out

@@ -31,6 +31,7 @@ from scenegen.dataset.record import (
     encode_npz,
     encode_png,
     file_relative,
+    is_annotated,
     write_frame_file,
     write_record,
 )
@@ -221,8 +222,8 @@ class FrameWorker:
             "files": written,
             "counts": {
                 "objects": len(spec.objects),
-                "annotated": sum("bbox" in a for a in annotations),
-                "below_min_visible_pixels": sum("bbox" not in a for a in annotations),
+                "annotated": sum(map(is_annotated, annotations)),
+                "below_min_visible_pixels": sum(not is_annotated(a) for a in annotations),
                 "distractors": len(spec.distractors),
                 "unplaced": spec.unplaced,
                 "redropped": spec.redropped,

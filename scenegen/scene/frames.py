@@ -60,6 +60,21 @@ def scene_frames(cfg: Config, scene: int) -> range:
     return range(scene * n, scene * n + n)
 
 
+def shard_scenes(cfg: Config) -> range:
+    """The scenes of this shard: ``s`` with ``s % shard.count == shard.index``."""
+    return range(cfg.shard.index, cfg.num_scenes, cfg.shard.count)
+
+
+def shard_frames(cfg: Config) -> list[int]:
+    """The frame indices of this shard's scenes, in order."""
+    return [i for s in shard_scenes(cfg) for i in scene_frames(cfg, s)]
+
+
+def in_shard(cfg: Config, index: int) -> bool:
+    """Whether frame ``index`` is one of this shard's."""
+    return 0 <= index < num_frames(cfg) and place_of(cfg, index).scene in shard_scenes(cfg)
+
+
 def place_of(cfg: Config, index: int) -> FramePlace:
     scene, k = divmod(index, frames_per_scene(cfg))
     return FramePlace(scene, k if cfg.scene.views_per_scene > 1 else 0, k if cfg.sequence.frames > 1 else 0)
