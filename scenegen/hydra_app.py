@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None, prog: str = "scenegen-hydra") -> int:
     for name in ("OpenGL.acceleratesupport", "trimesh"):  # Hydra's logging shows their INFO and DEBUG lines
         logging.getLogger(name).setLevel(logging.WARNING)
     explain = "HYDRA_FULL_ERROR" not in os.environ  # a user who asked for Hydra's own traces gets them
-    os.environ.setdefault("HYDRA_FULL_ERROR", "1")  # Hydra then raises instead of printing several lines
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra then raises instead of printing several lines
     saved, sys.argv = sys.argv, [prog, *args]
     try:
         render()
@@ -176,6 +176,8 @@ def main(argv: list[str] | None = None, prog: str = "scenegen-hydra") -> int:
         return 2
     finally:
         sys.argv = saved
+        if explain:  # not left for the caller's later commands (a test's subprocesses inherit the environment)
+            del os.environ["HYDRA_FULL_ERROR"]
     return 0
 
 
