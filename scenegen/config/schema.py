@@ -73,6 +73,7 @@ class CollisionConfig:
     preprocess_resolution: int = bounded(10, 200)  # CoACD: voxels per side when remeshing a non-manifold mesh
     mcts_nodes: int = bounded(1, 100)  # CoACD: children per node of its cut search
     mcts_iterations: int = bounded(1, 10_000)  # CoACD: iterations of its cut search
+    max_faces: int = bounded(4, 100_000_000)  # a mesh to decompose with more faces is an error (CoACD's time)
 
 
 @dataclass
