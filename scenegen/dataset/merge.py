@@ -18,6 +18,7 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
 
     The shards must be complete, of one config apart from ``shard`` (and how or where they ran), and
     together hold each frame of ``num_scenes`` scenes exactly once."""
+    out = Path(out).resolve()  # written through real paths only (atomic)
     manifests = [_manifest(folder) for folder in shards]
     first = manifests[0]
     for folder, manifest in zip(shards, manifests, strict=True):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from scenegen.dataset.dataset_file import read_dataset_file, record_counts
+from scenegen.dataset.inside import refuse_links
 from scenegen.dataset.record import iter_records
 from scenegen.errors import ScenegenError
 from scenegen.formats.bop import bop_problem, write_bop
@@ -86,7 +87,7 @@ def export(
     """Write format ``name`` of the dataset made with ``config`` (plain data); return what it wrote.
     ``val_fraction`` defaults to the config's ``output.val_fraction``."""
     fraction = config["output"]["val_fraction"] if val_fraction is None else val_fraction
-    return FORMATS[name](ExportJob(Path(dataset_dir), records, categories, config, fraction, copy))
+    return FORMATS[name](ExportJob(Path(dataset_dir).resolve(), records, categories, config, fraction, copy))
 
 
 def export_dataset(
@@ -99,6 +100,7 @@ def export_dataset(
     if val_fraction is not None and not 0.0 <= val_fraction <= 1.0:
         raise ScenegenError(f"--val-fraction {val_fraction} must be in [0, 1]")
     folder = Path(dataset_dir)
+    refuse_links(folder)  # before any export's folder is made: never through a link
     if not record_counts(iter_records(folder))["frames"]:  # reads every record first: a bad one stops here
         raise ScenegenError(f"{dataset_dir}: the dataset has no frame records in labels/")
     config, categories = manifest["config"], manifest["categories"]

@@ -19,6 +19,8 @@ from scenegen.assets.collision import collision_shape
 from scenegen.config.load import to_container
 from scenegen.config.schema import MAX_FRAMES, Config
 from scenegen.dataset.dataset_file import DATASET_FILE, identity_of, read_dataset_file
+from scenegen.dataset.inside import refuse_links
+from scenegen.dataset.lock import LOCK_FILE
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import check_formats
 from scenegen.render.backdrop import list_images
@@ -88,7 +90,8 @@ def check_frames(cfg: Config) -> None:
 
 
 def check_output_dir(cfg: Config) -> Path:
-    """The resolved ``output_dir``: new, empty, or a dataset of this same config, and writable."""
+    """The resolved ``output_dir``: new, empty (but for a lock file), or a dataset of this same config with
+    no symbolic link to a folder or out of it, and writable."""
     out = Path(cfg.output_dir).expanduser().resolve()
     if out.exists() and not out.is_dir():
         raise ScenegenError(f"config: output_dir {out} is a file, not a folder")
@@ -97,7 +100,8 @@ def check_output_dir(cfg: Config) -> Path:
             raise ScenegenError(
                 f"output_dir {out} holds a dataset made with another config; choose a new output_dir or delete it"
             )
-    elif out.exists() and any(out.iterdir()):
+        refuse_links(out)
+    elif out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
         raise ScenegenError(f"output_dir {out} exists and is not a scenegen dataset; choose a new output_dir")
     existing = next(p for p in (out, *out.parents) if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
