@@ -88,13 +88,8 @@ def shape_key(mesh: trimesh.Trimesh, params: CollisionConfig) -> str:
 def convex_parts(mesh: trimesh.Trimesh, params: CollisionConfig) -> list[np.ndarray]:
     """The shape's convex parts, (k, 3) vertices each, together holding ``mesh``: one of at most
     ``params.hull_vertices`` for a nearly convex mesh, else one of at most ``params.part_vertices`` per piece."""
-    if _nearly_convex(mesh, params.convex_ratio):
+    if not _decomposed(mesh, params):
         return [outer_hull(mesh.vertices, params.hull_vertices)]
-    if len(mesh.faces) > params.max_faces:  # CoACD's time grows with the faces: a bound, checked before a run
-        raise ValueError(
-            f"{len(mesh.faces)} faces is over physics.collision.max_faces={params.max_faces} for a convex "
-            "decomposition; simplify the mesh or raise the limit"
-        )
     return [outer_hull(piece, params.part_vertices) for piece in _cover(mesh, _decompose(mesh, params))]
 
 
@@ -228,6 +223,7 @@ def _checksum(path: Path, body: str) -> str:
 
 def _shape(mesh: trimesh.Trimesh, params: CollisionConfig, cache_dir: Path) -> CollisionShape:
     path = cache_dir / "collision" / f"{shape_key(mesh, params)}.obj"
+    _decomposed(mesh, params)  # a mesh over the limit is refused whether its shape is cached or not
     try:
         parts = read_parts(path, shape_bytes(params))
         check_parts(parts, mesh, params)
@@ -249,6 +245,19 @@ def _shape(mesh: trimesh.Trimesh, params: CollisionConfig, cache_dir: Path) -> C
         hull = trimesh.convex.convex_hull(np.vstack(parts))
         center, volume = np.asarray(hull.center_mass, dtype=float), float(hull.volume)
     return CollisionShape(tuple(parts), path, center, volume)
+
+
+def _decomposed(mesh: trimesh.Trimesh, params: CollisionConfig) -> bool:
+    """Whether ``mesh`` gets a decomposition (it is not nearly convex); ValueError when it has more faces than
+    ``params.max_faces`` allows for one (CoACD's time grows with them), cached or not."""
+    if _nearly_convex(mesh, params.convex_ratio):
+        return False
+    if len(mesh.faces) > params.max_faces:
+        raise ValueError(
+            f"{len(mesh.faces)} faces is over physics.collision.max_faces={params.max_faces} for a convex "
+            "decomposition; simplify the mesh or raise the limit"
+        )
+    return True
 
 
 def _nearly_convex(mesh: trimesh.Trimesh, ratio: float) -> bool:

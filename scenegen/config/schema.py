@@ -58,6 +58,7 @@ class SceneConfig:
     distractor_size: list[float] = span(0.001, 100.0)  # metres, each extent of a distractor
     bin_wall_height: float = bounded(0.0, 100.0)  # metres; > 0 walls the placement disk in, as a bin
     views_per_scene: int = bounded(1, MAX_FRAMES)  # camera poses of each scene, one frame each
+    max_frames: int = bounded(1, MAX_FRAMES)  # frames of one scene (views or a sequence's frames), at most
     room_size: float = bounded(0.0, 1000.0)  # metres; > 0 stands four textured walls this far apart around the scene
     room_height: float = bounded(0.0, 100.0)  # metres, the room's walls
 
@@ -160,6 +161,7 @@ class BackgroundConfig:
     texture_probability: float = bounded(0.0, 1.0)  # procedural texture on the backdrop and on the plane
     image_dir: str = MISSING  # folder of background images; "" for none
     image_probability: float = bounded(0.0, 1.0)  # chance the backdrop is a crop of one of them
+    max_image_pixels: int = bounded(1, 10_000_000_000)  # width x height of a background image, from its header
 
 
 @dataclass
@@ -194,6 +196,7 @@ class SequenceConfig:
 
     frames: int = bounded(1, MAX_FRAMES)  # frames per sequence; 1: no sequences
     fps: float = bounded(0.001, 10_000.0)  # frames per second: motion per frame = speed / fps
+    max_seconds: float = bounded(0.0, 1e6)  # a sequence's simulated time, (frames - 1) / fps, at most
     camera_motions: list[CameraMotion] = MISSING  # each sequence draws one of these camera trajectories
     orbit_speed_deg: list[float] = span(0.0, 3600.0)  # orbit: degrees per second about the vertical axis
     dolly_speed: list[float] = span(0.0, 100.0)  # dolly: metres per second along a random straight line

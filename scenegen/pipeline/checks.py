@@ -23,10 +23,10 @@ from scenegen.dataset.inside import refuse_links
 from scenegen.dataset.lock import LOCK_FILE
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import check_formats
-from scenegen.render.backdrop import list_images
+from scenegen.render.backdrop import check_images
 from scenegen.render.backend import choose_backend, library_missing
 from scenegen.scene.drop import cache_dir
-from scenegen.scene.frames import num_frames, sample_frames
+from scenegen.scene.frames import frames_per_scene, num_frames, sample_frames
 from scenegen.scene.sampler import class_probabilities
 
 
@@ -64,7 +64,7 @@ def check_settings(cfg: Config) -> None:
         )
     check_formats([str(name) for name in cfg.output.formats], to_container(cfg)["output"])
     if cfg.background.image_dir:
-        list_images(cfg.background.image_dir)  # ScenegenError naming the folder when it has no image
+        check_images(cfg.background.image_dir, cfg.background.max_image_pixels)  # from the headers, none decoded
     if cfg.executor.kind == "ray":
         if importlib.util.find_spec("ray") is None:
             raise ScenegenError("config: executor=ray needs Ray: pip install 'ray>=2.40'")
@@ -78,6 +78,16 @@ def check_frames(cfg: Config) -> None:
         raise ScenegenError(
             f"config: scene.views_per_scene={cfg.scene.views_per_scene} and sequence.frames={cfg.sequence.frames}: "
             "choose views or sequences, not both"
+        )
+    per_scene, views = frames_per_scene(cfg), cfg.scene.views_per_scene > 1
+    if per_scene > cfg.scene.max_frames:
+        key = f"scene.views_per_scene={per_scene}" if views else f"sequence.frames={per_scene}"
+        raise ScenegenError(f"config: {key} frames of one scene is over scene.max_frames={cfg.scene.max_frames}")
+    seconds = (cfg.sequence.frames - 1) / cfg.sequence.fps
+    if seconds > cfg.sequence.max_seconds:
+        raise ScenegenError(
+            f"config: sequence.frames={cfg.sequence.frames} at sequence.fps={cfg.sequence.fps} last {seconds:g} s "
+            f"of simulated time, over sequence.max_seconds={cfg.sequence.max_seconds}"
         )
     if num_frames(cfg) > MAX_FRAMES:
         raise ScenegenError(f"config: num_scenes x frames per scene = {num_frames(cfg)} is over {MAX_FRAMES} frames")

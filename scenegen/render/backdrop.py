@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from functools import cache
 from pathlib import Path
 
 import cv2
 import numpy as np
+import PIL.Image
 
 from scenegen.errors import ScenegenError
 from scenegen.scene.spec import BackdropSpec
@@ -26,6 +29,29 @@ def list_images(folder: str) -> tuple[str, ...]:
         suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
         raise ScenegenError(f"config: background.image_dir {folder!r} holds no images ({suffixes})")
     return images
+
+
+@cache
+def check_images(folder: str, max_pixels: int) -> None:
+    """ScenegenError naming the first image under ``folder`` whose header is not an image's or gives more than
+    ``max_pixels`` (width x height); only headers are read (Pillow decodes nothing on open)."""
+    for path in list_images(folder):
+        if not Path(path).is_file():  # a FIFO or a device would block or never end
+            raise ScenegenError(f"config: background.image_dir: {path}: not a regular file")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+                with PIL.Image.open(path) as image:
+                    size = image.size[0] * image.size[1]
+        except PIL.Image.DecompressionBombError as err:  # Pillow's own limit, far above most: the size is in it
+            found = re.search(r"\((\d+) pixels\)", str(err))
+            size = int(found[1]) if found else max_pixels + 1
+        except (OSError, ValueError) as err:
+            raise ScenegenError(f"config: background.image_dir: {path}: not an image ({err})") from None
+        if size > max_pixels:
+            raise ScenegenError(
+                f"config: background.image_dir: {path}: {size} pixels is over background.max_image_pixels={max_pixels}"
+            )
 
 
 def backdrop_image(spec: BackdropSpec, width: int, height: int) -> np.ndarray:
