@@ -19,7 +19,6 @@ import trimesh
 from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
 from scenegen.config.load import load_config
 from scenegen.config.schema import Config
-from scenegen.dataset.lock import LOCK_FILE
 from scenegen.labels.geometry import intrinsics, look_at
 from scenegen.scene.spec import BackdropSpec, CameraSpec, MaterialSpec, ObjectSpec, SceneSpec
 
@@ -59,12 +58,12 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 
 def dataset_files(folder: Path) -> dict[str, bytes]:
-    """Every file of a dataset but dataset.json (which records timings) and the lock file (a merge has none),
-    by relative path; the YOLO data.yaml's ``path:``, which names the folder itself, as ``DATASET``."""
+    """Every file of a dataset but dataset.json (which records timings), by relative path; the YOLO
+    data.yaml's ``path:``, which names the folder itself, as ``DATASET``."""
     return {
         name: data.replace(str(folder.resolve()).encode(), b"DATASET") if name.endswith("data.yaml") else data
         for name, data in tree(folder).items()
-        if name not in ("dataset.json", LOCK_FILE)
+        if name != "dataset.json"
     }
 
 

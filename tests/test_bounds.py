@@ -3,15 +3,18 @@ simulated time, frames per scene, the faces of a mesh to decompose, and a backgr
 from its header. Each case builds its hostile input and expects one line naming the key, exit 2, and no
 output folder."""
 
+import json
 import os
 import struct
+import subprocess
+import sys
 import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import render_small
+from conftest import REPO, render_small
 
 
 def png_claiming(path, width, height):
@@ -94,3 +97,50 @@ def test_a_fifo_among_background_images_is_refused_without_hanging(tmp_path):
         f"scenegen: error: config: background.image_dir: {images / 'pipe.png'}: not a regular file"
     ]
     assert not out.exists()
+
+
+COUNT_FRAMES = """
+import gc, json, sys
+from pathlib import Path
+from scenegen.config.load import load_config
+from scenegen.pipeline import worker
+
+out = Path(sys.argv[1])
+out.mkdir()
+frames = worker.FrameWorker(load_config([f"output_dir={out}", *sys.argv[2:]]), out, 0)
+render_frame, peak = frames._render_frame, 0
+
+
+def counted(spec):  # the real render, and a count of the rendered frames alive in this process once it is done
+    global peak
+    frame = render_frame(spec)
+    peak = max(peak, sum(isinstance(o, worker.Frame) for o in gc.get_objects()))
+    return frame
+
+
+frames._render_frame = counted
+frames.render(0)
+frames.finish()
+print(json.dumps({"peak": peak, "records": len(list((out / "labels").glob("*.json")))}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "frames",
+    [["scene.views_per_scene=12"], ["sequence.frames=12", "output.flow=true", "output.tracks=64"]],
+    ids=["views", "sequence with flow and tracks"],
+)
+def test_memory_stays_flat_in_frames_per_scene(tmp_path, frames):
+    """A scene's rendered frames are written as they come: at most three are in memory at once, not 12."""
+    size = ["render.width=64", "render.height=48", "num_scenes=1"]
+    result = subprocess.run(
+        [sys.executable, "-c", COUNT_FRAMES, str(tmp_path / "out"), *size, *frames],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    counts = json.loads(result.stdout)
+    assert counts["records"] == 12 and counts["peak"] <= 3, counts

@@ -8,6 +8,7 @@ from typing import Any
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.dataset_file import identity_of, read_dataset_file, record_counts, write_dataset_file
+from scenegen.dataset.lock import LOCK_FILE, hold_lock
 from scenegen.dataset.record import file_path, frame_problems, iter_records, record_indices, record_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import export
@@ -38,18 +39,32 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
     if missing:
         shown = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
         raise ScenegenError(f"{len(missing)} frames missing from the shards: {shown}; render the missing shards")
-    if out.exists() and any(out.iterdir()):
-        raise ScenegenError(f"{out}: exists and is not empty; choose a new folder for the merged dataset")
+    _check_empty(out)
     links = [link for index in expected for link in _frame_links(out, owner[index], index)]
+    out.mkdir(parents=True, exist_ok=True)
+    with hold_lock(out):  # as a render holds its folder: a second merge or render into it stops in one line
+        _check_empty(out)  # again, under the lock: another merge may have written here since
+        return _write_merged(out, links, config, first["categories"], list(expected))
+
+
+def _check_empty(out: Path) -> None:
+    if out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
+        raise ScenegenError(f"{out}: exists and is not empty; choose a new folder for the merged dataset")
+
+
+def _write_merged(
+    out: Path, links: list[tuple[Path, Path]], config: dict[str, Any], categories: list, expected: list[int]
+) -> Path:
+    """Make the ``links`` (source, target) of every frame, then the exports and ``dataset.json``."""
     for source, target in links:
         target.parent.mkdir(parents=True, exist_ok=True)
         link_or_copy(source, target)
     config = {**config, "shard": {"index": 0, "count": 1}, "output_dir": str(out)}
-    counts = record_counts(iter_records(out, list(expected)))
+    counts = record_counts(iter_records(out, expected))
     for name in config["output"]["formats"]:  # each export reads the records one at a time
-        export(out, name, iter_records(out, list(expected)), first["categories"], config)
+        export(out, name, iter_records(out, expected), categories, config)
     atomic.sync_all()  # exports and links on disk before dataset.json says complete
-    write_dataset_file(out, config, first["categories"], "complete", counts)
+    write_dataset_file(out, config, categories, "complete", counts)
     return out
 
 
