@@ -144,3 +144,46 @@ def test_memory_stays_flat_in_frames_per_scene(tmp_path, frames):
     assert result.returncode == 0, result.stderr
     counts = json.loads(result.stdout)
     assert counts["records"] == 12 and counts["peak"] <= 3, counts
+
+
+SWAP_THEN_RENDER = """
+import shutil, sys
+from pathlib import Path
+from scenegen.config.load import load_config
+from scenegen.errors import ScenegenError
+from scenegen.pipeline.worker import FrameWorker
+
+out, images, huge = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+background = [f"background.image_dir={images}", "background.image_probability=1"]
+cfg = load_config([f"output_dir={out}", *background, *sys.argv[4:]])
+out.mkdir()
+frames = FrameWorker(cfg, out, 0)
+shutil.copyfile(huge, Path(images) / "fine.png")  # the image changes after the run's checks
+try:
+    frames.render(0)
+    frames.finish()
+except ScenegenError as err:
+    print(err)
+"""
+
+
+@pytest.mark.slow
+def test_a_background_image_swapped_after_the_checks_is_refused_before_decoding(tmp_path):
+    images, huge = tmp_path / "backgrounds", tmp_path / "huge.png"
+    images.mkdir()
+    Image.fromarray(np.full((32, 48, 3), 200, np.uint8)).save(images / "fine.png")
+    png_claiming(huge, 30000, 30000)
+    size = ["render.width=64", "render.height=48", "num_scenes=1"]
+    result = subprocess.run(
+        [sys.executable, "-c", SWAP_THEN_RENDER, str(tmp_path / "out"), str(images), str(huge), *size],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        f"config: background.image_dir: {images / 'fine.png'}: 900000000 pixels is over "
+        "background.max_image_pixels=67108864"
+    )
+    assert not (tmp_path / "out" / "labels").exists()  # no frame written

@@ -153,3 +153,16 @@ def test_a_mesh_too_large_to_decompose_is_refused_before_coacd(tmp_path, catalog
     mug = catalog.asset("mug").load_mesh()  # 1312 faces, not convex: a decomposition
     with pytest.raises(ValueError, match=r"1312 faces is over physics.collision.max_faces=1000"):
         convex_parts(mug, cfg.physics.collision)
+
+
+@pytest.mark.slow
+def test_a_sound_decomposed_shape_is_read_back_not_recomputed(tmp_path, catalog, monkeypatch):
+    """The checks on read accept what was written: a decomposition (the torus: 8 parts) holds the mesh."""
+    params = small_config(tmp_path).physics.collision
+    torus = catalog.asset("torus")
+    shape = collision_shape(torus, params, tmp_path / "cache")
+    assert len(shape.parts) > 1
+    monkeypatch.setattr(collision, "_LOADED", {})
+    monkeypatch.setattr(collision, "convex_parts", lambda *a: pytest.fail("a sound decomposition was recomputed"))
+    again = collision_shape(torus, params, tmp_path / "cache")
+    assert all(map(np.array_equal, again.parts, shape.parts))

@@ -208,10 +208,13 @@ def check_parts(parts: list[np.ndarray], mesh: trimesh.Trimesh, params: Collisio
         raise ValueError("a part reaches beyond the mesh's bounding box")
     try:
         equations = [ConvexHull(part).equations for part in parts]
-        points = np.asarray(mesh.vertices, dtype=float)
-        points = points[ConvexHull(points).vertices]
     except QhullError:
         raise ValueError("a flat part") from None
+    points = np.asarray(mesh.vertices, dtype=float)
+    try:
+        points = points[ConvexHull(points).vertices]  # the hull's corners stand for the mesh
+    except QhullError:
+        pass  # a flat mesh: all its vertices
     outside = np.min([_distance_outside(e, points) for e in equations], axis=0)
     if outside.max() > 1e-6 * size:
         raise ValueError(f"it does not hold the mesh (a hull vertex {outside.max():.3g} outside every part)")

@@ -43,6 +43,7 @@ from scenegen.labels.normals import encode_normals, normals_from_depth
 from scenegen.labels.tracks import TrackFollower, sample_queries
 from scenegen.labels.visibility import depth_slopes
 from scenegen.render import backend
+from scenegen.render.backdrop import check_image
 from scenegen.render.postfx import apply_postfx
 from scenegen.scene.frames import TRACK_STREAM, place_of, sample_frames
 from scenegen.scene.spec import SceneSpec
@@ -125,6 +126,8 @@ class FrameWorker:
         cfg, catalog = self.cfg, self.catalog
         projections = project_objects(spec, catalog) if cfg.output.amodal else None
         groups = amodal_groups(spec, projections) if projections is not None else []
+        if spec.backdrop.image is not None:  # checked before the run; again before it is decoded
+            check_image(spec.backdrop.image, cfg.background.max_image_pixels)
         self.seconds["sample"] += time.perf_counter() - start
         rendered = self.renderer.render(spec, groups)
         for stage, seconds in rendered.seconds.items():

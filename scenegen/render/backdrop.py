@@ -33,25 +33,30 @@ def list_images(folder: str) -> tuple[str, ...]:
 
 @cache
 def check_images(folder: str, max_pixels: int) -> None:
-    """ScenegenError naming the first image under ``folder`` whose header is not an image's or gives more than
-    ``max_pixels`` (width x height); only headers are read (Pillow decodes nothing on open)."""
+    """``check_image`` of every image under ``folder``."""
     for path in list_images(folder):
-        if not Path(path).is_file():  # a FIFO or a device would block or never end
-            raise ScenegenError(f"config: background.image_dir: {path}: not a regular file")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
-                with PIL.Image.open(path) as image:
-                    size = image.size[0] * image.size[1]
-        except PIL.Image.DecompressionBombError as err:  # Pillow's own limit, far above most: the size is in it
-            found = re.search(r"\((\d+) pixels\)", str(err))
-            size = int(found[1]) if found else max_pixels + 1
-        except (OSError, ValueError) as err:
-            raise ScenegenError(f"config: background.image_dir: {path}: not an image ({err})") from None
-        if size > max_pixels:
-            raise ScenegenError(
-                f"config: background.image_dir: {path}: {size} pixels is over background.max_image_pixels={max_pixels}"
-            )
+        check_image(path, max_pixels)
+
+
+def check_image(path: str, max_pixels: int) -> None:
+    """ScenegenError naming ``path`` unless it is a regular file whose header is an image's of at most
+    ``max_pixels`` (width x height); only the header is read (Pillow decodes nothing on open)."""
+    if not Path(path).is_file():  # a FIFO or a device would block or never end
+        raise ScenegenError(f"config: background.image_dir: {path}: not a regular file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(path) as image:
+                size = image.size[0] * image.size[1]
+    except PIL.Image.DecompressionBombError as err:  # Pillow's own limit, far above most: the size is in it
+        found = re.search(r"\((\d+) pixels\)", str(err))
+        size = int(found[1]) if found else max_pixels + 1
+    except (OSError, ValueError) as err:
+        raise ScenegenError(f"config: background.image_dir: {path}: not an image ({err})") from None
+    if size > max_pixels:
+        raise ScenegenError(
+            f"config: background.image_dir: {path}: {size} pixels is over background.max_image_pixels={max_pixels}"
+        )
 
 
 def backdrop_image(spec: BackdropSpec, width: int, height: int) -> np.ndarray:
