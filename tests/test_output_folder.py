@@ -22,7 +22,7 @@ def test_a_render_into_a_folder_another_run_holds_is_refused_in_one_line(tmp_pat
         result = render_small(out, scenes=1)
         assert result.returncode == 2
         assert result.stderr.strip().splitlines() == [
-            f"scenegen: error: output_dir {out} is in use by another scenegen run; wait for it to end or choose another"
+            f"scenegen: error: {out} is in use by another scenegen run (render, merge or export); wait for it to end"
         ]
         assert [p.name for p in out.iterdir()] == [".scenegen.lock"]  # nothing written
     result = render_small(out, scenes=1)  # released: the folder (with the lock file left) renders
@@ -103,3 +103,16 @@ def test_a_single_write_never_goes_through_a_link(tmp_path, name):
     with pytest.raises(ScenegenError, match="symbolic link"):
         atomic.link_or_copy(out / "image.png", out / name / "b.png")
     assert not any((outside / name).iterdir())
+
+
+def test_an_export_into_a_folder_a_run_holds_is_refused_in_one_line(linked):
+    out, _ = linked
+    before = tree(out)
+    with open(out / ".scenegen.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = run_cli("export", str(out), "--format", "yolo")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"scenegen: error: {out} is in use by another scenegen run (render, merge or export); wait for it to end"
+    ]
+    assert tree(out) == before

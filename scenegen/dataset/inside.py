@@ -36,9 +36,10 @@ def path_inside(root: Path, relative: object, source: object) -> Path:
 
 
 def refuse_links(root: Path) -> None:
-    """ScenegenError naming the first symbolic link under the dataset folder ``root`` that points to a folder,
-    or out of ``root``: scenegen writes a dataset's files in real folders inside it, never through a link.
-    Links are not followed while looking."""
+    """ScenegenError naming the first symbolic link under the dataset folder ``root`` that points to a folder
+    (or to nothing, where a folder may be made): scenegen writes a dataset's files in its real folders, never
+    through a link. Links are not followed while looking; a link in place of a file is replaced when that
+    file is written, and checked by whoever reads it (``path_inside``)."""
     base = Path(root).resolve()
     folders = [base]
     while folders:
@@ -46,7 +47,7 @@ def refuse_links(root: Path) -> None:
             for entry in entries:
                 if entry.is_symlink():
                     target = Path(os.path.realpath(entry.path))
-                    if target.is_dir() or not target.is_relative_to(base):
+                    if target.is_dir() or not target.exists():
                         where = Path(entry.path).relative_to(base)
                         raise ScenegenError(
                             f"{root}: {where} is a symbolic link to {target}; scenegen never writes through "

@@ -10,6 +10,7 @@ from typing import Any
 
 from scenegen.dataset.dataset_file import read_dataset_file, record_counts
 from scenegen.dataset.inside import refuse_links
+from scenegen.dataset.lock import hold_lock
 from scenegen.dataset.record import iter_records
 from scenegen.errors import ScenegenError
 from scenegen.formats.bop import bop_problem, write_bop
@@ -104,4 +105,5 @@ def export_dataset(
     if not record_counts(iter_records(folder))["frames"]:  # reads every record first: a bad one stops here
         raise ScenegenError(f"{dataset_dir}: the dataset has no frame records in labels/")
     config, categories = manifest["config"], manifest["categories"]
-    return [export(folder, name, iter_records(folder), categories, config, val_fraction, copy) for name in names]
+    with hold_lock(folder.resolve()):  # never while a render (or another export) writes this folder
+        return [export(folder, name, iter_records(folder), categories, config, val_fraction, copy) for name in names]
