@@ -25,7 +25,14 @@ def test_a_render_into_a_folder_another_run_holds_is_refused_in_one_line(tmp_pat
             f"scenegen: error: {out} is in use by another scenegen run (render, merge or export); wait for it to end"
         ]
         assert [p.name for p in out.iterdir()] == [".scenegen.lock"]  # nothing written
-    result = render_small(out, scenes=1)  # released: the folder (with the lock file left) renders
+
+
+@pytest.mark.slow
+def test_a_lock_file_left_by_a_killed_run_locks_nothing(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".scenegen.lock").touch()  # a run killed before it wrote anything: the kernel released its lock
+    result = render_small(out, scenes=1)
     assert result.returncode == 0, result.stderr
     assert json.loads((out / "dataset.json").read_text())["status"] == "complete"
 
@@ -68,6 +75,7 @@ def link_out(out, name, outside):
     (out / name).symlink_to(target, target_is_directory=True)
 
 
+@pytest.mark.slow
 def test_a_render_never_writes_through_a_linked_sub_folder(linked):
     out, outside = linked
     link_out(out, "annotations", outside)
@@ -81,6 +89,7 @@ def test_a_render_never_writes_through_a_linked_sub_folder(linked):
     assert tree(outside) == before and not any((outside / "annotations").iterdir())
 
 
+@pytest.mark.slow
 def test_an_export_never_writes_through_a_linked_sub_folder(linked):
     out, outside = linked
     link_out(out, "yolo", outside)
@@ -105,6 +114,7 @@ def test_a_single_write_never_goes_through_a_link(tmp_path, name):
     assert not any((outside / name).iterdir())
 
 
+@pytest.mark.slow
 def test_an_export_into_a_folder_a_run_holds_is_refused_in_one_line(linked):
     out, _ = linked
     before = tree(out)
