@@ -125,8 +125,9 @@ def test_the_scaled_shape_would_have_sunk_into_the_support(tmp_path, catalog):
     """The hostile input above matters: a box simulated with its shape scaled by 0.6 rests sunk in the support."""
     cfg = small_config(tmp_path, "scene.layout=drop")
     sound = collision_shape(catalog.asset("box"), cfg.physics.collision, tmp_path / "cache")
-    small = collision.CollisionShape(tuple(0.6 * p for p in sound.parts), sound.path, sound.center_of_mass, 0.2)
-    collision.write_parts(sound.path, list(small.parts))
+    parts = [0.6 * p for p in sound.parts]
+    collision.write_parts(tmp_path / "scaled.obj", parts)
+    small = collision.CollisionShape(tuple(parts), sound.path, sound.center_of_mass, 0.2, tmp_path / "scaled.obj")
     start = np.eye(4)
     start[2, 3] = 0.25
     settled = settle([Body(small, 1.0, start)], support_boxes(cfg), cfg.physics)
@@ -166,3 +167,17 @@ def test_a_sound_decomposed_shape_is_read_back_not_recomputed(tmp_path, catalog,
     monkeypatch.setattr(collision, "convex_parts", lambda *a: pytest.fail("a sound decomposition was recomputed"))
     again = collision_shape(torus, params, tmp_path / "cache")
     assert all(map(np.array_equal, again.parts, shape.parts))
+
+
+def test_physics_never_reads_the_shared_cache_file_again_after_its_checks(tmp_path, catalog):
+    """PyBullet reads the checked parts from this process's own copy: the cache file scaled by a neighbour
+    (checksum forged) after the shape was loaded changes nothing."""
+    cfg = small_config(tmp_path, "scene.layout=drop")
+    shape = collision_shape(catalog.asset("box"), cfg.physics.collision, tmp_path / "cache")
+    assert shape.bullet_file != shape.path and shape.bullet_file.read_bytes() == shape.path.read_bytes()
+    scaled(shape.path, forge=True)
+    start = np.eye(4)
+    start[2, 3] = 0.25
+    settled = settle([Body(shape, 1.0, start)], support_boxes(cfg), cfg.physics)
+    low = posed_mesh(ObjectSpec(1, "box", "box", settled.poses[0].tolist(), 1.0, None), catalog).vertices[:, 2].min()
+    assert 0 <= low <= TOLERANCE

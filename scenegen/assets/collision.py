@@ -16,13 +16,16 @@ shape at once each leave a whole file, and a sound shape on disk is never recomp
 The cache is not trusted: a file is read only when it is a regular file (no link, FIFO or device) within
 the size its parameters allow, its first line holds the SHA-256 of its name (the key) and of the rest of
 the file, its numbers are finite, its parts within their bounds, and it holds the mesh's hull within the
-mesh's bounding box. A file that fails is computed again (one line on stderr says why).
+mesh's bounding box. A file that fails is computed again (one line on stderr says why). PyBullet then
+reads the checked parts from a copy private to the process (``bullet_file``), never the shared file again.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -40,6 +43,7 @@ from scenegen.errors import ScenegenError
 
 ALGORITHM = 4  # bump when the shapes computed for the same mesh and parameters change
 _LOADED: dict[tuple, CollisionShape] = {}  # (asset, parameters, cache folder) -> shape, this process
+_PRIVATE: tuple[int, Path] | None = None  # (process id, folder) of the copies PyBullet reads
 HEADER = "# scenegen collision shape sha256 "  # then the hex digest of the key and the rest of the file
 BYTES_PER_VERTEX = 160  # a vertex line and its share of the face lines, at most
 
@@ -47,13 +51,15 @@ BYTES_PER_VERTEX = 160  # a vertex line and its share of the face lines, at most
 @dataclass(frozen=True)
 class CollisionShape:
     """Convex parts of an asset's mesh in its model frame, unscaled: ``parts`` (k_i, 3) vertices each, which
-    together hold the mesh; ``path`` the OBJ file that holds them; ``center_of_mass`` (3,) and ``volume`` of
-    the mesh itself."""
+    together hold the mesh; ``path`` the cache's OBJ file that holds them; ``center_of_mass`` (3,) and
+    ``volume`` of the mesh itself; ``bullet_file``, the same parts written to a folder of this process alone,
+    for PyBullet to read (the cache may change after its checks)."""
 
     parts: tuple[np.ndarray, ...]
     path: Path
     center_of_mass: np.ndarray
     volume: float
+    bullet_file: Path
 
 
 def default_cache_dir() -> Path:
@@ -247,7 +253,19 @@ def _shape(mesh: trimesh.Trimesh, params: CollisionConfig, cache_dir: Path) -> C
     else:
         hull = trimesh.convex.convex_hull(np.vstack(parts))
         center, volume = np.asarray(hull.center_mass, dtype=float), float(hull.volume)
-    return CollisionShape(tuple(parts), path, center, volume)
+    bullet_file = _private_folder() / path.name
+    write_parts(bullet_file, parts)
+    return CollisionShape(tuple(parts), path, center, volume, bullet_file)
+
+
+def _private_folder() -> Path:
+    """A folder only this process writes (mode 0700), removed when it exits."""
+    global _PRIVATE
+    if _PRIVATE is None or _PRIVATE[0] != os.getpid():  # a forked worker makes its own
+        folder = Path(tempfile.mkdtemp(prefix="scenegen-shapes-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _PRIVATE = (os.getpid(), folder)
+    return _PRIVATE[1]
 
 
 def _decomposed(mesh: trimesh.Trimesh, params: CollisionConfig) -> bool:
