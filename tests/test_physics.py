@@ -17,7 +17,7 @@ from surfaces import deepest_overlap, depth_inside, posed_mesh, winding_number
 from conftest import DEFAULT_LIMITS, REPO, dataset_files, render_small, run_cli, small_config
 from scenegen.assets import collision
 from scenegen.assets.catalog import build_catalog
-from scenegen.assets.collision import collision_shape, convex_parts, read_parts, shape_key, write_parts
+from scenegen.assets.collision import collision_shape, convex_parts, read_parts, shape_bytes, shape_key, write_parts
 from scenegen.scene.drop import support_boxes
 from scenegen.scene.physics import Body, settle
 from scenegen.scene.sampler import sample_scene
@@ -104,7 +104,8 @@ def test_a_damaged_cache_file_is_computed_again(tmp_path, catalog):
     broken.parent.mkdir(parents=True)
     broken.write_text("v 0 0\n")  # a crash mid-write cannot leave this (writes are renamed), a disk error might
     again = collision_shape(catalog.asset("cone"), params, tmp_path / "second")
-    assert np.array_equal(read_parts(broken)[0], shape.parts[0]) and np.array_equal(again.parts[0], shape.parts[0])
+    assert np.array_equal(read_parts(broken, shape_bytes(params))[0], shape.parts[0])
+    assert np.array_equal(again.parts[0], shape.parts[0])
 
 
 def _write_many(path, parts, times):
@@ -123,7 +124,7 @@ def test_concurrent_writers_never_leave_a_partial_file(tmp_path, catalog):
         writer.start()
     reads = 0
     while any(w.is_alive() for w in writers) or reads < 20:
-        read = read_parts(path)  # raises on a partial file
+        read = read_parts(path, shape_bytes(params))  # raises on a partial file
         assert len(read) == 1 and np.array_equal(read[0], parts[0])
         reads += 1
     assert all(w.join() is None and w.exitcode == 0 for w in writers)

@@ -233,7 +233,11 @@ def builtin_packs() -> dict[str, Path]:
 
 
 def pack_path(name: str) -> Path:
-    """A pack's folder: a built-in pack's name, an installed pack's name, or a folder path."""
+    """A pack's folder: a name with a path separator is always a folder path (an installed package cannot
+    shadow it with an entry point of that name); else a built-in pack's name, an installed pack's, or a
+    folder path."""
+    if "/" in name or os.sep in name:
+        return Path(name).expanduser()
     return {**installed_packs(), **builtin_packs()}.get(name, Path(name).expanduser())
 
 

@@ -11,15 +11,25 @@ surfaces (a few millimetres at most for round objects, see ``air``), and never o
 The parts are written as one OBJ file per shape (``o part0``, ``o part1``, ...: the format PyBullet reads
 as a compound of convex hulls), named by a hash of the mesh's content, the parameters and the
 algorithm's version. Writes go to a temporary name and are renamed, so workers that compute the same
-shape at once each leave a whole file, and a shape on disk is never recomputed.
+shape at once each leave a whole file, and a sound shape on disk is never recomputed.
+
+The cache is not trusted: a file is read only when it is a regular file (no link, FIFO or device) within
+the size its parameters allow, its first line holds the SHA-256 of its name (the key) and of the rest of
+the file, its numbers are finite, its parts within their bounds, and it holds the mesh's hull within the
+mesh's bounding box. A file that fails is computed again (one line on stderr says why). PyBullet then
+reads the checked parts from a copy private to the process (``bullet_file``), never the shared file again.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import shutil
+import stat
+import sys
 import tempfile
-from dataclasses import astuple, dataclass
+from dataclasses import asdict, astuple, dataclass
 from importlib.metadata import version
 from pathlib import Path
 
@@ -31,20 +41,25 @@ from scenegen.assets.catalog import Asset
 from scenegen.config.schema import CollisionConfig
 from scenegen.errors import ScenegenError
 
-ALGORITHM = 3  # bump when the shapes computed for the same mesh and parameters change
+ALGORITHM = 4  # bump when the shapes computed for the same mesh and parameters change
 _LOADED: dict[tuple, CollisionShape] = {}  # (asset, parameters, cache folder) -> shape, this process
+_PRIVATE: tuple[int, Path] | None = None  # (process id, folder) of the copies PyBullet reads
+HEADER = "# scenegen collision shape sha256 "  # then the hex digest of the key and the rest of the file
+BYTES_PER_VERTEX = 160  # a vertex line and its share of the face lines, at most
 
 
 @dataclass(frozen=True)
 class CollisionShape:
     """Convex parts of an asset's mesh in its model frame, unscaled: ``parts`` (k_i, 3) vertices each, which
-    together hold the mesh; ``path`` the OBJ file that holds them; ``center_of_mass`` (3,) and ``volume`` of
-    the mesh itself."""
+    together hold the mesh; ``path`` the cache's OBJ file that holds them; ``center_of_mass`` (3,) and
+    ``volume`` of the mesh itself; ``bullet_file``, the same parts written to a folder of this process alone,
+    for PyBullet to read (the cache may change after its checks)."""
 
     parts: tuple[np.ndarray, ...]
     path: Path
     center_of_mass: np.ndarray
     volume: float
+    bullet_file: Path
 
 
 def default_cache_dir() -> Path:
@@ -67,8 +82,10 @@ def collision_shape(asset: Asset, params: CollisionConfig, cache_dir: Path) -> C
 
 
 def shape_key(mesh: trimesh.Trimesh, params: CollisionConfig) -> str:
-    """Hash of what decides a shape: the mesh's vertices and faces, the parameters, the algorithm, CoACD's version."""
-    digest = hashlib.sha256(f"{ALGORITHM} {astuple(params)} coacd {version('coacd')}".encode())
+    """Hash of what decides a shape: the mesh's vertices and faces, the parameters (not the ``max_faces``
+    limit), the algorithm, CoACD's version."""
+    values = tuple(v for k, v in asdict(params).items() if k != "max_faces")
+    digest = hashlib.sha256(f"{ALGORITHM} {values} coacd {version('coacd')}".encode())
     digest.update(np.ascontiguousarray(mesh.vertices, dtype="<f8").tobytes())
     digest.update(np.ascontiguousarray(mesh.faces, dtype="<i8").tobytes())
     return digest.hexdigest()[:32]
@@ -77,7 +94,7 @@ def shape_key(mesh: trimesh.Trimesh, params: CollisionConfig) -> str:
 def convex_parts(mesh: trimesh.Trimesh, params: CollisionConfig) -> list[np.ndarray]:
     """The shape's convex parts, (k, 3) vertices each, together holding ``mesh``: one of at most
     ``params.hull_vertices`` for a nearly convex mesh, else one of at most ``params.part_vertices`` per piece."""
-    if _nearly_convex(mesh, params.convex_ratio):
+    if not _decomposed(mesh, params):
         return [outer_hull(mesh.vertices, params.hull_vertices)]
     return [outer_hull(piece, params.part_vertices) for piece in _cover(mesh, _decompose(mesh, params))]
 
@@ -116,54 +133,152 @@ def outer_hull(points: np.ndarray, max_vertices: int) -> np.ndarray:
 
 
 def write_parts(path: Path, parts: list[np.ndarray]) -> None:
-    """Write convex parts as an OBJ file, one object of hull triangles each, atomically."""
-    lines, offset = ["# scenegen collision shape: convex parts"], 1
+    """Write convex parts as an OBJ file, one object of hull triangles each, atomically; its first line holds
+    the SHA-256 of the file's name (the shape's key) and of the rest of the file."""
+    lines, offset = [], 1
     for i, part in enumerate(parts):
         faces = ConvexHull(part).simplices + offset
         lines.append(f"o part{i}")
         lines += [f"v {x!r} {y!r} {z!r}" for x, y, z in part.tolist()]
         lines += [f"f {a} {b} {c}" for a, b, c in faces.tolist()]
         offset += len(part)
+    body = "\n".join(lines) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
-            f.write("\n".join(lines) + "\n")
+            f.write(f"{HEADER}{_checksum(path, body)}\n{body}")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def read_parts(path: Path) -> list[np.ndarray]:
-    """The convex parts, (k, 3) vertices each, of an OBJ file written by ``write_parts``."""
+def shape_bytes(params: CollisionConfig) -> int:
+    """The most bytes a shape file written with ``params`` can hold."""
+    return BYTES_PER_VERTEX * (params.hull_vertices + params.max_parts * params.part_vertices) + 1024
+
+
+def read_parts(path: Path, max_bytes: int) -> list[np.ndarray]:
+    """The convex parts, (k, 3) finite vertices each, of a file ``write_parts`` wrote under this name.
+
+    ValueError saying why when it is not a regular file (a link, a FIFO, a device), holds more than
+    ``max_bytes``, or its checksum or numbers are wrong; OSError when it cannot be opened (FileNotFoundError:
+    not there). Opening never blocks and never follows a link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as err:
+        if os.path.islink(path):
+            raise ValueError("a symbolic link, not a regular file") from None
+        raise err
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > max_bytes:
+            raise ValueError(f"{info.st_size} bytes, over the {max_bytes} a shape can take")
+        data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"over the {max_bytes} bytes a shape can take")
+    first, _, body = data.decode("ascii").partition("\n")
+    if first != f"{HEADER}{_checksum(path, body)}":
+        raise ValueError("its checksum does not match its name and content (damaged or edited)")
     parts: list[list[list[float]]] = []
-    for line in path.read_text().splitlines():
+    for line in body.splitlines():
         if line.startswith("o "):
             parts.append([])
-        elif line.startswith("v "):
+        elif line.startswith("v ") and parts:
             parts[-1].append([float(x) for x in line.split()[1:4]])
-    if not parts or any(len(p) < 4 for p in parts):
-        raise ValueError("not a collision shape file")
-    return [np.array(p) for p in parts]
+        elif line.startswith("v "):
+            raise ValueError("a vertex before the first part")
+    arrays = [np.array(p, dtype=float) for p in parts]
+    if not arrays or any(a.ndim != 2 or a.shape[1] != 3 or len(a) < 4 for a in arrays):
+        raise ValueError("not a collision shape file (a part with fewer than 4 vertices of x, y, z)")
+    if not all(np.isfinite(a).all() for a in arrays):
+        raise ValueError("a vertex is not finite")
+    return arrays
+
+
+def check_parts(parts: list[np.ndarray], mesh: trimesh.Trimesh, params: CollisionConfig) -> None:
+    """ValueError saying why ``parts`` (read back from a cache) cannot be ``mesh``'s shape with ``params``:
+    too many parts or vertices, a flat part, a part beyond the mesh's bounding box (1% of its size around
+    it), or a vertex of the mesh's hull outside every part."""
+    if len(parts) > max(1, params.max_parts):
+        raise ValueError(f"{len(parts)} parts, over physics.collision.max_parts={params.max_parts}")
+    most = max(8, params.hull_vertices, params.part_vertices)  # a part starts as a box: 8 corners
+    if max(len(part) for part in parts) > most:
+        raise ValueError(f"a part of {max(len(part) for part in parts)} vertices, over the {most} allowed")
+    lo, hi = mesh.bounds
+    size = float(np.max(hi - lo))
+    if any(np.any(part < lo - 0.01 * size) or np.any(part > hi + 0.01 * size) for part in parts):
+        raise ValueError("a part reaches beyond the mesh's bounding box")
+    try:
+        equations = [ConvexHull(part).equations for part in parts]
+    except QhullError:
+        raise ValueError("a flat part") from None
+    points = np.asarray(mesh.vertices, dtype=float)
+    try:
+        points = points[ConvexHull(points).vertices]  # the hull's corners stand for the mesh
+    except QhullError:
+        pass  # a flat mesh: all its vertices
+    outside = np.min([_distance_outside(e, points) for e in equations], axis=0)
+    if outside.max() > 1e-6 * size:
+        raise ValueError(f"it does not hold the mesh (a hull vertex {outside.max():.3g} outside every part)")
+
+
+def _checksum(path: Path, body: str) -> str:
+    return hashlib.sha256(f"{path.stem}\n{body}".encode()).hexdigest()
 
 
 def _shape(mesh: trimesh.Trimesh, params: CollisionConfig, cache_dir: Path) -> CollisionShape:
     path = cache_dir / "collision" / f"{shape_key(mesh, params)}.obj"
+    _decomposed(mesh, params)  # a mesh over the limit is refused whether its shape is cached or not
     try:
-        parts = read_parts(path)
-    except (OSError, ValueError, IndexError):  # not there, or damaged: compute it
+        parts = read_parts(path, shape_bytes(params))
+        check_parts(parts, mesh, params)
+    except FileNotFoundError:
+        parts = None
+    except (OSError, ValueError) as err:  # damaged, edited, or not a file: never trusted, computed again
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        print(f"scenegen: collision shape cache {path}: {reason}; computing it again", file=sys.stderr)
+        parts = None
+    if parts is None:
         parts = convex_parts(mesh, params)
         try:
             write_parts(path, parts)
         except OSError as err:
-            raise ScenegenError(f"collision shape cache {path.parent}: cannot write ({err.strerror})") from None
+            raise ScenegenError(f"collision shape cache {path}: cannot write ({err.strerror})") from None
     if mesh.is_watertight and mesh.volume > 0:
         center, volume = np.asarray(mesh.center_mass, dtype=float), float(mesh.volume)
     else:
         hull = trimesh.convex.convex_hull(np.vstack(parts))
         center, volume = np.asarray(hull.center_mass, dtype=float), float(hull.volume)
-    return CollisionShape(tuple(parts), path, center, volume)
+    bullet_file = _private_folder() / path.name
+    write_parts(bullet_file, parts)
+    return CollisionShape(tuple(parts), path, center, volume, bullet_file)
+
+
+def _private_folder() -> Path:
+    """A folder only this process writes (mode 0700), removed when it exits."""
+    global _PRIVATE
+    if _PRIVATE is None or _PRIVATE[0] != os.getpid():  # a forked worker makes its own
+        folder = Path(tempfile.mkdtemp(prefix="scenegen-shapes-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _PRIVATE = (os.getpid(), folder)
+    return _PRIVATE[1]
+
+
+def _decomposed(mesh: trimesh.Trimesh, params: CollisionConfig) -> bool:
+    """Whether ``mesh`` gets a decomposition (it is not nearly convex); ValueError when it has more faces than
+    ``params.max_faces`` allows for one (CoACD's time grows with them), cached or not."""
+    if _nearly_convex(mesh, params.convex_ratio):
+        return False
+    if len(mesh.faces) > params.max_faces:
+        raise ValueError(
+            f"{len(mesh.faces)} faces is over physics.collision.max_faces={params.max_faces} for a convex "
+            "decomposition; simplify the mesh or raise the limit"
+        )
+    return True
 
 
 def _nearly_convex(mesh: trimesh.Trimesh, ratio: float) -> bool:

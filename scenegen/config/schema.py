@@ -58,6 +58,7 @@ class SceneConfig:
     distractor_size: list[float] = span(0.001, 100.0)  # metres, each extent of a distractor
     bin_wall_height: float = bounded(0.0, 100.0)  # metres; > 0 walls the placement disk in, as a bin
     views_per_scene: int = bounded(1, MAX_FRAMES)  # camera poses of each scene, one frame each
+    max_frames: int = bounded(1, MAX_FRAMES)  # frames of one scene (views or a sequence's frames), at most
     room_size: float = bounded(0.0, 1000.0)  # metres; > 0 stands four textured walls this far apart around the scene
     room_height: float = bounded(0.0, 100.0)  # metres, the room's walls
 
@@ -73,6 +74,7 @@ class CollisionConfig:
     preprocess_resolution: int = bounded(10, 200)  # CoACD: voxels per side when remeshing a non-manifold mesh
     mcts_nodes: int = bounded(1, 100)  # CoACD: children per node of its cut search
     mcts_iterations: int = bounded(1, 10_000)  # CoACD: iterations of its cut search
+    max_faces: int = bounded(4, 100_000_000)  # a mesh to decompose with more faces is an error (CoACD's time)
 
 
 @dataclass
@@ -123,6 +125,7 @@ class MaterialsConfig:
     print_probability: float = bounded(0.0, 1.0)  # chance of label print (text, barcode, logos) on an object
     image_dir: str = MISSING  # folder of images whose crops texture objects; "" for none
     image_probability: float = bounded(0.0, 1.0)  # chance an object's texture is a crop of one of them
+    max_image_pixels: int = bounded(1, 10_000_000_000)  # width x height of such an image, from its header
     class_hue: dict[str, list[float]] = MISSING  # class -> its own hue span: ties colour to class (a bias!)
 
 
@@ -162,6 +165,7 @@ class BackgroundConfig:
     texture_probability: float = bounded(0.0, 1.0)  # procedural texture on the backdrop and on the plane
     image_dir: str = MISSING  # folder of background images; "" for none
     image_probability: float = bounded(0.0, 1.0)  # chance the backdrop is a crop of one of them
+    max_image_pixels: int = bounded(1, 10_000_000_000)  # width x height of a background image, from its header
 
 
 @dataclass
@@ -196,6 +200,7 @@ class SequenceConfig:
 
     frames: int = bounded(1, MAX_FRAMES)  # frames per sequence; 1: no sequences
     fps: float = bounded(0.001, 10_000.0)  # frames per second: motion per frame = speed / fps
+    max_seconds: float = bounded(0.0, 1e6)  # a sequence's simulated time, (frames - 1) / fps, at most
     camera_motions: list[CameraMotion] = MISSING  # each sequence draws one of these camera trajectories
     orbit_speed_deg: list[float] = span(0.0, 3600.0)  # orbit: degrees per second about the vertical axis
     dolly_speed: list[float] = span(0.0, 100.0)  # dolly: metres per second along a random straight line

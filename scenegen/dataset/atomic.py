@@ -1,5 +1,9 @@
 """Crash-safe file writes: write to a temporary name in the same folder, sync it to disk, rename it, then
-sync the folder, so that after a crash or a power loss a file is either absent, the old one, or whole."""
+sync the folder, so that after a crash or a power loss a file is either absent, the old one, or whole.
+
+Writes never go through a symbolic link: a file whose folder's real path is not the path itself (a
+dataset's sub-folder linked elsewhere) is refused in one line, so callers pass real paths (resolved
+dataset folders). A link in place of the file itself is replaced, never followed."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ def write_bytes(path: Path, data: bytes, sync: bool = True) -> None:
     """Write ``data`` to ``path`` so that readers see either the old file or the whole new one; with
     ``sync``, on disk (file, then folder) before this returns. Exports written file by file pass
     ``sync=False`` and are made durable together by ``sync_all`` before the dataset is marked complete."""
+    refuse_linked_folder(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with tmp.open("wb") as file:
@@ -33,6 +38,17 @@ def write_bytes(path: Path, data: bytes, sync: bool = True) -> None:
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+def refuse_linked_folder(path: Path) -> None:
+    """ScenegenError unless ``path``'s folder is reached without a symbolic link (its real path is itself)."""
+    folder = os.path.abspath(path.parent)
+    real = os.path.realpath(folder)
+    if real != folder:
+        raise ScenegenError(
+            f"cannot write {path}: {folder} is reached through a symbolic link (to {real}); "
+            "scenegen never writes through links"
+        )
 
 
 def sync_folder(folder: Path) -> None:
@@ -61,6 +77,7 @@ def write_json(path: Path, data: Any) -> None:
 def link_or_copy(source: Path, target: Path, copy: bool = False) -> None:
     """Make ``target`` a hard link to ``source``, or a copy where the file system refuses links (or ``copy``);
     not synced: see ``sync_all``."""
+    refuse_linked_folder(target)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     try:

@@ -12,6 +12,7 @@ from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.dataset_file import DatasetFile, read_dataset_file, record_counts, write_dataset_file
 from scenegen.dataset.inside import path_inside
+from scenegen.dataset.lock import LOCK_FILE, hold_lock
 from scenegen.dataset.record import file_path, frame_problems, iter_records, record_indices, record_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import export
@@ -23,6 +24,7 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
 
     The shards must be complete, of one config apart from ``shard`` (and how or where they ran), and
     together hold each frame of ``num_scenes`` scenes exactly once."""
+    out = Path(out).resolve()  # written through real paths only (atomic)
     datasets = [_complete(folder) for folder in shards]
     first = datasets[0]
     for folder, dataset in zip(shards, datasets, strict=True):
@@ -40,17 +42,29 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
     if missing:
         shown = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
         raise ScenegenError(f"{len(missing)} frames missing from the shards: {shown}; render the missing shards")
-    if out.exists() and any(out.iterdir()):
-        raise ScenegenError(f"{out}: exists and is not empty; choose a new folder for the merged dataset")
+    _check_empty(out)
     links = [link for index in expected for link in _frame_links(out, owner[index], index)]
+    out.mkdir(parents=True, exist_ok=True)
+    with hold_lock(out):  # as a render holds its folder: a second merge or render into it stops in one line
+        _check_empty(out)  # again, under the lock: another merge may have written here since
+        return _write_merged(out, links, first, list(expected))
+
+
+def _check_empty(out: Path) -> None:
+    if out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
+        raise ScenegenError(f"{out}: exists and is not empty; choose a new folder for the merged dataset")
+
+
+def _write_merged(out: Path, links: list[tuple[Path, Path]], first: DatasetFile, expected: list[int]) -> Path:
+    """Make the ``links`` (source, target) of every frame, then the exports and ``dataset.json``."""
     for source, target in links:
         target.parent.mkdir(parents=True, exist_ok=True)
         link_or_copy(source, target)
     config = dataclasses.replace(first.config, shard=ShardConfig(index=0, count=1), output_dir=str(out))
     merged = DatasetFile(out, "rendering", config, first.categories)
-    counts = record_counts(iter_records(out, list(expected), merged))
+    counts = record_counts(iter_records(out, expected, merged))
     for name in config.output.formats:  # each export reads the records one at a time
-        export(out, name, iter_records(out, list(expected), merged), first.categories, config)
+        export(out, name, iter_records(out, expected, merged), first.categories, config)
     atomic.sync_all()  # exports and links on disk before dataset.json says complete
     write_dataset_file(out, to_container(config), first.categories, "complete", counts)
     return out

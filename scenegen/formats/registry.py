@@ -11,6 +11,8 @@ from typing import Any
 from scenegen.config.load import to_container
 from scenegen.config.schema import Config
 from scenegen.dataset.dataset_file import DatasetFile, read_dataset_file
+from scenegen.dataset.inside import refuse_links
+from scenegen.dataset.lock import hold_lock
 from scenegen.dataset.record import FrameRecord, file_path, frame_name, iter_records, record_indices
 from scenegen.errors import ScenegenError
 from scenegen.formats.bop import bop_problem, write_bop
@@ -87,7 +89,7 @@ def export(
     """Write format ``name`` of the dataset made with ``config``; return what it wrote. ``val_fraction``
     defaults to the config's ``output.val_fraction``."""
     fraction = config.output.val_fraction if val_fraction is None else val_fraction
-    return FORMATS[name](ExportJob(Path(dataset_dir), records, categories, config, fraction, copy))
+    return FORMATS[name](ExportJob(Path(dataset_dir).resolve(), records, categories, config, fraction, copy))
 
 
 def export_dataset(
@@ -110,11 +112,12 @@ def export_dataset(
     for record in iter_records(folder, frames, dataset):  # all read and their files found first: a bad one
         for kind in record["files"]:  # stops the export before anything is written
             file_path(folder, record, kind)
-    written = []
-    for name in names:  # each export reads the records one at a time
-        written.append(
+    refuse_links(folder)  # before any export's folder is made: never through a link
+    with hold_lock(folder.resolve()):  # never while a render (or another export) writes this folder
+        written = [  # each export reads the records one at a time
             export(folder, name, iter_records(folder, frames, dataset), categories, config, val_fraction, copy)
-        )
+            for name in names
+        ]
     return written, left_out
 
 

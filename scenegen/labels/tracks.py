@@ -49,30 +49,49 @@ def track_points(
 ) -> Tracks:
     """Follow the surface points under ``queries`` (K, 2) pixels of frame 0 through the frames ``specs``,
     with each frame's (h, w) depth and its ``visibility.depth_slopes``; ``ids0`` is frame 0's id image."""
-    x, y = queries[:, 0], queries[:, 1]
-    instance_ids = ids0[y, x].astype(np.int32)
-    in_camera = backproject(depths[0], np.asarray(specs[0].camera.K))[y, x]  # (K, 3)
-    world = in_camera @ _camera_to_world(specs[0])[:3, :3].T + _camera_to_world(specs[0])[:3, 3]
-    model = np.empty_like(world)
-    for k in np.unique(instance_ids):
-        inverse = rigid_inverse(object_pose(specs[0], int(k)))
-        chosen = instance_ids == k
-        model[chosen] = world[chosen] @ inverse[:3, :3].T + inverse[:3, 3]
-    count, frames = len(queries), len(specs)
-    target = np.zeros((count, frames, 2))
-    occluded = np.zeros((count, frames), bool)
-    for t, (spec, depth, slope) in enumerate(zip(specs, depths, slopes, strict=True)):
+    follower = TrackFollower(specs[0], depths[0], ids0, queries)
+    for spec, depth, slope in zip(specs, depths, slopes, strict=True):
+        follower.add(spec, depth, slope)
+    return follower.tracks()
+
+
+class TrackFollower:
+    """``track_points`` frame by frame, so a sequence's frames need not be in memory together: built from
+    frame 0 (its spec, (h, w) depth and id image, and the (K, 2) query pixels), then ``add`` each frame in
+    order, frame 0 included, and ``tracks`` at the end."""
+
+    def __init__(self, spec0: SceneSpec, depth0: np.ndarray, ids0: np.ndarray, queries: np.ndarray) -> None:
+        x, y = queries[:, 0], queries[:, 1]
+        self.instance_ids = ids0[y, x].astype(np.int32)
+        in_camera = backproject(depth0, np.asarray(spec0.camera.K))[y, x]  # (K, 3)
+        world = in_camera @ _camera_to_world(spec0)[:3, :3].T + _camera_to_world(spec0)[:3, 3]
+        self.model = np.empty_like(world)
+        for k in np.unique(self.instance_ids):
+            inverse = rigid_inverse(object_pose(spec0, int(k)))
+            chosen = self.instance_ids == k
+            self.model[chosen] = world[chosen] @ inverse[:3, :3].T + inverse[:3, 3]
+        self.query = np.stack([np.zeros(len(queries)), y, x], axis=-1).astype(np.float32)
+        self.target: list[np.ndarray] = []  # (K, 2) per frame
+        self.occluded: list[np.ndarray] = []  # (K,) per frame
+
+    def add(self, spec: SceneSpec, depth: np.ndarray, slope: np.ndarray) -> None:
+        """The next frame: its spec, (h, w) depth and ``visibility.depth_slopes``."""
         to_camera = world_to_camera_cv(np.asarray(spec.camera.pose))
-        points = np.empty_like(model)
-        for k in np.unique(instance_ids):
-            chosen = instance_ids == k
+        points = np.empty_like(self.model)
+        for k in np.unique(self.instance_ids):
+            chosen = self.instance_ids == k
             transform = to_camera @ object_pose(spec, int(k))
-            points[chosen] = model[chosen] @ transform[:3, :3].T + transform[:3, 3]
+            points[chosen] = self.model[chosen] @ transform[:3, :3].T + transform[:3, 3]
         uv = project_points(points, np.asarray(spec.camera.K))
-        target[:, t] = np.where(points[:, 2:3] > 0, uv, 0.0)
-        occluded[:, t] = depth_test(depth, slope, uv, points[:, 2]).hidden
-    query = np.stack([np.zeros(count), y, x], axis=-1).astype(np.float32)
-    return Tracks(target.astype(np.float32), occluded, query, instance_ids, model)
+        self.target.append(np.where(points[:, 2:3] > 0, uv, 0.0))
+        self.occluded.append(depth_test(depth, slope, uv, points[:, 2]).hidden)
+
+    def tracks(self) -> Tracks:
+        """The tracks through the frames added so far."""
+        count = len(self.query)
+        target = np.stack(self.target, axis=1) if self.target else np.zeros((count, 0, 2))
+        occluded = np.stack(self.occluded, axis=1) if self.occluded else np.zeros((count, 0), bool)
+        return Tracks(target.astype(np.float32), occluded, self.query, self.instance_ids, self.model)
 
 
 def _camera_to_world(spec: SceneSpec) -> np.ndarray:

@@ -19,11 +19,13 @@ from scenegen.assets.collision import collision_shape
 from scenegen.config.load import to_container
 from scenegen.config.schema import MAX_FRAMES, Config
 from scenegen.dataset.dataset_file import DATASET_FILE, identity_of, read_dataset_file
+from scenegen.dataset.inside import refuse_links
+from scenegen.dataset.lock import LOCK_FILE
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import check_formats
 from scenegen.render.backend import choose_backend, library_missing
 from scenegen.scene.drop import cache_dir
-from scenegen.scene.frames import num_frames, sample_frames
+from scenegen.scene.frames import frames_per_scene, num_frames, sample_frames
 from scenegen.scene.images import check_images
 from scenegen.scene.sampler import class_probabilities
 
@@ -61,10 +63,10 @@ def check_settings(cfg: Config) -> None:
             f"config: render.backend={backend} needs {missing}, which is not installed; see scenegen doctor"
         )
     check_formats([str(name) for name in cfg.output.formats], to_container(cfg)["output"])
-    folders = {"background.image_dir": cfg.background.image_dir, "materials.image_dir": cfg.materials.image_dir}
-    for key, folder in folders.items():
-        if folder:
-            check_images(folder, key)  # ScenegenError naming the key and the folder or the file that is no image
+    for group in (cfg.background, cfg.materials):  # every header read, no pixel decoded
+        if group.image_dir:
+            key = "background.image_dir" if group is cfg.background else "materials.image_dir"
+            check_images(group.image_dir, key, group.max_image_pixels)
     if cfg.executor.kind == "ray":
         if importlib.util.find_spec("ray") is None:
             raise ScenegenError("config: executor=ray needs Ray: pip install 'ray>=2.40'")
@@ -79,6 +81,16 @@ def check_frames(cfg: Config) -> None:
             f"config: scene.views_per_scene={cfg.scene.views_per_scene} and sequence.frames={cfg.sequence.frames}: "
             "choose views or sequences, not both"
         )
+    per_scene, views = frames_per_scene(cfg), cfg.scene.views_per_scene > 1
+    if per_scene > cfg.scene.max_frames:
+        key = f"scene.views_per_scene={per_scene}" if views else f"sequence.frames={per_scene}"
+        raise ScenegenError(f"config: {key} frames of one scene is over scene.max_frames={cfg.scene.max_frames}")
+    seconds = (cfg.sequence.frames - 1) / cfg.sequence.fps
+    if seconds > cfg.sequence.max_seconds:
+        raise ScenegenError(
+            f"config: sequence.frames={cfg.sequence.frames} at sequence.fps={cfg.sequence.fps} last {seconds:g} s "
+            f"of simulated time, over sequence.max_seconds={cfg.sequence.max_seconds}"
+        )
     if num_frames(cfg) > MAX_FRAMES:
         raise ScenegenError(f"config: num_scenes x frames per scene = {num_frames(cfg)} is over {MAX_FRAMES} frames")
     if cfg.sequence.frames == 1:
@@ -88,7 +100,8 @@ def check_frames(cfg: Config) -> None:
 
 
 def check_output_dir(cfg: Config) -> Path:
-    """The resolved ``output_dir``: new, empty, or a dataset of this same config, and writable."""
+    """The resolved ``output_dir``: new, empty (but for a lock file), or a dataset of this same config with
+    no symbolic link to a folder or out of it, and writable."""
     out = Path(cfg.output_dir).expanduser().resolve()
     if out.exists() and not out.is_dir():
         raise ScenegenError(f"config: output_dir {out} is a file, not a folder")
@@ -97,7 +110,8 @@ def check_output_dir(cfg: Config) -> Path:
             raise ScenegenError(
                 f"output_dir {out} holds a dataset made with another config; choose a new output_dir or delete it"
             )
-    elif out.exists() and any(out.iterdir()):
+        refuse_links(out)
+    elif out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
         raise ScenegenError(f"output_dir {out} exists and is not a scenegen dataset; choose a new output_dir")
     existing = next(p for p in (out, *out.parents) if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):

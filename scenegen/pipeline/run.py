@@ -12,23 +12,31 @@ import sys
 import time
 from pathlib import Path
 
+from scenegen.assets.catalog import Catalog
 from scenegen.config.load import to_container
 from scenegen.config.schema import Config
 from scenegen.dataset import atomic
 from scenegen.dataset.dataset_file import DatasetFile, record_counts, write_dataset_file
+from scenegen.dataset.lock import hold_lock
 from scenegen.dataset.record import frame_done, iter_records, record_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import export
-from scenegen.pipeline.checks import check_run
+from scenegen.pipeline.checks import check_output_dir, check_run
 from scenegen.pipeline.executor import RESUME_HINT, run_frames
 from scenegen.scene.frames import scene_frames, shard_frames, shard_scenes
 
 
 def render_dataset(cfg: Config, progress: bool = True) -> Path:
     """Render this shard's scenes of ``cfg`` into ``cfg.output_dir``, skipping finished ones, then the
-    exports; return the folder."""
+    exports; return the folder. One run at a time: it holds the folder's lock (``lock.LOCK_FILE``)."""
     catalog, out = check_run(cfg)
     out.mkdir(parents=True, exist_ok=True)
+    with hold_lock(out):
+        check_output_dir(cfg)  # again, under the lock: another run may have started here since the checks
+        return _render_locked(cfg, catalog, out, progress)
+
+
+def _render_locked(cfg: Config, catalog: Catalog, out: Path, progress: bool) -> Path:
     for stale in out.rglob(".*.tmp"):  # left by a killed run: never part of a finished frame
         stale.unlink()
     started = time.time()

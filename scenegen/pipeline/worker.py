@@ -2,11 +2,13 @@
 
 The unit of work is the scene: its frames (one, its views, or its sequence: ``scene.frames``) are drawn
 together and rendered one after the other by the same worker, which keeps the scene's meshes and materials
-on the GPU. A writer thread applies the sensor effects to scene ``s``'s frames, computes its flow and
-tracks, encodes and writes them, while the GL context renders scene ``s + 1`` (opencv and large numpy
-operations release the GIL). At most one scene waits for the writer, so memory stays flat. The sensor
-effects draw from their own Generator, ``[seed, frame index, 1]``, so switching them on or off changes
-nothing else.
+on the GPU. A writer thread takes each frame as it is rendered: it applies the sensor effects, computes the
+flow between it and the frame before, follows the scene's point tracks one frame further, encodes and
+writes its files, while the GL context renders the next frame (opencv and large numpy operations release
+the GIL). At most one frame waits for the writer, and with flow one more waits for its successor, so memory
+stays flat however many frames a scene has; with tracks, the records (small) are held back until the
+scene's tracks file, which each lists, is written. The sensor effects draw from their own Generator,
+``[seed, frame index, 1]``, so switching them on or off changes nothing else.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,6 @@ from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
 from scenegen.config.schema import Config
 from scenegen.dataset.record import (
     FORMAT,
-    FileEntry,
     FrameRecord,
     ObjectLabel,
     encode_npy,
@@ -40,11 +41,12 @@ from scenegen.labels.flow import optical_flow
 from scenegen.labels.flow_png import encode_kitti
 from scenegen.labels.masks import depth_millimetres, semantic_image
 from scenegen.labels.normals import encode_normals, normals_from_depth
-from scenegen.labels.tracks import sample_queries, track_points
+from scenegen.labels.tracks import TrackFollower, sample_queries
 from scenegen.labels.visibility import depth_slopes
 from scenegen.render import backend
 from scenegen.render.postfx import apply_postfx
 from scenegen.scene.frames import TRACK_STREAM, place_of, sample_frames
+from scenegen.scene.images import check_image
 from scenegen.scene.spec import SceneSpec
 
 
@@ -65,6 +67,19 @@ class Frame:
         if self._slopes is None:
             self._slopes = depth_slopes(self.depth)
         return self._slopes
+
+
+@dataclass
+class SceneWrites:
+    """What the writer thread keeps of scene ``scene`` while its frames arrive: the last frame, waiting for
+    its forward flow, with its backward flow files; the point tracks so far; the records held back until the
+    tracks file is written."""
+
+    scene: int
+    previous: Frame | None = None
+    backward: dict[str, bytes] = field(default_factory=dict)
+    tracks: TrackFollower | None = None
+    records: list[FrameRecord] = field(default_factory=list)
 
 
 class FrameWorker:
@@ -94,25 +109,26 @@ class FrameWorker:
         self.frames = 0
 
     def render(self, scene: int) -> None:
-        """Render and label the frames of scene ``scene``, and hand them to the writer thread."""
+        """Render and label the frames of scene ``scene`` one at a time, handing each to the writer thread."""
         start = time.perf_counter()
         specs = sample_frames(self.cfg, self.catalog, scene)
         self.seconds["sample"] += time.perf_counter() - start
-        frames: list[Frame] = []
-        flows: list[Future[tuple[dict[str, bytes], dict[str, bytes]]]] = []  # per pair: the writer works on
-        for spec in specs:  # the flow between two frames while the next one renders
-            frames.append(self._render_frame(spec))
-            if len(frames) > 1 and self.cfg.output.flow:
-                flows.append(self.writer.submit(self._flow_pair, frames[-2], frames[-1]))
+        writes = SceneWrites(scene)
+        for spec in specs:
+            frame = self._render_frame(spec)
+            self._wait()
+            self.pending = self.writer.submit(self._take, writes, frame)
+            self.frames += 1
         self._wait()
-        self.pending = self.writer.submit(self._write_scene, scene, frames, flows)
-        self.frames += len(frames)
+        self.pending = self.writer.submit(self._finish_scene, writes)
 
     def _render_frame(self, spec: SceneSpec) -> Frame:
         start = time.perf_counter()
         cfg, catalog = self.cfg, self.catalog
         projections = project_objects(spec, catalog) if cfg.output.amodal else None
         groups = amodal_groups(spec, projections) if projections is not None else []
+        for path, key, limit in image_files(spec, cfg):  # checked before the run; again before they are decoded
+            check_image(path, key, limit)
         self.seconds["sample"] += time.perf_counter() - start
         rendered = self.renderer.render(spec, groups)
         for stage, seconds in rendered.seconds.items():
@@ -139,22 +155,47 @@ class FrameWorker:
             self.pending.result()  # re-raises a failed write here
             self.pending = None
 
-    def _write_scene(self, scene: int, frames: list[Frame], flows: list[Future]) -> None:
-        """Write a scene's sequence files (tracks), then each frame's files and record: the scene is done
-        once all its records exist. ``flows``: the encoded flow files of each pair of frames."""
-        extra: list[dict[str, bytes]] = [{} for _ in frames]
-        for t, pair in enumerate(flows):
-            forward, backward = pair.result()
-            extra[t].update(forward)
-            extra[t + 1].update(backward)
-        shared: dict[str, FileEntry] = {}
+    def _take(self, writes: SceneWrites, frame: Frame) -> None:
+        """In the writer thread: follow the tracks into ``frame``; write the frame before it with its flow
+        (or, without flow, this one)."""
         if self.cfg.sequence.frames > 1 and self.cfg.output.tracks:
             start = time.perf_counter()
-            data = encode_npz(self._tracks(scene, frames))
+            if writes.tracks is None:
+                rng = np.random.default_rng([self.cfg.seed, writes.scene, TRACK_STREAM])
+                queries = sample_queries(rng, frame.ids, self.cfg.output.tracks)
+                writes.tracks = TrackFollower(frame.spec, frame.depth, frame.ids, queries)
+            writes.tracks.add(frame.spec, frame.depth, frame.slopes())
             self.seconds["tracks"] += time.perf_counter() - start
-            shared["tracks"] = write_frame_file(self.out, file_relative("tracks", scene), data)
-        for frame, files in zip(frames, extra, strict=True):
-            self._write(frame, files, shared)
+        if not self.cfg.output.flow:
+            self._emit(writes, frame, {})
+            return
+        if writes.previous is not None:
+            forward, backward = self._flow_pair(writes.previous, frame)
+            self._emit(writes, writes.previous, {**writes.backward, **forward})
+            writes.backward = backward
+        writes.previous = frame
+
+    def _finish_scene(self, writes: SceneWrites) -> None:
+        """In the writer thread: write the scene's last frame, then its tracks file and the records held back
+        for it: the scene is done once all its records exist."""
+        if writes.previous is not None:
+            self._emit(writes, writes.previous, writes.backward)
+        if writes.tracks is not None:
+            start = time.perf_counter()
+            data = encode_npz(writes.tracks.tracks().arrays())
+            self.seconds["tracks"] += time.perf_counter() - start
+            entry = write_frame_file(self.out, file_relative("tracks", writes.scene), data)
+            for record in writes.records:
+                record["files"]["tracks"] = entry
+                write_record(self.out, record)
+
+    def _emit(self, writes: SceneWrites, frame: Frame, extra: dict[str, bytes]) -> None:
+        """Write ``frame``'s files and its record, or hold the record back for the scene's tracks."""
+        record = self._write(frame, extra)
+        if writes.tracks is not None:
+            writes.records.append(record)
+        else:
+            write_record(self.out, record)
 
     def _flow_pair(self, a: Frame, b: Frame) -> tuple[dict[str, bytes], dict[str, bytes]]:
         """The encoded flow files of frame ``a`` (forward, to ``b``) and of ``b`` (backward, to ``a``)."""
@@ -173,16 +214,9 @@ class FrameWorker:
         self.seconds["flow"] += time.perf_counter() - start
         return files[0], files[1]
 
-    def _tracks(self, scene: int, frames: list[Frame]) -> dict[str, np.ndarray]:
-        rng = np.random.default_rng([self.cfg.seed, scene, TRACK_STREAM])
-        queries = sample_queries(rng, frames[0].ids, self.cfg.output.tracks)
-        specs, depths = [f.spec for f in frames], [f.depth for f in frames]
-        tracks = track_points(specs, depths, [f.slopes() for f in frames], frames[0].ids, queries)
-        return tracks.arrays()
-
-    def _write(self, frame: Frame, extra: dict[str, bytes], shared: dict[str, FileEntry]) -> None:
-        """Apply the sensor effects, encode and write the frame's files, then its record: a frame whose
-        record exists is whole. ``extra``: more encoded files; ``shared``: files of its scene, written."""
+    def _write(self, frame: Frame, extra: dict[str, bytes]) -> FrameRecord:
+        """Apply the sensor effects, encode and write the frame's files; return its record, for the caller to
+        write once the files are (a frame whose record exists is whole). ``extra``: more encoded files."""
         spec, color, ids, depth, annotations = frame.spec, frame.color, frame.ids, frame.depth, frame.annotations
         start = time.perf_counter()
         rng = np.random.default_rng([spec.seed, spec.index, 1])
@@ -207,7 +241,6 @@ class FrameWorker:
         start = time.perf_counter()
         files.update(extra)
         written = {kind: write_frame_file(self.out, file_relative(kind, index), data) for kind, data in files.items()}
-        written.update(shared)
         place = place_of(self.cfg, index)
         record: FrameRecord = {
             "format": FORMAT,
@@ -232,5 +265,16 @@ class FrameWorker:
             "annotations": annotations,
             "spec": spec.to_dict(),
         }
-        write_record(self.out, record)
         self.seconds["write"] += time.perf_counter() - start
+        return record
+
+
+def image_files(spec: SceneSpec, cfg: Config) -> list[tuple[str, str, int]]:
+    """(path, config key, pixel limit) of every image file the frame ``spec`` decodes: its backdrop's crop and
+    its objects' and distractors' photo textures and print patches."""
+    files = [] if spec.backdrop.image is None else [(spec.backdrop.image, "background.image_dir", cfg.background)]
+    for item in [*spec.objects, *spec.distractors]:
+        texture = item.material.texture if item.material is not None else None
+        if texture is not None and texture.image is not None:
+            files.append((texture.image, "materials.image_dir", cfg.materials))
+    return [(path, key, group.max_image_pixels) for path, key, group in files]

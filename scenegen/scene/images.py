@@ -5,6 +5,8 @@ numpy and opencv only, no GL: the scene sampler lists a folder, the renderer and
 
 from __future__ import annotations
 
+import re
+import warnings
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -31,15 +33,32 @@ def list_images(folder: str, key: str) -> tuple[str, ...]:
     return images
 
 
-def check_images(folder: str, key: str) -> None:
-    """Every image under ``folder`` has a readable image header (decoding them all would take too long);
-    ScenegenError naming the config ``key`` and the first file that does not, or the folder's problem."""
+@cache
+def check_images(folder: str, key: str, max_pixels: int) -> None:
+    """``check_image`` of every image under ``folder`` (decoding them all would take too long)."""
     for path in list_images(folder, key):
-        try:
+        check_image(path, key, max_pixels)
+
+
+def check_image(path: str, key: str, max_pixels: int) -> None:
+    """ScenegenError naming the config ``key`` and ``path`` unless it is a regular file with a readable image
+    header (and, for PNG, chunks) of at most ``max_pixels`` (width x height); no pixel is decoded."""
+    if not Path(path).is_file():  # a FIFO or a device would block or never end
+        raise ScenegenError(f"config: {key}: {path}: not a regular file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
             with PIL.Image.open(path) as image:
+                size = image.size[0] * image.size[1]
                 image.verify()  # the header and, for PNG, the chunks' checksums; no pixels decoded
-        except (OSError, ValueError, SyntaxError, PIL.Image.DecompressionBombError) as err:
-            raise ScenegenError(f"config: {key}: {path} is not a readable image ({type(err).__name__})") from None
+    except PIL.Image.DecompressionBombError as err:  # Pillow's own limit, far above most: the size is in it
+        found = re.search(r"\((\d+) pixels\)", str(err))
+        size = int(found[1]) if found else max_pixels + 1
+    except (OSError, ValueError, SyntaxError) as err:
+        raise ScenegenError(f"config: {key}: {path} is not a readable image ({type(err).__name__})") from None
+    if size > max_pixels:
+        key_of_limit = f"{key.split('.')[0]}.max_image_pixels"
+        raise ScenegenError(f"config: {key}: {path}: {size} pixels is over {key_of_limit}={max_pixels}")
 
 
 @lru_cache(maxsize=4)  # a frame's backdrop and textures often crop the same few images

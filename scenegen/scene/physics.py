@@ -123,7 +123,8 @@ def _build(bullet, kw: dict, bodies: Sequence[Body], statics: Sequence[StaticBox
     ids, offsets = [], []
     for body in bodies:
         s = body.scale
-        shape = bullet.createCollisionShape(bullet.GEOM_MESH, fileName=str(body.shape.path), meshScale=[s, s, s], **kw)
+        mesh_file = str(body.shape.bullet_file)  # the checked parts, private to this process
+        shape = bullet.createCollisionShape(bullet.GEOM_MESH, fileName=mesh_file, meshScale=[s, s, s], **kw)
         position, orientation = _position_quaternion(np.asarray(body.pose))
         offset = (s * body.shape.center_of_mass).tolist()
         ids.append(

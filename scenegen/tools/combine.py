@@ -67,7 +67,8 @@ def combine_coco(out: Path, sources: list[Path]) -> dict[str, Any]:
     merged = {"info": {"description": "merged by scenegen"}, "licenses": [], "images": images}
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_json(out, {**merged, "annotations": annotations, "categories": list(categories.values())})
+        merged |= {"annotations": annotations, "categories": list(categories.values())}
+        atomic.write_json(out.resolve(), merged)
     except OSError as err:
         raise ScenegenError(f"{out}: cannot write: {err.strerror}") from None
     return counts

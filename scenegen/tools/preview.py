@@ -59,7 +59,7 @@ def preview(
     tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % columns)
     sheet = np.vstack([np.hstack(tiles[i : i + columns]) for i in range(0, len(tiles), columns)])
     try:
-        atomic.write_bytes(out, encode_png(sheet))
+        atomic.write_bytes(out.resolve(), encode_png(sheet))  # the path the user named, links resolved
     except OSError as err:
         raise ScenegenError(f"--out {out}: cannot write: {err.strerror}") from None
     return out
