@@ -1,7 +1,8 @@
 """``scenegen verify``: check a dataset folder (copied between machines, say) against its own records.
 
 Every frame of the run (``num_scenes`` and ``shard`` in ``dataset.json``) must have a readable record, and
-every file a record lists must be there with the size and SHA-256 the record says.
+every file a record lists must be there with the size and SHA-256 the record says, and every export's link
+to a frame's image (YOLO, BOP, MOT) must be that file or a copy of it (``formats.links``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from scenegen.dataset.dataset_file import DATASET_FILE, read_dataset_file
 from scenegen.dataset.inside import path_inside
 from scenegen.dataset.record import frame_problems, read_record, record_path
 from scenegen.errors import ScenegenError
+from scenegen.formats.links import link_problems
 
 
 def verify_dataset(folder: Path, report: Callable[[str], None]) -> tuple[int, str]:
@@ -57,5 +59,7 @@ def verify_dataset(folder: Path, report: Callable[[str], None]) -> tuple[int, st
         files += len(record["files"])
         for line in frame_problems(folder, record):
             problem(line)
+    for line in link_problems(folder):  # the exports' image links: the frame's file, or a copy of it
+        problem(line)
     verdict = "ok" if not problems else f"{problems} problem{'s' * (problems != 1)}"
     return problems, f"{folder}: {frames} of {len(expected)} frames, {files} files checked: {verdict}"
