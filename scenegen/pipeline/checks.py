@@ -10,7 +10,6 @@ weights, a first scene, and the output folder. Each problem is one ScenegenError
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from scenegen.config.schema import MAX_FRAMES, Config
 from scenegen.dataset.dataset_file import DATASET_FILE, identity_of, read_dataset_file
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import check_formats
+from scenegen.pipeline.ray_executor import check_ray
 from scenegen.render.backdrop import list_images
 from scenegen.render.backend import choose_backend, library_missing
 from scenegen.scene.drop import cache_dir
@@ -64,10 +64,7 @@ def check_settings(cfg: Config) -> None:
     if cfg.background.image_dir:
         list_images(cfg.background.image_dir)  # ScenegenError naming the folder when it has no image
     if cfg.executor.kind == "ray":
-        if importlib.util.find_spec("ray") is None:
-            raise ScenegenError("config: executor=ray needs Ray: pip install 'ray>=2.40'")
-        if cfg.ray.address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
-            raise ScenegenError(f"config: ray.address={cfg.ray.address} needs Ray's client: pip install 'ray[client]'")
+        check_ray(cfg.ray.address)  # Ray installed, the address's form, and that it answers
 
 
 def check_frames(cfg: Config) -> None:
