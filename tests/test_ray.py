@@ -51,6 +51,24 @@ def test_a_bad_ray_address_is_one_line_before_anything_is_written(tmp_path, addr
     assert not out.exists()
 
 
+@pytest.mark.slow
+def test_joining_an_address_where_no_ray_answers_gives_up_in_one_line(tmp_path):
+    """A port that accepts connections and never answers (no Ray there): Ray alone waits minutes; scenegen
+    gives up within a bounded time, with one line naming ray.address."""
+    with socket.create_server(("0.0.0.0", 0)) as silent:  # the kernel accepts; nobody ever answers
+        port = silent.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "scenegen.cli", "render", "executor=ray", f"ray.address=127.0.0.1:{port}"]
+            + [f"output_dir={tmp_path / 'out'}", "--no-progress"],
+            capture_output=True,
+            text=True,
+            timeout=150,
+        )
+    lines = [line for line in result.stderr.splitlines() if line.startswith("scenegen:")]
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1 and f"ray.address=127.0.0.1:{port}: no Ray cluster answers there" in lines[0], lines
+
+
 @pytest.fixture
 def ray_tmpdir() -> Iterator[str]:
     """A short, new Ray temporary folder (Ray's socket paths must stay under 108 bytes); afterwards, any

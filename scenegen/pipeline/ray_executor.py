@@ -63,6 +63,9 @@ def run_ray(cfg: Config, out: Path, todo: list[int], bar: tqdm, devices: list[in
     """Scenes ``todo`` as tasks of one Ray actor per device of ``devices``, each holding one FrameWorker (its
     GL context); one FrameWorker.finish() per actor. ``ray.address`` empty starts a local Ray instance for the
     run (shut down when it ends), else it joins that cluster, whose nodes must all see ``output_dir``."""
+    if cfg.ray.address:
+        for key, value in RAY_WAITS.items():  # read once, when Ray's core is first imported
+            os.environ.setdefault(key, value)
     import ray
 
     started_here = not ray.is_initialized()
@@ -107,8 +110,6 @@ def _join(ray: Any, cfg: Config) -> subprocess.Popen | None:
         reaper = subprocess.Popen(command, stdin=subprocess.PIPE, start_new_session=True, **quiet)  # own group
         ray.init(address="local", num_cpus=cfg.executor.workers, include_dashboard=False, **options)
         return reaper
-    for key, value in RAY_WAITS.items():
-        os.environ.setdefault(key, value)
     try:
         ray.init(address=cfg.ray.address, **options)
     except ConnectionError as err:  # an OSError, but no file is to blame
