@@ -84,11 +84,15 @@ def ray_tmpdir() -> Iterator[str]:
 
 
 def ray_processes(folder: str) -> list[int]:
-    """The running processes with ``RAY_TMPDIR=folder`` in their environment (zombies left out)."""
+    """The running processes (zombies left out) with ``RAY_TMPDIR=folder`` in their environment, or a file open
+    in ``folder`` (a process title may overwrite the environment; every Ray process has its logs open)."""
     found, variable = [], f"RAY_TMPDIR={folder}".encode()
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and variable in (entry / "environ").read_bytes().split(b"\0"):
+            if not entry.name.isdigit() or int(entry.name) == os.getpid():
+                continue
+            opened = any(os.readlink(fd).startswith(folder + "/") for fd in (entry / "fd").iterdir())
+            if opened or variable in (entry / "environ").read_bytes().split(b"\0"):
                 if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
                     found.append(int(entry.name))
         except OSError:  # ended meanwhile, or not ours to read

@@ -108,7 +108,9 @@ def _join(ray: Any, cfg: Config) -> subprocess.Popen | None:
         command = [sys.executable, "-m", ray_reaper.__name__, tag]
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         reaper = subprocess.Popen(command, stdin=subprocess.PIPE, start_new_session=True, **quiet)  # own group
-        ray.init(address="local", num_cpus=cfg.executor.workers, include_dashboard=False, **options)
+        context = ray.init(address="local", num_cpus=cfg.executor.workers, include_dashboard=False, **options)
+        reaper.stdin.write(f"{context.address_info.get('session_dir', '')}\n".encode())
+        reaper.stdin.flush()
         return reaper
     try:
         ray.init(address=cfg.ray.address, **options)
