@@ -166,3 +166,17 @@ def test_verify_names_a_missing_export_file_with_the_export_command(single, tmp_
     assert code == 1 and stderr.splitlines() == [
         f"{missing}: missing (frame 1 in the bop export); scenegen export {out} --format bop writes it again"
     ]
+
+
+@pytest.mark.slow
+def test_verify_names_an_export_folder_linked_out_of_the_dataset(single, tmp_path):
+    """A folder of an export replaced by a symbolic link to outside the dataset: named, never read through."""
+    out = Path(shutil.copytree(single, tmp_path / "out"))
+    outside = Path(shutil.move(out / "mot" / "000002" / "img1", tmp_path / "outside"))
+    (out / "mot" / "000002" / "img1").symlink_to(outside)
+    before = sorted(outside.iterdir())
+    code, _, stderr = run_main("verify", str(out))
+    link = out / "mot" / "000002" / "img1" / "000001.png"
+    leaves = f"{link}: path 'mot/000002/img1' leaves {out} (.. or a symbolic link pointing out)"
+    assert code == 1 and stderr.splitlines() == [leaves], stderr
+    assert sorted(outside.iterdir()) == before

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.inside import path_inside
-from scenegen.dataset.record import FileEntry, FrameRecord, file_path, frame_name, read_record, record_path
+from scenegen.dataset.record import FileEntry, FrameRecord, file_path, frame_name, read_record
 from scenegen.errors import ScenegenError
 from scenegen.formats import bop, yolo
 
@@ -73,7 +73,7 @@ def link_problems(folder: Path, records: Iterable[FrameRecord] | None = None) ->
     for record in readable_records(folder) if records is None else records:
         for link in export_links(folder, record):
             try:
-                found = _present(folder, record, link)
+                found = _present(folder, link)
             except ScenegenError as err:
                 yield str(err)
                 continue
@@ -95,7 +95,7 @@ def hard_links(folder: Path, records: Iterable[FrameRecord]) -> set[Path]:
     for record in records:
         for link in export_links(folder, record):
             source = file_path(folder, record, link.kind)
-            linked.update(path for path in _present(folder, record, link) if _same_file(path, source))
+            linked.update(path for path in _present(folder, link) if _same_file(path, source))
     return linked
 
 
@@ -107,7 +107,7 @@ def repair_links(folder: Path, records: Iterable[FrameRecord], linked: set[Path]
     for record in records:
         for link in export_links(folder, record):
             source = file_path(folder, record, link.kind)
-            for path in _present(folder, record, link):
+            for path in _present(folder, link):
                 if _same_file(path, source):
                     continue
                 wrong = _problem(path, source, record["files"][link.kind]) is not None
@@ -124,12 +124,12 @@ def repair_links(folder: Path, records: Iterable[FrameRecord], linked: set[Path]
     return damaged
 
 
-def _present(folder: Path, record: FrameRecord, link: ExportLink) -> list[Path]:
-    """The places of ``link`` that exist (as any kind of file); ScenegenError naming the record when one leads
-    out of the dataset (a folder of the export linked elsewhere)."""
+def _present(folder: Path, link: ExportLink) -> list[Path]:
+    """The places of ``link`` that exist (as any kind of file); ScenegenError naming the place when its folder
+    leads out of the dataset (a folder of the export linked elsewhere)."""
     found = []
     for place in link.places:
-        parent = path_inside(folder, str(Path(place).parent), record_path(folder, record["index"]))
+        parent = path_inside(folder, str(Path(place).parent), folder / place)
         path = parent / Path(place).name
         if os.path.lexists(path):
             found.append(path)
