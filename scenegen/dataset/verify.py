@@ -1,8 +1,9 @@
 """``scenegen verify``: check a dataset folder (copied between machines, say) against its own records.
 
 Every frame of the run (its shard's scenes, each of ``scene.views_per_scene`` or ``sequence.frames``
-frames: ``scene.frames``) must have a record that reads and agrees with ``dataset.json``, and every file
-a record lists must be a regular file with the size and SHA-256 the record says.
+frames: ``scene.frames``) must have a record that reads and agrees with ``dataset.json``, every file
+a record lists must be a regular file with the size and SHA-256 the record says, and every export's link
+to a frame's image (YOLO, BOP, MOT) must be that file or a copy of it (``formats.links``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from scenegen.dataset.dataset_file import read_dataset_file
 from scenegen.dataset.record import frame_problems, read_record, record_file, record_path
 from scenegen.errors import ScenegenError
+from scenegen.formats.links import link_problems
 from scenegen.scene.frames import in_shard, shard_frames
 
 
@@ -54,5 +56,7 @@ def verify_dataset(folder: Path, report: Callable[[str], None]) -> tuple[int, st
         files += len(record["files"])
         for line in frame_problems(folder, record):
             problem(line)
+    for line in link_problems(folder):  # the exports' image links: the frame's file, or a copy of it
+        problem(line)
     verdict = "ok" if not problems else f"{problems} problem{'s' * (problems != 1)}"
     return problems, f"{folder}: {frames} of {len(expected)} frames, {files} files checked: {verdict}"

@@ -10,7 +10,6 @@ classes and their weights, a first scene, and the output folder. Each problem is
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from scenegen.dataset.inside import refuse_links
 from scenegen.dataset.lock import LOCK_FILE
 from scenegen.errors import ScenegenError
 from scenegen.formats.registry import check_formats
+from scenegen.pipeline.ray_executor import check_ray
 from scenegen.render.backend import choose_backend, library_missing
 from scenegen.scene.drop import cache_dir
 from scenegen.scene.frames import frames_per_scene, num_frames, sample_frames
@@ -68,10 +68,7 @@ def check_settings(cfg: Config) -> None:
             key = "background.image_dir" if group is cfg.background else "materials.image_dir"
             check_images(group.image_dir, key, group.max_image_pixels)
     if cfg.executor.kind == "ray":
-        if importlib.util.find_spec("ray") is None:
-            raise ScenegenError("config: executor=ray needs Ray: pip install 'ray>=2.40'")
-        if cfg.ray.address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
-            raise ScenegenError(f"config: ray.address={cfg.ray.address} needs Ray's client: pip install 'ray[client]'")
+        check_ray(cfg.ray.address)  # Ray installed, the address's form, and that it answers
 
 
 def check_frames(cfg: Config) -> None:

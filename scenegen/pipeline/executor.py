@@ -6,8 +6,8 @@ created inside its own process, on EGL device ``render.egl_device[k % len]`` for
 
 Worker processes die with the scenegen process, however it ends (``kill -9`` included): on Linux the
 kernel kills them (``PR_SET_PDEATHSIG``), and everywhere each watches a pipe from the parent and exits
-when it closes. SIGTERM stops a run as Ctrl-C does. A write that fails (disk full, out of inodes,
-read-only) is one line naming the file, with the resume hint.
+when it closes; Ray actors likewise (``pipeline.ray_executor``). SIGTERM stops a run as Ctrl-C does. A
+write that fails (disk full, out of inodes, read-only) is one line naming the file, with the resume hint.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import signal
 import sys
 import threading
 import traceback
-from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +40,14 @@ def run_frames(cfg: Config, out: Path, todo: list[int], progress: bool, catalog:
     ``catalog`` is this process's: a worker here reuses it, worker processes build their own.
     SIGTERM raises KeyboardInterrupt here, as Ctrl-C does."""
     bar = tqdm(total=len(todo), desc="rendering", unit="scene", disable=not progress, file=sys.stderr)
-    previous = signal.signal(signal.SIGTERM, _interrupt) if _in_main_thread() else None
+    previous = interrupt_on_sigterm()
     try:
         with bar:
             if cfg.executor.kind == "ray":
-                return _run_ray(cfg, out, todo, bar)
+                from scenegen.pipeline.ray_executor import run_ray  # imports Ray only when it is used
+
+                devices = [_device(cfg, k) for k in range(min(cfg.executor.workers, len(todo)))]
+                return run_ray(cfg, out, todo, bar, devices)
             if cfg.executor.workers == 1 or len(todo) <= 1:
                 return [_run_here(cfg, out, todo, bar, catalog)]
             return _run_processes(cfg, out, todo, bar)
@@ -59,6 +61,12 @@ def run_frames(cfg: Config, out: Path, todo: list[int], progress: bool, catalog:
 def failed_write(err: OSError) -> ScenegenError:
     """The one line for a file or folder that could not be written (disk full, out of inodes, read-only)."""
     return ScenegenError(f"cannot write {err.filename or 'a file'}: {err.strerror or err}; {RESUME_HINT}")
+
+
+def interrupt_on_sigterm() -> Any:
+    """Make SIGTERM raise KeyboardInterrupt in the main thread, as Ctrl-C does (a no-op in another thread);
+    return the handler it replaces (None in another thread)."""
+    return signal.signal(signal.SIGTERM, _interrupt) if _in_main_thread() else None
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -164,48 +172,3 @@ def _run_processes(cfg: Config, out: Path, todo: list[int], bar: tqdm) -> list[S
             process.join()
         keep_alive.close()
     return stats
-
-
-def _run_ray(cfg: Config, out: Path, todo: list[int], bar: tqdm) -> list[Stats]:
-    """Scenes as tasks of ``executor.workers`` Ray actors, each holding one FrameWorker (its GL context).
-
-    ``ray.address`` empty starts a local Ray instance for the run; otherwise it joins that cluster,
-    whose nodes must all see ``output_dir`` (a shared file system)."""
-    try:
-        import ray
-    except ImportError:
-        raise ScenegenError("executor=ray needs Ray: pip install 'ray>=2.40'") from None
-    started_here = not ray.is_initialized()
-    if started_here:
-        local = {"num_cpus": cfg.executor.workers, "include_dashboard": False}
-        ray.init(address=cfg.ray.address or None, log_to_driver=False, **({} if cfg.ray.address else local))
-    try:
-        actor = ray.remote(num_cpus=1)(FrameWorker)
-        workers = [actor.remote(cfg, out, _device(cfg, k)) for k in range(min(cfg.executor.workers, len(todo)))]
-        waiting = deque(todo)
-        running = {}
-        for worker in workers:  # two scenes queued per actor keep each one busy
-            for _ in range(2):
-                if waiting:
-                    running[worker.render.remote(waiting.popleft())] = worker
-        while running:
-            done, _ = ray.wait(list(running), num_returns=1)
-            worker = running.pop(done[0])
-            _ray_result(ray, done[0])
-            bar.update()
-            if waiting:
-                running[worker.render.remote(waiting.popleft())] = worker
-        return [_ray_result(ray, ref) for ref in [w.finish.remote() for w in workers]]
-    finally:
-        if started_here:
-            ray.shutdown()
-
-
-def _ray_result(ray: Any, ref: Any) -> Any:
-    try:
-        return ray.get(ref)
-    except ray.exceptions.RayTaskError as err:
-        cause = err.cause if isinstance(err.cause, ScenegenError) else None
-        if isinstance(err.cause, OSError):
-            raise failed_write(err.cause) from None
-        raise ScenegenError(str(cause) if cause else f"a Ray worker failed: {err}") from None

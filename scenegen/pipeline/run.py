@@ -3,7 +3,8 @@
 Scenes are independent and their frames written atomically; a frame is done when its record exists and
 every file matches the size and SHA-256 the record lists, and a scene when all its frames are, so rerunning
 the same command resumes where a crash left off, and renders again a scene with a frame whose record or
-files were damaged since.
+files were damaged since; the exports' links to frames rendered again, or damaged, are then repaired
+(``formats.links``), whether or not ``output.formats`` makes those exports again.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from scenegen.dataset.dataset_file import DatasetFile, record_counts, write_data
 from scenegen.dataset.lock import hold_lock
 from scenegen.dataset.record import frame_done, iter_records, record_path
 from scenegen.errors import ScenegenError
+from scenegen.formats.links import hard_links, readable_records, repair_links
 from scenegen.formats.registry import export
 from scenegen.pipeline.checks import check_output_dir, check_run
 from scenegen.pipeline.executor import RESUME_HINT, run_frames
@@ -51,10 +53,12 @@ def _render_locked(cfg: Config, catalog: Catalog, out: Path, progress: bool) -> 
         shown = ", ".join(map(str, damaged[:10])) + (", ..." if len(damaged) > 10 else "")
         note = f"rendering again {len(damaged)} frames whose record or files are damaged: {shown} (and their scenes)"
         print(f"scenegen: {note}", file=sys.stderr)
+    linked = hard_links(out, readable_records(out))  # exports' links, before their frames are rendered again
     try:
         stats = run_frames(cfg, out, todo, progress, catalog)
     except ScenegenError as err:
         raise ScenegenError(str(err) if RESUME_HINT in str(err) else f"{err}; {RESUME_HINT}") from None
+    repair_links(out, iter_records(out, frames, dataset), linked)
     counts = record_counts(iter_records(out, frames, dataset))
     for name in cfg.output.formats:  # each export reads the records one at a time
         export(out, name, iter_records(out, frames, dataset), catalog.categories(), cfg)
