@@ -10,7 +10,8 @@ renderer; see its README): evaluation only, never trained on (the synthetic-only
 default row's real-only and real + synthetic scores train on its images by k-fold, as ``scenegen evaluate``
 documents). Without it the script says so and exits 0. Each row renders ``--scenes`` scenes at 320x240 with
 ``executor.workers=1`` (a rerun skips finished renders) and runs ``scenegen evaluate`` with its defaults; the
-k-fold scores are computed for the default row only (they are the same real data every row).
+k-fold scores are computed for the default row only (they are the same real data every row; ``--no-kfold``
+skips them).
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("transfer_bench"), help="folder of the renders")
     parser.add_argument("--target", type=Path, default=TARGET, help="the target dataset folder")
     parser.add_argument("--rows", nargs="*", choices=list(ROWS), default=list(ROWS), help="rows to run")
+    parser.add_argument(
+        "--kfold", action=argparse.BooleanOptionalAction, default=True, help="real-only and real + synthetic"
+    )
     args = parser.parse_args()
     coco = args.target / "annotations" / "coco.json"
     if not coco.is_file():
@@ -69,7 +73,7 @@ def main() -> None:
         folder = args.out / name.replace(" ", "_")
         size = ["render.width=320", "render.height=240", f"num_scenes={args.scenes}", "executor.workers=1"]
         render_s = scenegen("render", CLASSES, *size, *ROWS[name], f"output_dir={folder}", "--no-progress")
-        kfold = [] if name == "default" else ["min_real_per_class=1000000"]  # the same real data every row
+        kfold = [] if name == "default" and args.kfold else ["min_real_per_class=1000000"]  # same real data every row
         evaluate_s = scenegen("evaluate", str(folder), "--target", str(coco), "--no-progress", *kfold)
         summary = json.loads((folder / "evaluate" / "evaluate.json").read_text())
         table.append((name, summary, render_s, evaluate_s))

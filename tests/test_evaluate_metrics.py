@@ -90,6 +90,7 @@ def test_kid_matches_the_closed_form_of_1d_gaussians(mean, std):
     assert exact > 0.5 and abs(got - exact) < 4 * error and error < 0.1 * exact
 
 
+@pytest.mark.slow
 def test_kid_matches_the_closed_form_of_zero_mean_gaussians_in_8d():
     """For zero-mean x, y the cubic kernel's odd terms vanish: MMD^2 = 3 / d^2 |cov_x - cov_y|_F^2."""
     rng = np.random.default_rng(6)
@@ -137,6 +138,7 @@ def test_frechet_distance_closed_forms():
     assert frechet_distance(m1, s1, m1, s1) == pytest.approx(0.0, abs=1e-9)
 
 
+@pytest.mark.slow
 def test_frechet_and_kid_through_a_randomly_initialised_linear_network():
     """A random linear layer maps N(m, S) to N(W m + b, W S W^T): the distances of its outputs are the closed
     forms of the mapped Gaussians."""
@@ -151,7 +153,10 @@ def test_frechet_and_kid_through_a_randomly_initialised_linear_network():
     with torch.no_grad():
         fx, fy = (layer(torch.from_numpy(v).float()).double().numpy() for v in (x, y))
     exact = frechet_distance(w @ m1 + bias, w @ s1 @ w.T, w @ m2 + bias, w @ s2 @ w.T)
-    assert frechet_of(fx, fy) == pytest.approx(exact, rel=0.05, abs=0.02)
+    assert frechet_of(fx, fy) == pytest.approx(exact, rel=0.1)  # the sample estimate is biased upwards
+    # exactly, the layer maps the samples' own mean and covariance
+    mapped = [(w @ v.mean(0) + bias, w @ np.cov(v, rowvar=False) @ w.T) for v in (x, y)]
+    assert frechet_of(fx, fy) == pytest.approx(frechet_distance(*mapped[0], *mapped[1]), rel=1e-4)
     # zero means and no bias: MMD^2 = 3 / k^2 |W (S1 - S2) W^T|_F^2
     layer.bias.data.zero_()
     exact = 3 / 9 * np.sum((w @ (s1 - s2) @ w.T) ** 2)
@@ -176,6 +181,7 @@ def smooth_images(count: int, size: int, rng: np.random.Generator) -> np.ndarray
     )
 
 
+@pytest.mark.slow
 def test_kid_in_a_random_probes_features_is_zero_for_a_set_against_itself_and_grows_with_a_shift():
     pytest.importorskip("torch")
     from scenegen.tools.evaluate import probe
