@@ -14,7 +14,7 @@ import pytest
 
 from conftest import render_small, run_cli, run_main
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 
 CLASSES = ["ball", "box", "torus"]
 FAST = ["crop_size=32", "bootstrap=200", "kid_subsets=10", "kid_subset_size=100", "threads=1"]
@@ -178,6 +178,7 @@ def bad_inputs(a: Path, b: Path, tmp_path: Path) -> dict[str, tuple[list[str], s
         "too few crops": ([str(a), "--target", coco, "min_crops=100000"], "too few synthetic crops"),
         "bad map": ([str(a), "--target", coco, "--map", "ball"], "expected TARGET_CLASS=SYNTHETIC_CLASS"),
         "bad config": ([str(a), "--target", coco, "epochs=0"], "epochs"),
+        **({} if torch.cuda.is_available() else {"no GPU": ([str(a), "--target", coco, "--device", "cuda"], "no GPU")}),
     }
 
 

@@ -247,3 +247,24 @@ def test_inception_without_its_weights_says_how_to_get_them(tmp_path, monkeypatc
         cached_weights()
     message = str(error.value)
     assert "\n" not in message and str(tmp_path) in message and "IMAGENET1K_V1" in message
+
+
+@pytest.mark.slow
+def test_inception_features_of_a_randomly_initialised_network():
+    """The Inception path end to end on a randomly initialised Inception-v3 (no weights needed): 2048 features
+    a crop, FID of a set against itself 0, and both distances larger for a shifted set."""
+    pytest.importorskip("torch")
+    from scenegen.tools.evaluate import probe
+    from scenegen.tools.evaluate.inception import inception_features, inception_model
+
+    try:
+        model = inception_model(None)
+    except ScenegenError as err:  # torchvision built for another torch (this machine's CPU torch): say so
+        pytest.skip(str(err))
+    device = probe.setup("cpu", 1)
+    images = smooth_images(12, 32, np.random.default_rng(11))
+    base = inception_features(model, images, device)
+    assert base.shape == (12, 2048) and np.isfinite(base).all()
+    assert frechet_of(base, base) == pytest.approx(0.0, abs=1e-6 * np.trace(np.cov(base, rowvar=False)))
+    shifted = inception_features(model, np.clip(images.astype(int) + 80, 0, 255).astype(np.uint8), device)
+    assert frechet_of(base, shifted) > 0 and mmd2_unbiased(base, shifted) > abs(mmd2_unbiased(base[:6], base[6:]))

@@ -60,11 +60,11 @@ def evaluate(
     from scenegen.tools.evaluate import probe
 
     torch_device = probe.setup(device, cfg.threads)
-    inception_weights = None
-    if features == "inception":
-        from scenegen.tools.evaluate.inception import cached_weights
+    inception = None
+    if features == "inception":  # before any work: the weights and torchvision are checked first
+        from scenegen.tools.evaluate.inception import cached_weights, inception_model
 
-        inception_weights = cached_weights()
+        inception = inception_model(cached_weights())
     synth_ds, target_ds = load_dataset(synthetic), load_dataset(target, images)
     match = match_classes(target_ds.classes, synth_ds.classes, parse_map(list(mapping)))
     rng = np.random.default_rng(cfg.seed)
@@ -100,7 +100,7 @@ def evaluate(
 
     gap = {"probe": kid(synth_features, target_features, cfg.kid_subsets, cfg.kid_subset_size, rng)}
     if features == "inception":
-        gap["inception"] = _inception_gap(inception_weights, train.pixels, test.pixels, cfg, rng, torch_device)
+        gap["inception"] = _inception_gap(inception, train.pixels, test.pixels, cfg, rng, torch_device)
     result["domain_gap"] = gap
 
     mistakes = _mistakes(probabilities, test, cfg.mistakes)
@@ -191,12 +191,11 @@ def _kfold(train, test, match, cfg, rng, fit, probe, device, synthetic_probe) ->
     return real_result, mixed_result
 
 
-def _inception_gap(weights: Path, synth: np.ndarray, target: np.ndarray, cfg, rng, device) -> dict:
+def _inception_gap(model, synth: np.ndarray, target: np.ndarray, cfg, rng, device) -> dict:
     """FID and KID between the crops in Inception-v3 pool features (at most ``kid_subset_size`` * 5 a side)."""
-    from scenegen.tools.evaluate.inception import inception_features, inception_model
+    from scenegen.tools.evaluate.inception import inception_features
     from scenegen.tools.evaluate.metrics import frechet_of
 
-    model = inception_model(weights)
     cap = cfg.kid_subset_size * 5
     synth = synth[np.sort(rng.choice(len(synth), min(cap, len(synth)), replace=False))]
     target = target[np.sort(rng.choice(len(target), min(cap, len(target)), replace=False))]
