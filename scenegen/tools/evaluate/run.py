@@ -23,6 +23,7 @@ from scenegen.formats.coco_reader import CocoDataset, load_dataset
 from scenegen.tools.evaluate import crops as crop_tools
 from scenegen.tools.evaluate.classes import ClassMatch, match_classes, parse_map
 from scenegen.tools.evaluate.config import EvaluateConfig, load_evaluate_config
+from scenegen.tools.evaluate.crops import Crops
 from scenegen.tools.evaluate.metrics import classification, image_folds, kid
 
 FORMAT = "scenegen.evaluate/1"
@@ -47,7 +48,7 @@ def evaluate(
     target: Path,
     cfg: EvaluateConfig,
     images: Path | None = None,
-    mapping: list[str] = (),
+    mapping: tuple[str, ...] | list[str] = (),
     device: str = "cpu",
     features: str = "probe",
     progress: bool = True,
@@ -87,7 +88,11 @@ def evaluate(
     per_class = np.bincount(test.labels, minlength=len(match.classes))
     present = per_class[per_class > 0]
     if present.min() >= cfg.min_real_per_class:
-        real, mixed = _kfold(train, test, match, cfg, rng, fit, probe, torch_device, synthetic_probe)
+
+        def labels_of(model, pixels: np.ndarray) -> np.ndarray:
+            return probe.predict(model, pixels, torch_device)[0].argmax(1)
+
+        real, mixed = _kfold(train, test, match.classes, cfg, rng, fit, labels_of, synthetic_probe)
         result["real_only"], result["real_plus_synthetic"] = real, mixed
         real_ba = real["balanced_accuracy"]
         result["cas_over_real"] = cas["balanced_accuracy"] / real_ba if real_ba > 0 else None
@@ -164,10 +169,13 @@ def _crops(synth: CocoDataset, target: CocoDataset, match: ClassMatch, cfg: Eval
     return train, test
 
 
-def _kfold(train, test, match, cfg, rng, fit, probe, device, synthetic_probe) -> tuple[dict, dict]:
+def _kfold(
+    train: Crops, test: Crops, classes: list[str], cfg: EvaluateConfig, rng, fit, labels_of, start
+) -> tuple[dict, dict]:
     """Out-of-fold predictions of every target crop by a probe trained on the other folds' crops from scratch
-    (real-only) and by the synthetic probe trained on, in addition, them plus as many synthetic crops
-    (real + synthetic); both for ``real_epochs`` over the fold's real crops."""
+    (real-only) and by the synthetic probe ``start`` trained further on them plus as many synthetic crops
+    (real + synthetic); both for ``real_epochs`` over the fold's real crops. ``fit`` trains, ``labels_of``
+    predicts."""
     fold = image_folds(test.image_ids, cfg.folds, rng)
     real_pred = np.empty(len(test.labels), np.int64)
     mixed_pred = np.empty(len(test.labels), np.int64)
@@ -178,16 +186,16 @@ def _kfold(train, test, match, cfg, rng, fit, probe, device, synthetic_probe) ->
         pixels, labels = test.pixels[inside], test.labels[inside]
         seed = cfg.seed + 1 + k
         real = fit(pixels, labels, cfg.real_epochs, seed, f"fold {k + 1}/{cfg.folds} real-only")
-        real_pred[held] = probe.predict(real, test.pixels[held], device)[0].argmax(1)
+        real_pred[held] = labels_of(real, test.pixels[held])
         extra = rng.choice(len(train.labels), min(len(labels), len(train.labels)), replace=False)
         mixed_pixels = np.concatenate([pixels, train.pixels[extra]])
         mixed_labels = np.concatenate([labels, train.labels[extra]])
         what = f"fold {k + 1}/{cfg.folds} real+synthetic"
-        mixed = fit(mixed_pixels, mixed_labels, cfg.real_epochs, seed, what, start=synthetic_probe)
-        mixed_pred[held] = probe.predict(mixed, test.pixels[held], device)[0].argmax(1)
+        mixed = fit(mixed_pixels, mixed_labels, cfg.real_epochs, seed, what, start=start)
+        mixed_pred[held] = labels_of(mixed, test.pixels[held])
     folds = {"folds": cfg.folds, "split": "by target image"}
-    real_result = {**classification(test.labels, real_pred, match.classes, cfg.bootstrap, rng), **folds}
-    mixed_result = {**classification(test.labels, mixed_pred, match.classes, cfg.bootstrap, rng), **folds}
+    real_result = {**classification(test.labels, real_pred, classes, cfg.bootstrap, rng), **folds}
+    mixed_result = {**classification(test.labels, mixed_pred, classes, cfg.bootstrap, rng), **folds}
     return real_result, mixed_result
 
 
