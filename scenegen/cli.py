@@ -21,6 +21,7 @@ examples:
   scenegen render -m seed=1,2 'output_dir=run_${seed}'  Hydra's flags: -m, --cfg job, --info, hydra.*
   scenegen export out --format yolo --copy         add formats to a rendered dataset (copies, not links)
   scenegen audit out --strict                      check a dataset for bias before training on it
+  scenegen evaluate out --target real/coco.json    train on synthetic, test on real: does the data teach?
   scenegen preview out                             masks, boxes and class names over a few images
   scenegen balance --against real.json             class weights that balance real + synthetic
   scenegen pack new my_pack --from ~/meshes        start an asset pack; then pack validate my_pack
@@ -190,7 +191,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, metavar="DIR", help="report folder (default: DATASET/audit, or <json stem>_audit beside it)"
     )
     auditor.add_argument("--strict", action="store_true", help="exit 1 when a check fails")
+    _add_evaluate(commands)
     return parser
+
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
+    evaluator = commands.add_parser(
+        "evaluate",
+        help="train a probe on the synthetic data, test it on real data: per-class scores, domain gap, a report",
+        description="Train a small classifier from scratch on crops of SYNTH's boxes and test it on the target's "
+        "(CAS); with enough target crops, also real-only and real + synthetic by k-fold over the target's images; "
+        "KID between the two. Writes evaluate.json and evaluate.html. Needs: pip install 'scenegen[evaluate]'.",
+    )
+    evaluator.add_argument("synthetic", type=Path, metavar="SYNTH", help="a scenegen dataset folder (or a COCO JSON)")
+    evaluator.add_argument("--target", type=Path, required=True, metavar="COCO_JSON", help="the real dataset")
+    evaluator.add_argument("--images", type=Path, metavar="DIR", help="the target's images (default: ../images)")
+    evaluator.add_argument(
+        "--map", dest="mapping", action="append", default=[], metavar="TARGET=SYNTH", help="match class names"
+    )
+    evaluator.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the probe trains (cpu)")
+    evaluator.add_argument(
+        "--features", choices=["probe", "inception"], default="probe", help="domain-gap features (probe)"
+    )
+    evaluator.add_argument("--out", type=Path, metavar="DIR", help="report folder (default: SYNTH/evaluate)")
+    evaluator.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    evaluator.add_argument(
+        "overrides", nargs="*", metavar="OVERRIDE", help="Hydra overrides of conf/evaluate.yaml, e.g. epochs=20"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,7 +228,11 @@ def main(argv: list[str] | None = None) -> int:
         if wants_hydra(argv[1:]):
             return _hydra_render(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command == "evaluate" and not any(r.startswith("-") for r in rest):
+        args.overrides += rest  # overrides may follow --target: argparse takes positionals in one run only
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         if args.command == "render":
             return _render(args)
@@ -231,6 +262,13 @@ def main(argv: list[str] | None = None) -> int:
             from scenegen.tools.audit.run import audit_command
 
             return audit_command(args.dataset, args.images, args.out, args.strict, args.overrides)
+        if args.command == "evaluate":
+            from scenegen.tools.evaluate.run import evaluate_command
+
+            return evaluate_command(
+                args.synthetic, args.target, args.images, args.mapping, args.device, args.features, args.out,
+                args.overrides, not args.no_progress,
+            )  # fmt: skip
         if args.command == "verify":
             return _verify(args.dataset)
         if args.command == "doctor":

@@ -5,6 +5,8 @@
     .venv/bin/python scripts/bench.py --frames 160 --no-scaling       # the main comparison only, longer
     .venv/bin/python scripts/bench.py --no-main --no-scaling --memory-frames 0 --no-video   # physics, shadows
     .venv/bin/python scripts/bench.py --no-main --no-scaling --memory-frames 0 --no-physics --no-shadows  # video
+    .venv/bin/python scripts/bench.py --no-main --no-scaling --memory-frames 0 --no-physics --no-shadows \
+        --no-video --evaluate syn     # scenegen evaluate of a rendered dataset against ycbv_pbr_dev
 
 Both sides render the same scenes (scenegen's sampler, one seed). The bare loop is what a careful
 pyrender user writes: meshes uploaded once, one colour render per frame, nothing labelled or written.
@@ -39,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
+EVALUATE_TARGET = REPO.parent / "shared" / "targets" / "ycbv_pbr_dev" / "annotations" / "coco.json"
 
 
 def overrides(width: int, height: int, objects: int, workers: int = 1) -> list[str]:
@@ -273,6 +276,15 @@ def main() -> None:
     parser.add_argument("--physics", action=argparse.BooleanOptionalAction, default=True, help="settle times, drop")
     parser.add_argument("--shadows", action=argparse.BooleanOptionalAction, default=True, help="the cost of shadows")
     parser.add_argument("--settle-scenes", type=int, default=100, help="scenes per settle-time measurement (100)")
+    parser.add_argument(
+        "--evaluate",
+        type=Path,
+        metavar="SYNTH",
+        help="also time scenegen evaluate of this rendered dataset against --evaluate-target (defaults)",
+    )
+    parser.add_argument(
+        "--evaluate-target", type=Path, default=EVALUATE_TARGET, metavar="COCO_JSON", help="(ycbv_pbr_dev)"
+    )
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -302,6 +314,22 @@ def main() -> None:
             shadows(args, scratch)
         if args.video:
             bench_video(args.frames, scratch)
+        if args.evaluate:
+            bench_evaluate(args.evaluate, args.evaluate_target, scratch)
+
+
+def bench_evaluate(synthetic: Path, target: Path, scratch: Path) -> None:
+    """``scenegen evaluate SYNTH --target TARGET`` with its defaults, end to end in a fresh process (start-up,
+    reading, cropping, the probe, k-fold, KID, the report): wall time and the crops it used."""
+    out = scratch / "evaluate"
+    start = time.perf_counter()
+    command = ["evaluate", str(synthetic), "--target", str(target), "--out", str(out), "--no-progress"]
+    subprocess.run([sys.executable, "-m", "scenegen.cli", *command], check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    summary = json.loads((out / "evaluate.json").read_text())
+    synthetic_crops, target_crops = (sum(summary["crops"][k].values()) for k in ("synthetic", "target"))
+    kfold = "with" if summary["real_only"] else "without"
+    print(f"\nevaluate: {synthetic_crops} synthetic and {target_crops} target crops, {kfold} k-fold: {wall:.0f} s")
 
 
 def main_comparison(args: argparse.Namespace, scratch: Path) -> None:
