@@ -14,7 +14,7 @@ from pathlib import Path
 from scenegen.dataset.dataset_file import read_dataset_file
 from scenegen.dataset.record import frame_problems, read_record, record_file, record_path
 from scenegen.errors import ScenegenError
-from scenegen.formats.links import link_problems
+from scenegen.formats.links import link_problems, readable_records
 from scenegen.scene.frames import in_shard, shard_frames
 
 
@@ -39,6 +39,7 @@ def verify_dataset(folder: Path, report: Callable[[str], None]) -> tuple[int, st
         present.add(int(path.stem))
     expected = shard_frames(dataset.config)
     frames = files = 0
+    damaged: set[int] = set()  # frames whose own files are wrong: their exports' links are not checked too
     for index in sorted(set(expected) | present):
         path = record_path(folder, index)
         if index not in present:
@@ -56,7 +57,9 @@ def verify_dataset(folder: Path, report: Callable[[str], None]) -> tuple[int, st
         files += len(record["files"])
         for line in frame_problems(folder, record):
             problem(line)
-    for line in link_problems(folder):  # the exports' image links: the frame's file, or a copy of it
+            damaged.add(index)
+    sound = (r for r in readable_records(folder, dataset) if r["index"] not in damaged)  # the others are named
+    for line in link_problems(folder, sound):  # the exports' links: the frame's file, or a copy of it
         problem(line)
     verdict = "ok" if not problems else f"{problems} problem{'s' * (problems != 1)}"
     return problems, f"{folder}: {frames} of {len(expected)} frames, {files} files checked: {verdict}"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scenegen.dataset.atomic import link_or_copy
+from scenegen.dataset.dataset_file import DatasetFile
 from scenegen.dataset.inside import path_inside
 from scenegen.dataset.record import FileEntry, FrameRecord, file_path, frame_name, read_record
 from scenegen.errors import ScenegenError
@@ -55,12 +56,13 @@ def export_links(folder: Path, record: FrameRecord) -> Iterator[ExportLink]:
         yield ExportLink(MOT_FOLDER, "image", (f"{MOT_FOLDER}/{sequence}/img1/{number:06d}{ext}",))
 
 
-def readable_records(folder: Path) -> Iterator[FrameRecord]:
-    """The frame records in ``folder/labels`` that read (``scenegen verify`` names the others), in frame order."""
+def readable_records(folder: Path, dataset: DatasetFile | None = None) -> Iterator[FrameRecord]:
+    """The frame records in ``folder/labels`` that read (and agree with ``dataset``, when given: ``scenegen
+    verify`` names the others), in frame order."""
     for path in sorted((folder / "labels").glob("*.json")):
         if path.stem.isdigit() and path.is_file():  # not a FIFO, which would block the read
             try:
-                yield read_record(path_inside(folder, f"labels/{path.name}", folder))
+                yield read_record(path_inside(folder, f"labels/{path.name}", folder), dataset)
             except ScenegenError:
                 continue
 

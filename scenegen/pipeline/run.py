@@ -53,7 +53,7 @@ def _render_locked(cfg: Config, catalog: Catalog, out: Path, progress: bool) -> 
         shown = ", ".join(map(str, damaged[:10])) + (", ..." if len(damaged) > 10 else "")
         note = f"rendering again {len(damaged)} frames whose record or files are damaged: {shown} (and their scenes)"
         print(f"scenegen: {note}", file=sys.stderr)
-    linked = hard_links(out, readable_records(out))  # exports' links, before their frames are rendered again
+    linked = hard_links(out, readable_records(out, dataset))  # exports' links, before their frames are rendered again
     try:
         stats = run_frames(cfg, out, todo, progress, catalog)
     except ScenegenError as err:
