@@ -53,7 +53,8 @@ import trimesh
 from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import cdist
 
-from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
+from scenegen.assets.catalog import Catalog
+from scenegen.assets.shapes import run_catalog
 from scenegen.config.schema import ObjectsConfig
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
@@ -331,8 +332,7 @@ def write_bop(dataset_dir: Path, records: Iterable[dict[str, Any]], config: dict
     dataset_dir = Path(dataset_dir)
     out = dataset_dir / FOLDER
     objects = config["objects"]
-    limits = MeshLimits.of(ObjectsConfig(**objects))
-    catalog = build_catalog(list(objects["packs"]), list(objects["classes"]), limits)
+    catalog = run_catalog(ObjectsConfig(**objects), config["seed"], config["cache_dir"])  # with the run's shapes
     models: dict[tuple[str, float], Model] = {}
     silhouettes = _Silhouettes(config)
     try:
