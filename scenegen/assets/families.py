@@ -31,7 +31,7 @@ from scenegen.assets.lathe import revolve, revolved_pieces, tube, tube_pieces
 
 SECTIONS = 64  # segments around a revolved shape
 SECTORS = 8  # angular pieces of a revolved wall
-TOLERANCE = 0.0015  # metres a revolved piece's cross-section may bulge beyond the solid
+TOLERANCE = 0.003  # metres a revolved piece's cross-section may bulge beyond the solid
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ def mug(p: dict[str, float]) -> tuple[trimesh.Trimesh, list[np.ndarray]]:
     x = outside(z) - wall / 2 + p["handle_reach"] * np.abs(np.cos(t)) ** power
     path = np.column_stack([x, np.zeros_like(x), z])
     handle = tube(path, thickness, 16, closed=False)
-    pieces += tube_pieces(handle, len(path), 16, 4, closed=False)
+    pieces += tube_pieces(handle, len(path), 16, 6, closed=False)
     return _joined(cup, handle), pieces
 
 
@@ -193,7 +193,7 @@ def torus(p: dict[str, float]) -> tuple[trimesh.Trimesh, list[np.ndarray]]:
     lift = minor * p["squash"]
     path = np.column_stack([major * np.cos(angles), major * np.sin(angles), np.full(64, lift)])
     mesh = tube(path, minor, 24, closed=True, squash=p["squash"])
-    return mesh, tube_pieces(mesh, 64, 24, 4, closed=True)
+    return mesh, tube_pieces(mesh, 64, 24, 8, closed=True)
 
 
 def _joined(*parts: trimesh.Trimesh) -> trimesh.Trimesh:
