@@ -205,9 +205,9 @@ def test_records_name_each_shape_and_its_exact_parameters(tmp_path):
     """Each object's record names its family and the parameters its mesh was built from, to the last bit
     (test_exactness rebuilds the meshes from them and reprojects them onto the masks)."""
     out = tmp_path / "out"
-    result = render_small(out, f"cache_dir={tmp_path / 'cache'}", "seed=3", scenes=3)
+    result = render_small(out, "seed=3", scenes=3)
     assert result.returncode == 0, result.stderr
-    cfg = load_config(["seed=3", f"cache_dir={tmp_path / 'cache'}"])
+    cfg = load_config(["seed=3"])
     catalog = run_catalog(cfg.objects, cfg.seed, cfg.cache_dir)
     seen = 0
     for path in sorted((out / "labels").glob("*.json")):

@@ -146,7 +146,11 @@ def _on_axis(profile: np.ndarray) -> np.ndarray:
 def _smooth(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray) -> trimesh.Trimesh:
     """The mesh of ``vertices`` (n, 3), ``faces`` (m, 3) and ``uv`` (n, 2), faces turned outward (the volume
     they enclose positive), with the vertex normals of the welded surface: no shading seam where a vertex is
-    repeated for its UVs."""
+    repeated for its UVs. Vertices no face uses (a pole's copy for the closing section) are left out."""
+    used = np.unique(faces)
+    renumber = np.zeros(len(vertices), dtype=np.int64)
+    renumber[used] = np.arange(len(used))
+    vertices, faces, uv = vertices[used], renumber[faces], np.asarray(uv)[used]
     positions, index = np.unique(vertices.round(12), axis=0, return_inverse=True)
     index = index.reshape(-1)
     if trimesh.Trimesh(positions, index[faces], process=False).volume < 0:
