@@ -27,18 +27,21 @@ SECTIONS = 64
 
 
 def family_params() -> list[tuple[str, dict[str, float]]]:
-    """Every family at its base, at the low and at the high end of every span, and at three random draws."""
-    cases = []
+    """Every family at its base, at the low and at the high end of every span, at three random draws, and at
+    three random corners of its parameter box (each parameter at one end of its span)."""
+    cases, rng = [], np.random.default_rng(7)
     for family, (params, _) in FAMILIES.items():
         for end in ("base", "low", "high"):
             cases.append((family, {name: getattr(p, end) for name, p in params.items()}))
         for variant in draw_variants(family, 1.0, 3, seed=123):
             cases.append((family, dict(variant.params)))
+        for _ in range(3):
+            cases.append((family, {name: (p.low, p.high)[rng.integers(2)] for name, p in params.items()}))
     return cases
 
 
 CASES = family_params()
-IDS = [f"{family}-{k % 6}" for k, (family, _) in enumerate(CASES)]
+IDS = [f"{family}-{k % 9}" for k, (family, _) in enumerate(CASES)]
 
 
 def hull_equations(pieces) -> list[np.ndarray]:
@@ -160,10 +163,34 @@ def test_shape_variation_zero_keeps_the_built_in_meshes(tmp_path):
     assert all(catalog.asset(o.asset_id).mesh_path.suffix == ".ply" for o in objects)
 
 
-@pytest.mark.parametrize("variation", ["1.5", "-0.1"])
-def test_a_variation_outside_zero_to_one_is_refused(variation):
-    code, _, err = run_main("render", f"objects.shape_variation={variation}")
-    assert code == 2 and err.count("\n") == 1 and "objects.shape_variation" in err
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("objects.shape_variation=1.5", "objects.shape_variation"),
+        ("objects.shape_variation=-0.1", "objects.shape_variation"),
+        ("+objects.shape_spans={mug:{height:[0.2,0.3]}}", "objects.shape_spans.mug.height"),  # beyond its span
+        ("+objects.shape_spans={mug:{height:[0.1,0.08]}}", "objects.shape_spans.mug.height"),
+        ("+objects.shape_spans={mug:{height:[0.1]}}", "objects.shape_spans.mug.height"),
+        ("+objects.shape_spans={mug:{spout:[0.1,0.2]}}", "objects.shape_spans.mug.spout"),
+        ("+objects.shape_spans={vase:{height:[0.1,0.2]}}", "objects.shape_spans.vase"),
+    ],
+)
+def test_bad_shape_settings_are_refused_by_key(tmp_path, override, key):
+    code, _, err = run_main("render", override, f"output_dir={tmp_path / 'out'}")
+    assert code == 2 and err.count("\n") == 1 and key in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_shape_spans_narrow_what_is_drawn(tmp_path):
+    cfg = load_config(
+        ["+objects.shape_spans={mug:{height:[0.1,0.11]},box:{bevel:[0.004,0.006]}}", "objects.shape_pool=20"]
+    )
+    catalog = run_catalog(cfg.objects, cfg.seed, str(tmp_path))
+    heights = [a.load_mesh().extents[2] for a in catalog.variants["mug"]]
+    assert 0.1 - 1e-9 <= min(heights) and max(heights) <= 0.11 + 1e-9 and np.ptp(heights) > 0.005
+    assert all(0.004 <= dict(a.shape.params)["bevel"] <= 0.006 for a in catalog.variants["box"])
+    default = run_catalog(load_config([]).objects, cfg.seed, str(tmp_path))
+    assert [a.id for a in catalog.variants["can"]][:8] == [a.id for a in default.variants["can"]]  # others unchanged
 
 
 @pytest.mark.parametrize("family", ["mug", "bowl", "torus"])

@@ -193,7 +193,7 @@ def _clip(profile: np.ndarray, low: float, high: float) -> np.ndarray:
 def _radii(profile: np.ndarray, z: float) -> tuple[float, float]:
     """The smallest and largest radius at which the profile, closed along the axis, crosses height ``z``."""
     p, q = profile, np.roll(profile, -1, axis=0)
-    crossing = (p[:, 1] - z) * (q[:, 1] - z) < 0
+    crossing = (p[:, 1] <= z) != (q[:, 1] <= z)  # a vertex at height z counts once, a flat edge never
     p, q = p[crossing], q[crossing]
     radii = p[:, 0] + (q[:, 0] - p[:, 0]) * (z - p[:, 1]) / (q[:, 1] - p[:, 1])
     return float(radii.min()), float(radii.max())

@@ -21,8 +21,9 @@ import numpy as np
 
 from scenegen.assets.catalog import Asset, Catalog, MeshLimits, build_catalog
 from scenegen.assets.collision import default_cache_dir
-from scenegen.assets.families import FAMILIES, Variant
+from scenegen.assets.families import FAMILIES, Param, Variant
 from scenegen.config.schema import ObjectsConfig
+from scenegen.errors import ScenegenError
 from scenegen.paths import assets_dir
 
 SHAPE_STREAM = 2**40  # the pool's random stream: [seed, SHAPE_STREAM, family], apart from every frame's
@@ -32,23 +33,53 @@ FAMILY_PACK = "builtin"  # the pack whose assets named after a family are drawn 
 def run_catalog(objects: ObjectsConfig, seed: int, cache_dir: str) -> Catalog:
     """The catalog of a run: its packs' classes and assets, and the shape pools of ``objects.shape_variation``,
     their resting poses kept in ``cache_dir`` (the config's: "" for the user's cache folder)."""
+    spans = checked_spans(objects.shape_spans)
     catalog = build_catalog(list(objects.packs), list(objects.classes), MeshLimits.of(objects))
     cache = Path(cache_dir).expanduser().resolve() if cache_dir else default_cache_dir()
-    return with_shapes(catalog, objects.shape_variation, objects.shape_pool, seed, cache)
+    return with_shapes(catalog, objects.shape_variation, objects.shape_pool, seed, cache, spans)
 
 
-def with_shapes(catalog: Catalog, variation: float, count: int, seed: int, cache: Path | None = None) -> Catalog:
+def with_shapes(
+    catalog: Catalog,
+    variation: float,
+    count: int,
+    seed: int,
+    cache: Path | None = None,
+    spans: dict[str, dict[str, Param]] | None = None,
+) -> Catalog:
     """``catalog`` with a pool of ``count`` variants for each asset that has a shape family (none at
-    ``variation`` 0), their resting poses kept in ``cache`` if given."""
+    ``variation`` 0), their resting poses kept in ``cache`` if given; ``spans``: narrower parameter spans."""
     if variation <= 0:
         return catalog
     variants = {}
     for assets in catalog.assets_by_class.values():
         for asset in assets:
             if has_family(asset):
-                pool = draw_variants(asset.id, variation, count, seed)
+                pool = draw_variants(asset.id, variation, count, seed, (spans or {}).get(asset.id, {}))
                 variants[asset.id] = tuple(variant_asset(asset, v, cache) for v in pool)
     return dataclasses.replace(catalog, variants=variants)
+
+
+def checked_spans(spans: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, Param]]:
+    """``objects.shape_spans`` as Params (each base moved into its span), every family, parameter and span
+    checked: a span must lie within the family's own (the shapes it can build, tested); ScenegenError naming
+    the key otherwise."""
+    checked: dict[str, dict[str, Param]] = {}
+    for family, params in spans.items():
+        if family not in FAMILIES:
+            known = sorted(FAMILIES)
+            raise ScenegenError(f"config: objects.shape_spans.{family}: no such shape family; known: {known}")
+        own = FAMILIES[family][0]
+        for name, span in params.items():
+            key = f"config: objects.shape_spans.{family}.{name}"
+            if name not in own:
+                raise ScenegenError(f"{key}: no such parameter of {family}; known: {sorted(own)}")
+            p = own[name]
+            if len(span) != 2 or not p.low <= span[0] <= span[1] <= p.high:
+                raise ScenegenError(f"{key} = {list(span)} must be [min, max] within [{p.low}, {p.high}]")
+            low, high = float(span[0]), float(span[1])
+            checked.setdefault(family, {})[name] = Param(min(max(p.base, low), high), low, high)
+    return checked
 
 
 def has_family(asset: Asset) -> bool:
@@ -56,11 +87,14 @@ def has_family(asset: Asset) -> bool:
     return asset.id in FAMILIES and asset.pack_root == (assets_dir() / FAMILY_PACK).resolve()
 
 
-def draw_variants(family: str, variation: float, count: int, seed: int) -> list[Variant]:
-    """``count`` variants of ``family``, drawn from ``[seed, SHAPE_STREAM, crc32(family)]``; duplicates
-    (possible only at tiny variations) are kept, so the pool's size never depends on the draw."""
+def draw_variants(
+    family: str, variation: float, count: int, seed: int, spans: dict[str, Param] | None = None
+) -> list[Variant]:
+    """``count`` variants of ``family``, drawn from ``[seed, SHAPE_STREAM, crc32(family)]``, with ``spans``
+    in place of the family's own where given; duplicates (possible only at tiny variations or narrow spans)
+    are kept, so the pool's size never depends on the draw."""
     rng = np.random.default_rng([seed, SHAPE_STREAM, zlib.crc32(family.encode())])
-    params = FAMILIES[family][0]
+    params = {**FAMILIES[family][0], **(spans or {})}
     pool = []
     for _ in range(count):
         drawn = {}
