@@ -332,7 +332,8 @@ def write_bop(dataset_dir: Path, records: Iterable[dict[str, Any]], config: dict
     dataset_dir = Path(dataset_dir)
     out = dataset_dir / FOLDER
     objects = config["objects"]
-    catalog = run_catalog(ObjectsConfig(**objects), config["seed"], config["cache_dir"])  # with the run's shapes
+    single = {"shape_variation": 0.0, "shape_pool": 1, "shape_spans": {}}  # a run from before shape families
+    catalog = run_catalog(ObjectsConfig(**{**single, **objects}), config["seed"], config["cache_dir"])
     models: dict[tuple[str, float], Model] = {}
     silhouettes = _Silhouettes(config)
     try:
