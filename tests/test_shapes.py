@@ -117,6 +117,7 @@ def digest_of(family: str, params: dict[str, float]) -> str:
     return digest.hexdigest()
 
 
+@pytest.mark.slow
 def test_the_same_parameters_give_the_same_bytes_in_another_process():
     cases = [CASES[k] for k in range(0, len(CASES), 6)]
     here = [digest_of(family, params) for family, params in cases]
@@ -139,8 +140,8 @@ def test_wrong_parameters_are_refused_by_name():
         build("vase", {})
 
 
-def test_the_pool_is_drawn_from_the_seed_and_bounds_the_shapes_a_run_uses(tmp_path):
-    cfg = load_config(["objects.shape_pool=3", f"cache_dir={tmp_path}"])
+def test_the_pool_is_drawn_from_the_seed_and_bounds_the_shapes_a_run_uses():
+    cfg = load_config(["objects.shape_pool=3", "scene.layout=flying"])  # flying: no resting poses to find
     catalog = run_catalog(cfg.objects, 0, cfg.cache_dir)
     again, other = run_catalog(cfg.objects, 0, cfg.cache_dir), run_catalog(cfg.objects, 1, cfg.cache_dir)
     assert set(catalog.variants) == set(FAMILIES) and all(len(pool) == 3 for pool in catalog.variants.values())
@@ -155,7 +156,7 @@ def test_the_pool_is_drawn_from_the_seed_and_bounds_the_shapes_a_run_uses(tmp_pa
 
 
 def test_shape_variation_zero_keeps_the_built_in_meshes(tmp_path):
-    cfg = load_config(["objects.shape_variation=0", f"cache_dir={tmp_path}"])
+    cfg = load_config(["objects.shape_variation=0", f"cache_dir={tmp_path}", "scene.layout=flying"])
     catalog = run_catalog(cfg.objects, cfg.seed, cfg.cache_dir)
     assert catalog.variants == {}
     objects = [o for i in range(10) for o in sample_scene(cfg, catalog, i).objects]

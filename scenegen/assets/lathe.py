@@ -104,13 +104,13 @@ def revolved_pieces(profile: np.ndarray, sections: int, sectors: int, tolerance:
     per = sections // sectors
     pieces = []
     for slab in slabs:
-        outline = _clip(profile, *slab)
-        if _hollow(profile, slab):  # a flat stretch of the profile on a bound, reaching into the hollow: not the wall's
-            margin = 1e-6 * (slab[1] - slab[0])
+        outline, arcs = _clip(profile, *slab), [angles]
+        if _hollow(profile, slab):  # a wall: in sectors, without the flat stretches of the profile that reach
+            margin = 1e-6 * (slab[1] - slab[0])  # into its hollow along the slab's bounds
             for bound, inward in ((slab[0], margin), (slab[1], -margin)):
                 hollow = _radii(profile, bound + inward)[0] - 1e-6
                 outline = outline[(outline[:, 0] >= hollow) | ~np.isclose(outline[:, 1], bound, rtol=0, atol=1e-12)]
-        arcs = [angles] if not _hollow(profile, slab) else [angles[k * per : k * per + per + 1] for k in range(sectors)]
+            arcs = [angles[k * per : k * per + per + 1] for k in range(sectors)]
         for arc in arcs:
             r, z = outline[:, :1], outline[:, 1:]
             points = np.stack([r * np.cos(arc), r * np.sin(arc), np.broadcast_to(z, (len(outline), len(arc)))], -1)
