@@ -21,6 +21,8 @@ from scenegen.assets.lathe import revolve, welded
 from scenegen.assets.pose_cache import pose_path
 from scenegen.assets.shapes import draw_variants, run_catalog, variant_id
 from scenegen.config.load import load_config
+from scenegen.errors import ScenegenError
+from scenegen.formats.bop import record_model_mesh
 from scenegen.scene.sampler import sample_scene
 
 SECTIONS = 64
@@ -133,11 +135,20 @@ def test_the_same_parameters_give_the_same_bytes_in_another_process():
     assert len(set(here)) == len(here)
 
 
-def test_wrong_parameters_are_refused_by_name():
+def test_wrong_parameters_are_refused_by_name(catalog):
+    base = {name: p.base for name, p in FAMILIES["mug"][0].items()}
     with pytest.raises(ValueError, match="takes parameters"):
         build("mug", {"radius": 0.04})
     with pytest.raises(ValueError, match="unknown shape family 'vase'"):
         build("vase", {})
+    for bad in (5.0, float("nan"), "0.04", True):  # outside the span, not a number
+        with pytest.raises(ValueError, match="mug radius"):
+            build("mug", {**base, "radius": bad})
+    record = {"asset_id": "mug@00000000", "shape": {"family": "mug", "params": {**base, "wall": -1.0}}}
+    with pytest.raises(ScenegenError, match="^frame record: object 'mug@00000000': its shape cannot be rebuilt"):
+        record_model_mesh(catalog, record)  # the BOP export, given a damaged record
+    rebuilt = record_model_mesh(catalog, {"asset_id": "x", "shape": {"family": "mug", "params": base}})
+    assert np.array_equal(rebuilt.vertices, build("mug", base).mesh.vertices)
 
 
 def test_the_pool_is_drawn_from_the_seed_and_bounds_the_shapes_a_run_uses():

@@ -67,12 +67,18 @@ class Variant:
 
 
 def build(family: str, params: dict[str, float]) -> Shape:
-    """The shape of ``family`` with ``params`` (every parameter of the family, nothing else); cached."""
+    """The shape of ``family`` with ``params`` (every parameter of the family, nothing else, each within its
+    span: the shapes the tests build); cached. ValueError naming what is wrong otherwise."""
     if family not in FAMILIES:
         raise ValueError(f"unknown shape family {family!r}; known: {sorted(FAMILIES)}")
-    expected = sorted(FAMILIES[family][0])
-    if sorted(params) != expected:
-        raise ValueError(f"shape family {family!r} takes parameters {expected}, got {sorted(params)}")
+    spans = FAMILIES[family][0]
+    if sorted(params) != sorted(spans):
+        raise ValueError(f"shape family {family!r} takes parameters {sorted(spans)}, got {sorted(params)}")
+    for name, value in params.items():
+        if isinstance(value, bool) or not (
+            isinstance(value, (int, float)) and spans[name].low <= value <= spans[name].high
+        ):
+            raise ValueError(f"{family} {name} = {value!r} is not a number in [{spans[name].low}, {spans[name].high}]")
     return _build(family, tuple(sorted((k, float(v)) for k, v in params.items())))
 
 

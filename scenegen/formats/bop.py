@@ -53,8 +53,8 @@ import trimesh
 from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import cdist
 
-from scenegen.assets.catalog import Catalog
-from scenegen.assets.shapes import run_catalog
+from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
+from scenegen.assets.families import build
 from scenegen.config.schema import ObjectsConfig
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
@@ -83,10 +83,16 @@ def bop_problem(output: dict[str, Any]) -> str | None:
     return None
 
 
-def record_model_mesh(catalog: Catalog, asset_id: str) -> trimesh.Trimesh:
+def record_model_mesh(catalog: Catalog, obj: dict[str, Any]) -> trimesh.Trimesh:
     """The mesh whose points, times an instance's ``scale``, the record's ``cam_R_m2c``, ``cam_t_m2c`` place
-    in the camera (metres)."""
-    return catalog.asset(asset_id).load_mesh()
+    in the camera (metres): the record's shape rebuilt from its family and parameters, else its asset's."""
+    shape = obj.get("shape")
+    if shape is None:
+        return catalog.asset(obj["asset_id"]).load_mesh()
+    try:
+        return build(shape["family"], shape["params"]).mesh
+    except (KeyError, TypeError, ValueError) as err:
+        raise ScenegenError(f"frame record: object {obj['asset_id']!r}: its shape cannot be rebuilt ({err})") from None
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,7 @@ def add_models(models: dict[tuple[str, float], Model], record: dict[str, Any], c
         if key in models:
             continue
         asset_id, scale = key
-        mesh = record_model_mesh(catalog, asset_id)
+        mesh = record_model_mesh(catalog, obj)
         points = np.asarray(mesh.vertices, dtype=float) * scale
         centre = (points.min(axis=0) + points.max(axis=0)) / 2
         vertices = (points - centre) * MM_PER_M
@@ -332,8 +338,8 @@ def write_bop(dataset_dir: Path, records: Iterable[dict[str, Any]], config: dict
     dataset_dir = Path(dataset_dir)
     out = dataset_dir / FOLDER
     objects = config["objects"]
-    single = {"shape_variation": 0.0, "shape_pool": 1, "shape_spans": {}}  # a run from before shape families
-    catalog = run_catalog(ObjectsConfig(**{**single, **objects}), config["seed"], config["cache_dir"])
+    limits = MeshLimits.of(ObjectsConfig(**objects))
+    catalog = build_catalog(list(objects["packs"]), list(objects["classes"]), limits)
     models: dict[tuple[str, float], Model] = {}
     silhouettes = _Silhouettes(config)
     try:
