@@ -91,14 +91,14 @@ def child_bare(args: list[str], msaa: int, frames: int) -> dict:
     import pyrender
     import trimesh
 
-    from scenegen.assets.catalog import MeshLimits, build_catalog
     from scenegen.assets.primitives import unit_primitive
+    from scenegen.assets.shapes import run_catalog
     from scenegen.render.msaa import set_msaa_samples
     from scenegen.render.renderer import camera_for
     from scenegen.scene.sampler import sample_scene
     from scenegen.scene.textures import texture_image, with_uv
 
-    catalog = build_catalog(list(cfg.objects.packs), [], MeshLimits.of(cfg.objects))
+    catalog = run_catalog(cfg.objects, cfg.seed, cfg.cache_dir)
     specs = [sample_scene(cfg, catalog, i) for i in range(frames)]
     set_msaa_samples(msaa)
     renderer = pyrender.OffscreenRenderer(cfg.render.width, cfg.render.height)
@@ -167,15 +167,15 @@ def child_settle(args: list[str], frames: int) -> dict:
     one core; every ``settle`` call of a scene summed, re-drops included), the simulated seconds per call,
     how many calls hit the time limit, and how many objects were dropped again."""
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    from scenegen.assets.catalog import MeshLimits, build_catalog
     from scenegen.assets.collision import collision_shape
+    from scenegen.assets.shapes import run_catalog
     from scenegen.config.load import load_config
     from scenegen.scene import drop
     from scenegen.scene.sampler import sample_scene
 
     cfg = load_config(args)
-    catalog = build_catalog(list(cfg.objects.packs), [], MeshLimits.of(cfg.objects))
-    for assets in catalog.assets_by_class.values():
+    catalog = run_catalog(cfg.objects, cfg.seed, cfg.cache_dir)
+    for assets in [*catalog.assets_by_class.values(), *catalog.variants.values()]:
         for asset in assets:
             collision_shape(asset, cfg.physics.collision, drop.cache_dir(cfg))  # cached: not part of the timing
     calls = []

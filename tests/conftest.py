@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
+from scenegen.assets.catalog import Catalog, MeshLimits
+from scenegen.assets.shapes import run_catalog
 from scenegen.config.load import load_config
 from scenegen.config.schema import Config
 from scenegen.labels.geometry import intrinsics, look_at
@@ -141,7 +142,9 @@ def renderer(catalog):
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
-    return build_catalog(["builtin"], [], DEFAULT_LIMITS)
+    """The default run's catalog: the built-in pack, its classes drawn from their shape families' pools."""
+    cfg = load_config([])
+    return run_catalog(cfg.objects, cfg.seed, cfg.cache_dir)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import yaml
 from pycocotools import mask as mask_api
 
 from conftest import GREY, REPO, render_small, scene
+from scenegen.assets.families import build
 from scenegen.labels.geometry import world_to_camera_cv
 from scenegen.scene.spec import PlaneSpec, SceneSpec
 
@@ -41,6 +42,13 @@ def mesh_files() -> dict[str, Path]:
 
 def file_mesh(path: Path) -> trimesh.Trimesh:
     return trimesh.load(str(path), force="mesh")
+
+
+def record_mesh(obj: dict, files: dict[str, Path]) -> trimesh.Trimesh:
+    """The mesh of a record's object: its shape family rebuilt from the recorded parameters, else its file."""
+    if obj["shape"] is not None:
+        return build(obj["shape"]["family"], obj["shape"]["params"]).mesh
+    return file_mesh(files[obj["asset_id"]])
 
 
 def to_camera(points: np.ndarray, ann: dict, scale: float) -> np.ndarray:
@@ -124,8 +132,9 @@ def test_antialiasing_changes_the_colour_image_only(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("layout", ["tabletop", "flying"])
 def test_recorded_poses_reproject_the_mesh_files(tmp_path, layout):
-    """Every instance, the example pack's y-up pyramid included, reprojected from its mesh file and the
-    record (and from the BOP export) covers exactly its amodal mask; its keypoints are the file's box."""
+    """Every instance, the example pack's y-up pyramid included, reprojected from its mesh file (a built-in
+    class: its shape rebuilt from the record's family and parameters) and the record (and from the BOP export)
+    covers exactly its amodal mask; its keypoints are the mesh's box."""
     out = tmp_path / "out"
     classes = "objects.classes=[pyramid,crate,mug,box]"
     result = render_small(
@@ -141,7 +150,8 @@ def test_recorded_poses_reproject_the_mesh_files(tmp_path, layout):
         ids = cv2.imread(str(frame_file(out, record, "instance_mask")), cv2.IMREAD_UNCHANGED)
         objects = {obj["instance_id"]: obj for obj in record["spec"]["objects"]}
         for ann, bop_entry in zip(record["annotations"], bop[str(record["index"])], strict=True):
-            mesh, scale = file_mesh(files[ann["asset_id"]]), objects[ann["instance_id"]]["scale"]
+            obj = objects[ann["instance_id"]]
+            mesh, scale = record_mesh(obj, files), obj["scale"]
             cam = to_camera(mesh.vertices, ann, scale)
             assert cam[:, 2].min() > camera["znear"]
             rotation_bop = np.reshape(bop_entry["cam_R_m2c"], (3, 3))  # BOP: model millimetres to camera mm
@@ -157,7 +167,7 @@ def test_recorded_poses_reproject_the_mesh_files(tmp_path, layout):
             if ann["amodal_area"] >= 50:
                 iou = np.count_nonzero(amodal & silhouette) / np.count_nonzero(amodal | silhouette)
                 assert iou > 0.98, (ann["asset_id"], iou)
-                checked.add(ann["asset_id"])
+                checked.add(ann["asset_id"].split("@")[0])  # a shape family's member: its family's asset
             uv = pixels(to_camera(box_keypoints(mesh.bounds), ann, scale), K)
             for (u, v, flag), exact in zip(ann["keypoints"], uv, strict=True):
                 if flag:
@@ -195,7 +205,7 @@ def test_nothing_reaches_the_near_plane(tmp_path, overrides):
         camera = record["spec"]["camera"]
         world_to_cam = world_to_camera_cv(np.asarray(camera["pose"]))
         for ann, obj in zip(record["annotations"], record["spec"]["objects"], strict=True):
-            depth = to_camera(file_mesh(files[ann["asset_id"]]).vertices, ann, obj["scale"])[:, 2]
+            depth = to_camera(record_mesh(obj, files).vertices, ann, obj["scale"])[:, 2]
             assert depth.min() > camera["znear"], ann["asset_id"]
             deeper += depth.mean() > 0.2
         for distractor in record["spec"]["distractors"]:  # a sphere of radius |size| / 2 bounds each

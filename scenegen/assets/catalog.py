@@ -21,7 +21,7 @@ import os
 import re
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 
@@ -30,7 +30,9 @@ import PIL.Image
 import trimesh
 from trimesh.resolvers import FilePathResolver
 
+from scenegen.assets.families import Variant
 from scenegen.assets.manifest import MAX_SIZE, MIN_SIZE, AssetEntry, Manifest, find_manifest, read_manifest
+from scenegen.assets.pose_cache import pose_path, read_poses, write_poses
 from scenegen.config.schema import ObjectsConfig
 from scenegen.errors import ScenegenError
 from scenegen.paths import assets_dir
@@ -88,9 +90,14 @@ class Asset:
     up_axis: str
     keep_material: bool
     limits: MeshLimits
+    shape: Variant | None = None  # a member of a shape family (``scenegen.assets.shapes``): generated, not loaded
+    pose_cache: Path | None = None  # a cache folder where its resting poses are kept (``pose_cache``), if any
 
     def load_mesh(self) -> trimesh.Trimesh:
-        """The mesh in its model frame (the file's coordinates), unscaled; loaded and checked once per process."""
+        """The mesh in its model frame (the file's coordinates), unscaled; loaded and checked (or generated)
+        once per process."""
+        if self.shape is not None:
+            return self.shape.build().mesh
         return _load_mesh(self.mesh_path, self.pack, self.pack_root, self.limits)
 
     def check(self, resting: bool = True) -> None:
@@ -137,10 +144,24 @@ class Asset:
     @cached_property
     def resting_poses(self) -> RestingPoses:
         """The stable poses of the unscaled mesh on the plane z = 0, found in the upright frame, as
-        transforms of the model frame; computed once per process. A convex hull of more than
-        ``limits.max_pose_hull_faces`` faces (their cost grows faster than their number) is simplified
-        first: the poses are those of the hull of an evenly drawn subset of its vertices, each lowered or
-        raised so that the mesh itself touches z = 0."""
+        transforms of the model frame; computed once per process (and kept in ``pose_cache`` when given).
+        A convex hull of more than ``limits.max_pose_hull_faces`` faces (their cost grows faster than their
+        number) is simplified first: the poses are those of the hull of an evenly drawn subset of its
+        vertices, each lowered or raised so that the mesh itself touches z = 0."""
+        if self.pose_cache is None:
+            return self._stable_poses()
+        path = pose_path(self.pose_cache, self.load_mesh())
+        cached = read_poses(path)
+        if cached is not None:
+            return RestingPoses(*cached)
+        poses = self._stable_poses()
+        try:
+            write_poses(path, poses.transforms, poses.probabilities, poses.radii)
+        except OSError as err:
+            raise ScenegenError(f"resting pose cache {path.parent}: cannot write ({err.strerror})") from None
+        return poses
+
+    def _stable_poses(self) -> RestingPoses:
         mesh = self.load_mesh()
         upright = mesh.copy().apply_transform(self.up_rotation)
         try:
@@ -193,11 +214,13 @@ class Pack:
 
 @dataclass(frozen=True)
 class Catalog:
-    """The classes and assets of all packs in use; category ids start at 1 in ``classes`` order."""
+    """The classes and assets of all packs in use; category ids start at 1 in ``classes`` order. ``variants``:
+    the shapes an asset with a shape family is drawn as, by the asset's id (``scenegen.assets.shapes``)."""
 
     classes: tuple[str, ...]
     supercategories: dict[str, str]
     assets_by_class: dict[str, tuple[Asset, ...]]
+    variants: dict[str, tuple[Asset, ...]] = field(default_factory=dict)
 
     def category_id(self, class_name: str) -> int:
         return self.classes.index(class_name) + 1
@@ -211,7 +234,8 @@ class Catalog:
 
     @cached_property
     def _by_id(self) -> dict[str, Asset]:
-        return {asset.id: asset for assets in self.assets_by_class.values() for asset in assets}
+        every = [*self.assets_by_class.values(), *self.variants.values()]
+        return {asset.id: asset for assets in every for asset in assets}
 
 
 def installed_packs() -> dict[str, Path]:

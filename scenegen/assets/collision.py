@@ -1,8 +1,9 @@
 """Collision shapes for physics: each asset's mesh as a few convex parts, computed once and cached on disk.
 
 A mesh that is nearly convex (its volume at least ``convex_ratio`` of its convex hull's) gets one convex
-part; any other mesh (a bowl, a mug, a torus, a mesh that is not watertight) a convex decomposition by
-CoACD, one part per piece. Each part is a polytope of at most ``hull_vertices`` vertices (one part) or
+part; a shape family's member (``scenegen.assets.families``) the convex pieces its family cuts it into; any
+other mesh (a pack's bowl, mug, torus, a mesh that is not watertight) a convex decomposition by CoACD, one
+part per piece. Each part is a polytope of at most ``hull_vertices`` vertices (one part) or
 ``part_vertices`` (a piece, smaller) that holds its piece whole: cut from a box by planes that
 touch the piece, each cutting off the corner farthest from it.
 So a shape never lies inside the mesh it stands for: objects in contact keep a little air between their
@@ -38,6 +39,7 @@ import trimesh
 from scipy.spatial import ConvexHull, HalfspaceIntersection, QhullError
 
 from scenegen.assets.catalog import Asset
+from scenegen.assets.lathe import welded
 from scenegen.config.schema import CollisionConfig
 from scenegen.errors import ScenegenError
 
@@ -75,28 +77,40 @@ def collision_shape(asset: Asset, params: CollisionConfig, cache_dir: Path) -> C
     key = (asset, astuple(params), cache_dir)
     if key not in _LOADED:
         try:
-            _LOADED[key] = _shape(asset.load_mesh(), params, cache_dir)
+            if asset.shape is not None:  # a shape family's member: its own convex pieces, its seams welded
+                generated = asset.shape.build()
+                _LOADED[key] = _shape(welded(generated.mesh), params, cache_dir, generated.pieces)
+            else:
+                _LOADED[key] = _shape(asset.load_mesh(), params, cache_dir)
         except (ValueError, RuntimeError, QhullError) as err:  # CoACD and Qhull on a mesh they cannot handle
             raise ScenegenError(f"{asset.where}: no collision shape ({' '.join(str(err).split())[:160]})") from None
     return _LOADED[key]
 
 
-def shape_key(mesh: trimesh.Trimesh, params: CollisionConfig) -> str:
+def shape_key(mesh: trimesh.Trimesh, params: CollisionConfig, pieces: tuple[np.ndarray, ...] | None = None) -> str:
     """Hash of what decides a shape: the mesh's vertices and faces, the parameters (not the ``max_faces``
-    limit), the algorithm, CoACD's version."""
+    limit), the algorithm, CoACD's version, or the given convex ``pieces`` instead of CoACD."""
     values = tuple(v for k, v in asdict(params).items() if k != "max_faces")
-    digest = hashlib.sha256(f"{ALGORITHM} {values} coacd {version('coacd')}".encode())
-    digest.update(np.ascontiguousarray(mesh.vertices, dtype="<f8").tobytes())
+    method = "pieces" if pieces is not None else f"coacd {version('coacd')}"
+    digest = hashlib.sha256(f"{ALGORITHM} {values} {method}".encode())
+    for array in (mesh.vertices, *(pieces or ())):
+        digest.update(np.ascontiguousarray(array, dtype="<f8").tobytes())
     digest.update(np.ascontiguousarray(mesh.faces, dtype="<i8").tobytes())
     return digest.hexdigest()[:32]
 
 
-def convex_parts(mesh: trimesh.Trimesh, params: CollisionConfig) -> list[np.ndarray]:
+def convex_parts(
+    mesh: trimesh.Trimesh, params: CollisionConfig, pieces: tuple[np.ndarray, ...] | None = None
+) -> list[np.ndarray]:
     """The shape's convex parts, (k, 3) vertices each, together holding ``mesh``: one of at most
-    ``params.hull_vertices`` for a nearly convex mesh, else one of at most ``params.part_vertices`` per piece."""
-    if not _decomposed(mesh, params):
+    ``params.hull_vertices`` for a nearly convex mesh, else one of at most ``params.part_vertices`` per piece:
+    the given ``pieces`` (points whose hulls hold the mesh: a shape family's), else CoACD's."""
+    in_pieces = _decomposed(mesh, params) if pieces is None else not _nearly_convex(mesh, params.convex_ratio)
+    if not in_pieces:
         return [outer_hull(mesh.vertices, params.hull_vertices)]
-    return [outer_hull(piece, params.part_vertices) for piece in _cover(mesh, _decompose(mesh, params))]
+    if pieces is None:
+        pieces = tuple(_cover(mesh, _decompose(mesh, params)))
+    return [outer_hull(piece, params.part_vertices) for piece in pieces]
 
 
 def outer_hull(points: np.ndarray, max_vertices: int) -> np.ndarray:
@@ -230,9 +244,12 @@ def _checksum(path: Path, body: str) -> str:
     return hashlib.sha256(f"{path.stem}\n{body}".encode()).hexdigest()
 
 
-def _shape(mesh: trimesh.Trimesh, params: CollisionConfig, cache_dir: Path) -> CollisionShape:
-    path = cache_dir / "collision" / f"{shape_key(mesh, params)}.obj"
-    _decomposed(mesh, params)  # a mesh over the limit is refused whether its shape is cached or not
+def _shape(
+    mesh: trimesh.Trimesh, params: CollisionConfig, cache_dir: Path, pieces: tuple[np.ndarray, ...] | None = None
+) -> CollisionShape:
+    path = cache_dir / "collision" / f"{shape_key(mesh, params, pieces)}.obj"
+    if pieces is None:
+        _decomposed(mesh, params)  # a mesh over the limit is refused whether its shape is cached or not
     try:
         parts = read_parts(path, shape_bytes(params))
         check_parts(parts, mesh, params)
@@ -243,7 +260,7 @@ def _shape(mesh: trimesh.Trimesh, params: CollisionConfig, cache_dir: Path) -> C
         print(f"scenegen: collision shape cache {path}: {reason}; computing it again", file=sys.stderr)
         parts = None
     if parts is None:
-        parts = convex_parts(mesh, params)
+        parts = convex_parts(mesh, params, pieces)
         try:
             write_parts(path, parts)
         except OSError as err:

@@ -102,6 +102,9 @@ class ObjectsConfig:
     class_weights: dict[str, float] = MISSING  # class -> weight, default 1
     balance: Balance = MISSING  # uniform: class frequency ~ weight; assets: ~ weight x the class's asset count
     size_scale: list[float] = span(0.01, 100.0)  # multiplies each asset's target size
+    shape_variation: float = bounded(0.0, 1.0)  # built-in classes' shape families: 0 the single mesh, 1 full spans
+    shape_pool: int = bounded(1, 1000)  # shapes drawn per family and run (each generated and uploaded once)
+    shape_spans: dict[str, dict[str, list[float]]] = MISSING  # family -> parameter -> [min, max], narrowing its span
     max_mesh_faces: int = bounded(1, 100_000_000)  # a pack's mesh with more faces is an error
     max_mesh_megabytes: float = bounded(0.0, 100_000.0)  # a mesh file with the files it references, at most
     max_texture_pixels: int = bounded(1, 1_000_000_000)  # width x height of a mesh's texture, at most

@@ -59,6 +59,7 @@ from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import cdist
 
 from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
+from scenegen.assets.families import build
 from scenegen.config.schema import Config, RenderConfig
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
@@ -87,10 +88,16 @@ def bop_problem(output: dict[str, Any]) -> str | None:
     return None
 
 
-def record_model_mesh(catalog: Catalog, asset_id: str) -> trimesh.Trimesh:
+def record_model_mesh(catalog: Catalog, obj: dict[str, Any]) -> trimesh.Trimesh:
     """The mesh whose points, times an instance's ``scale``, the record's ``cam_R_m2c``, ``cam_t_m2c`` place
-    in the camera (metres)."""
-    return catalog.asset(asset_id).load_mesh()
+    in the camera (metres): the record's shape rebuilt from its family and parameters, else its asset's."""
+    shape = obj.get("shape")
+    if shape is None:
+        return catalog.asset(obj["asset_id"]).load_mesh()
+    try:
+        return build(shape["family"], shape["params"]).mesh
+    except (KeyError, TypeError, ValueError) as err:
+        raise ScenegenError(f"frame record: object {obj['asset_id']!r}: its shape cannot be rebuilt ({err})") from None
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,7 @@ def add_models(models: dict[tuple[str, float], Model], record: dict[str, Any], c
         if key in models:
             continue
         asset_id, scale = key
-        mesh = record_model_mesh(catalog, asset_id)
+        mesh = record_model_mesh(catalog, obj)
         points = np.asarray(mesh.vertices, dtype=float) * scale
         centre = (points.min(axis=0) + points.max(axis=0)) / 2
         vertices = (points - centre) * MM_PER_M

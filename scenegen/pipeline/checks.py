@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
+from scenegen.assets.catalog import Catalog
 from scenegen.assets.collision import collision_shape
+from scenegen.assets.shapes import run_catalog
 from scenegen.config.load import to_container
 from scenegen.config.schema import MAX_FRAMES, Config
 from scenegen.dataset.dataset_file import DATASET_FILE, identity_of, read_dataset_file
@@ -33,8 +34,8 @@ from scenegen.scene.sampler import class_probabilities
 def check_run(cfg: Config) -> tuple[Catalog, Path]:
     """Check ``cfg`` and what it names; return the catalog of its packs and the resolved output folder."""
     check_settings(cfg)
-    catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
-    for assets in catalog.assets_by_class.values():
+    catalog = run_catalog(cfg.objects, cfg.seed, cfg.cache_dir)
+    for assets in [*catalog.assets_by_class.values(), *catalog.variants.values()]:
         for asset in assets:  # as pack validate (resting poses only where objects rest): a bad one stops here
             asset.check(resting=cfg.scene.layout == "tabletop")
             if cfg.scene.layout == "drop":  # workers then read the shape from the cache, never compute it

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
+from scenegen.assets.catalog import Catalog
+from scenegen.assets.shapes import run_catalog
 from scenegen.config.schema import Config
 from scenegen.dataset.record import (
     FORMAT,
@@ -89,8 +90,7 @@ class FrameWorker:
 
     def __init__(self, cfg: Config, out: Path, device: int, catalog: Catalog | None = None) -> None:
         self.cfg, self.out = cfg, out
-        limits = MeshLimits.of(cfg.objects)
-        self.catalog = catalog or build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), limits)
+        self.catalog = catalog or run_catalog(cfg.objects, cfg.seed, cfg.cache_dir)
         backend.activate(backend.choose_backend(cfg.render.backend), device)
         from scenegen.render.renderer import SceneRenderer  # imports OpenGL: only after activate()
 

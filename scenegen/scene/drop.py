@@ -28,7 +28,7 @@ from scenegen.config.schema import Config
 from scenegen.scene.draws import random_rotation, uniform
 from scenegen.scene.materials import sample_object_material
 from scenegen.scene.physics import Body, StaticBox, follow, settle
-from scenegen.scene.placement import Sphere, choose_asset, wall_boxes
+from scenegen.scene.placement import Sphere, choose_asset, object_spec, wall_boxes
 from scenegen.scene.spec import MaterialSpec, ObjectSpec
 
 SPAWN_COVER = 0.5  # without walls, the spawn disk grows until bounding spheres cover at most this share of it
@@ -98,9 +98,8 @@ def sample_dropped_objects(
             poses[i] = pose
     objects, spheres = [], []
     for i in [i for i in range(count) if i not in lost]:
-        draft, pose, instance_id = drafts[i], poses[i], len(objects) + 1
-        name = draft.asset.class_name
-        objects.append(ObjectSpec(instance_id, draft.asset.id, name, pose.tolist(), draft.scale, draft.material))
+        draft, pose = drafts[i], poses[i]
+        objects.append(object_spec(len(objects) + 1, draft.asset, pose, draft.scale, draft.material))
         spheres.append(draft.sphere(pose))
     return Dropped(objects, spheres, redropped)
 

@@ -14,7 +14,7 @@ from scenegen.config.schema import Config
 from scenegen.labels.geometry import GL_TO_CV, world_to_camera_cv
 from scenegen.scene.draws import integer, pick, random_rotation, uniform
 from scenegen.scene.materials import sample_material, sample_object_material, sample_plane_material
-from scenegen.scene.spec import CameraSpec, DistractorSpec, ObjectSpec
+from scenegen.scene.spec import CameraSpec, DistractorSpec, MaterialSpec, ObjectSpec
 
 Sphere = tuple[np.ndarray, float]  # centre (3,), radius
 GROWTH = 1.1  # the disk, or the depth range, grows by this when an object finds no room
@@ -22,8 +22,19 @@ BIN_WALL, ROOM_WALL = 0.02, 0.05  # metres: wall thickness
 
 
 def choose_asset(rng: np.random.Generator, catalog: Catalog, probs: np.ndarray) -> Asset:
+    """A class by ``probs``, one of its assets, and, for an asset with a shape family, one of its variants."""
     assets = catalog.assets_by_class[catalog.classes[rng.choice(len(catalog.classes), p=probs)]]
-    return pick(rng, assets)
+    asset = pick(rng, assets)
+    variants = catalog.variants.get(asset.id)
+    return pick(rng, variants) if variants else asset
+
+
+def object_spec(
+    instance_id: int, asset: Asset, pose: np.ndarray, scale: float, material: MaterialSpec | None
+) -> ObjectSpec:
+    """The ObjectSpec of ``asset`` posed at ``pose`` (4, 4), naming its shape family and parameters if it has one."""
+    shape = None if asset.shape is None else asset.shape.record()
+    return ObjectSpec(instance_id, asset.id, asset.class_name, pose.tolist(), scale, material, shape)
 
 
 def sample_resting_objects(
@@ -58,7 +69,7 @@ def sample_resting_objects(
         resting = rest.transforms[k].copy()
         resting[:3, 3] *= scale  # the rest transform, for the scaled mesh
         pose = _yaw_translation(yaw, spot) @ resting
-        objects.append(ObjectSpec(len(objects) + 1, asset.id, asset.class_name, pose.tolist(), scale, material))
+        objects.append(object_spec(len(objects) + 1, asset, pose, scale, material))
         spheres.append(_bounding_sphere(asset, pose, scale))
     return objects, spheres, area
 
@@ -86,7 +97,7 @@ def sample_flying_objects(
             continue
         pose = rotation.copy()
         pose[:3, 3] = where - rotation[:3, :3] @ (scale * centre)  # the sphere's centre lands on ``where``
-        objects.append(ObjectSpec(len(objects) + 1, asset.id, asset.class_name, pose.tolist(), scale, material))
+        objects.append(object_spec(len(objects) + 1, asset, pose, scale, material))
         spheres.append((where, radius * scale))
     return objects, spheres
 

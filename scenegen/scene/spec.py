@@ -55,6 +55,7 @@ class ObjectSpec:
     pose: Matrix  # object-to-world, applied after ``scale``
     scale: float  # uniform scale from the mesh file's units to metres
     material: MaterialSpec | None  # None: the asset's own material and texture
+    shape: dict[str, Any] | None = None  # a shape family's member: {"family", "params"} (scenegen.assets.families)
 
 
 @dataclass(frozen=True)

@@ -216,10 +216,10 @@ def with_uv(mesh: trimesh.Trimesh, metres_per_repeat: float) -> trimesh.Trimesh:
     """
     visual = mesh.visual
     if isinstance(visual, trimesh.visual.TextureVisuals) and visual.uv is not None:
-        if len(visual.uv) == len(mesh.vertices):
-            out = mesh.copy()
-            out.visual = trimesh.visual.TextureVisuals(uv=np.asarray(visual.uv, dtype=np.float32))
-            return out
+        if len(visual.uv) == len(mesh.vertices):  # its vertex normals kept (a shape family's are welded at seams)
+            uv = trimesh.visual.TextureVisuals(uv=np.asarray(visual.uv, dtype=np.float32))
+            normals = mesh.vertex_normals
+            return trimesh.Trimesh(mesh.vertices, mesh.faces, vertex_normals=normals, visual=uv, process=False)
     axis = np.argmax(np.abs(mesh.face_normals), axis=1)
     keys, corners = np.unique((mesh.faces * 3 + axis[:, None]).ravel(), return_inverse=True)
     source = keys // 3
