@@ -25,6 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET = REPO.parent / "shared" / "targets" / "ycbv_pbr_dev"
+YCB_PACK = REPO.parent / "shared" / "targets" / "ycb_pack"  # six YCB objects with their photo textures
 CLASSES = "objects.classes=[can,box,bottle,bowl,mug]"
 ROWS = {
     "default": [],
@@ -42,6 +43,9 @@ ROWS = {
     ],
     "flying layout": ["+experiment=flying"],
     "drop layout with shadows": ["scene.layout=drop", "lighting.shadow_probability=1"],
+    "single meshes (no shape families)": ["objects.shape_variation=0"],
+    "no printed surfaces": ["materials.print_probability=0"],
+    "built-ins plus the YCB pack": [f"objects.packs=[builtin,{YCB_PACK}]", "materials.keep_asset_material=0.5"],
 }
 
 
