@@ -295,14 +295,14 @@ def _merge(args: argparse.Namespace) -> int:
             print(f"{source}: {count['images']} images, {count['annotations']} annotations{renumbered}")
         print(f"wrote {args.out}")
         return 0
-    from scenegen.dataset.merge import merge_shards
+    from scenegen.pipeline.merge import merge_shards
 
     print(f"merged dataset written to {merge_shards(args.out, args.shards)}")
     return 0
 
 
 def _verify(dataset: Path) -> int:
-    from scenegen.dataset.verify import verify_dataset
+    from scenegen.pipeline.verify import verify_dataset
 
     problems, summary = verify_dataset(dataset, lambda line: print(line, file=sys.stderr))
     print(summary)

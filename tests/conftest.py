@@ -19,7 +19,7 @@ import trimesh
 from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
 from scenegen.config.load import load_config
 from scenegen.config.schema import Config
-from scenegen.labels.geometry import intrinsics, look_at
+from scenegen.geometry import intrinsics, look_at
 from scenegen.scene.spec import BackdropSpec, CameraSpec, MaterialSpec, ObjectSpec, SceneSpec
 
 REPO = Path(__file__).resolve().parent.parent

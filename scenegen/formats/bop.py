@@ -64,7 +64,7 @@ from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import encode_png, file_path, frame_name, image_suffix, spec_of
 from scenegen.errors import ScenegenError
-from scenegen.labels.geometry import world_to_camera_cv
+from scenegen.geometry import world_to_camera_cv
 from scenegen.labels.masks import depth_millimetres
 from scenegen.labels.rle import decode_rle
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from scenegen.assets.catalog import Catalog
-from scenegen.labels.geometry import box_keypoints, image_extent, object_to_camera, points_in_camera, project
+from scenegen.geometry import box_keypoints, image_extent, object_to_camera, points_in_camera, project
 from scenegen.labels.masks import (
     Crop,
     amodal_fields,

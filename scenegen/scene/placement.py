@@ -11,7 +11,7 @@ import numpy as np
 
 from scenegen.assets.catalog import Asset, Catalog
 from scenegen.config.schema import Config
-from scenegen.labels.geometry import GL_TO_CV, world_to_camera_cv
+from scenegen.geometry import GL_TO_CV, world_to_camera_cv
 from scenegen.scene.draws import integer, pick, random_rotation, uniform
 from scenegen.scene.materials import sample_material, sample_object_material, sample_plane_material
 from scenegen.scene.spec import CameraSpec, DistractorSpec, ObjectSpec
