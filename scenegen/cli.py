@@ -1,13 +1,16 @@
-"""The ``scenegen`` command: ``render`` a dataset from Hydra configs, ``doctor`` the GL set-up."""
+"""The ``scenegen`` command: ``render`` a dataset from Hydra configs, ``doctor`` the GL set-up.
+
+Importing it loads no heavy library (opencv, trimesh, scipy, PIL, Hydra, GL): each command imports what it
+needs when it runs, so ``scenegen --help`` is quick."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from scenegen.errors import ScenegenError
-from scenegen.formats.registry import FORMATS, export_dataset
 from scenegen.paths import conf_dir
 
 EXAMPLES = """\
@@ -39,6 +42,22 @@ def config_groups_help() -> str:
         options = ", ".join(sorted(f.stem for f in group.glob("*.yaml")))
         lines.append(f"  {group.name:<12} {options}")
     return "\n".join(lines)
+
+
+class ExportNames:
+    """The names of the exports (``formats.registry.FORMATS``), as ``--format``'s choices: the registry (and
+    the libraries of the exports) is imported only when they are first checked or listed."""
+
+    def _names(self) -> list[str]:
+        from scenegen.formats.registry import FORMATS
+
+        return list(FORMATS)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
 
 
 class CommandParser(argparse.ArgumentParser):
@@ -93,9 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="formats",
         action="append",
         required=True,
-        choices=list(FORMATS),
-        help="format to write (repeat for several): coco, coco_keypoints (annotations/), yolo (yolo/), "
-        "yolo_seg (yolo_seg/), bop (bop/)",
+        choices=ExportNames(),
+        metavar="FORMAT",
+        help="format to write (repeat for several): %(choices)s",
     )
     exporter.add_argument("--val-fraction", type=float, help="validation share (default: the dataset's own)")
     exporter.add_argument(
@@ -237,16 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "render":
             return _render(args)
         if args.command == "export":
-            written, left_out = export_dataset(args.dataset, args.formats, args.val_fraction, args.copy, args.partial)
-            if left_out:
-                print(f"scenegen: {left_out}", file=sys.stderr)
-            for path in written:
-                print(f"wrote {path}")
-            if "bop" in args.formats:
-                _print_bop_note(args.dataset / "bop")
-            if not args.copy and {"yolo", "yolo_seg", "bop"} & set(args.formats):
-                print("images in yolo/, yolo_seg/ and bop/ are hard links to images/ (--copy writes copies)")
-            return 0
+            return _export(args)
         if args.command == "preview":
             from scenegen.tools.preview import preview
 
@@ -282,6 +292,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scenegen: error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
         return 2
     parser.print_help()
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from scenegen.formats.registry import export_dataset
+
+    written, left_out = export_dataset(args.dataset, args.formats, args.val_fraction, args.copy, args.partial)
+    if left_out:
+        print(f"scenegen: {left_out}", file=sys.stderr)
+    for path in written:
+        print(f"wrote {path}")
+    if "bop" in args.formats:
+        _print_bop_note(args.dataset / "bop")
+    if not args.copy and {"yolo", "yolo_seg", "bop"} & set(args.formats):
+        print("images in yolo/, yolo_seg/ and bop/ are hard links to images/ (--copy writes copies)")
     return 0
 
 

@@ -1,8 +1,10 @@
-"""The house rules of the code: the package import graph has no cycle."""
+"""The house rules of the code: the package import graph has no cycle; the command imports no heavy library."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import scenegen
@@ -88,3 +90,42 @@ def test_package_graph_has_no_cycle():
     cycle = find_cycle(edges)
     shown = "\n".join(f"{a} -> {b}: {', '.join(sorted(edges[(a, b)]))}" for a, b in cycle or [])
     assert cycle is None, f"package import cycle:\n{shown}"
+
+
+HEAVY = {"cv2", "trimesh", "scipy", "PIL", "hydra", "omegaconf", "pyrender", "OpenGL", "torch", "pybullet", "coacd"}
+HEAVY |= {"matplotlib", "yaml", "ray"}
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_importing_the_command_and_its_help_load_no_heavy_library():
+    listing = "import sys; print(*sorted({m.split('.')[0] for m in sys.modules}))"
+    imported = _python(f"import scenegen.cli; {listing}")
+    assert imported.returncode == 0, imported.stderr
+    modules = set(imported.stdout.split())
+    assert "scenegen" in modules and "argparse" in modules  # the listing works
+    assert not HEAVY & modules, sorted(HEAVY & modules)
+    help_then_list = (
+        "import contextlib, io, scenegen.cli\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    scenegen.cli.main(['--help'])\n"
+        "print(out.getvalue())\n"
+    )
+    helped = _python(help_then_list + listing)
+    assert helped.returncode == 0 and "render" in helped.stdout, helped.stderr
+    loaded = set(helped.stdout.splitlines()[-1].split())  # the last line: the modules
+    assert not HEAVY & loaded, sorted(HEAVY & loaded)
+
+
+def test_help_works_and_export_help_lists_every_export():
+    from scenegen.formats.registry import FORMATS
+
+    top = subprocess.run([sys.executable, "-m", "scenegen.cli", "--help"], capture_output=True, text=True, timeout=120)
+    assert top.returncode == 0 and "export" in top.stdout and "verify" in top.stdout, top.stderr
+    export = subprocess.run(
+        [sys.executable, "-m", "scenegen.cli", "export", "--help"], capture_output=True, text=True, timeout=120
+    )
+    listed = " ".join(export.stdout.split())  # argparse wraps the list
+    assert export.returncode == 0 and all(name in listed for name in FORMATS), export.stdout
