@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from scenegen.formats.registry import export_dataset
+    from scenegen.formats.registry import LINKS_IMAGES, export_dataset
 
     written, left_out = export_dataset(args.dataset, args.formats, args.val_fraction, args.copy, args.partial)
     if left_out:
@@ -305,8 +305,9 @@ def _export(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
     if "bop" in args.formats:
         _print_bop_note(args.dataset / "bop")
-    if not args.copy and {"yolo", "yolo_seg", "bop"} & set(args.formats):
-        print("images in yolo/, yolo_seg/ and bop/ are hard links to images/ (--copy writes copies)")
+    linked = [f"{name}/" for name in args.formats if name in LINKS_IMAGES]
+    if linked and not args.copy:
+        print(f"images in {', '.join(linked)} are hard links to images/ (--copy writes copies)")
     return 0
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ast
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import scenegen
 
@@ -129,3 +133,74 @@ def test_help_works_and_export_help_lists_every_export():
     )
     listed = " ".join(export.stdout.split())  # argparse wraps the list
     assert export.returncode == 0 and all(name in listed for name in FORMATS), export.stdout
+
+
+TOY_EXPORT = '''"""A toy export: a line per frame, its index and its annotated objects; a second one needing depth."""
+from pathlib import Path
+
+from scenegen.dataset.record import is_annotated
+from scenegen.formats.job import Export, ExportJob
+
+
+def write_toy(job: ExportJob) -> Path:
+    folder = job.dataset_dir / "toy"
+    folder.mkdir(exist_ok=True)
+    lines = [f"{r['index']} {sum(map(is_annotated, r['annotations']))}" for r in job.records]
+    (folder / "frames.txt").write_text("\\n".join(lines) + "\\n")
+    return folder / "frames.txt"
+
+
+def depth_problem(output):
+    return None if output["depth_png"] else "toy_depth needs output.depth_png=true"
+
+
+EXPORTS = (Export("toy", write_toy), Export("toy_depth", write_toy, needs=depth_problem))
+'''
+
+
+def _scenegen_with(extra: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``scenegen ARGS`` in a fresh interpreter whose ``scenegen.formats`` also holds the modules of ``extra``."""
+    code = (
+        "import sys, scenegen.formats\n"
+        f"scenegen.formats.__path__.append({str(extra)!r})\n"
+        "from scenegen.cli import main\n"
+        f"sys.exit(main({list(args)!r}))\n"
+    )
+    return _python(code)
+
+
+@pytest.mark.slow
+def test_a_new_export_is_one_module(rendered_dataset, tmp_path):
+    extra = tmp_path / "more_formats"
+    extra.mkdir()
+    (extra / "toy.py").write_text(TOY_EXPORT)
+    helped = _scenegen_with(extra, "export", "--help")
+    assert helped.returncode == 0 and "toy_depth" in " ".join(helped.stdout.split()), helped.stdout + helped.stderr
+    dataset = tmp_path / "dataset"
+    shutil.copytree(rendered_dataset, dataset)
+    done = _scenegen_with(extra, "export", str(dataset), "--format", "toy")
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {dataset.resolve() / 'toy' / 'frames.txt'}" in done.stdout
+    lines = (dataset / "toy" / "frames.txt").read_text().split("\n")[:-1]
+    indices = sorted(int(p.stem) for p in (dataset / "labels").glob("*.json"))  # every frame, by its record file
+    assert [int(line.split()[0]) for line in lines] == indices
+    coco = json.loads((dataset / "annotations" / "coco.json").read_text())  # the COCO export counts the same
+    per_image = {image["id"]: 0 for image in coco["images"]}
+    for annotation in coco["annotations"]:
+        per_image[annotation["image_id"]] += 1
+    assert sorted(int(line.split()[1]) for line in lines) == sorted(per_image.values())
+    refused = _scenegen_with(extra, "export", str(dataset), "--format", "toy_depth")
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
+        "scenegen: error: --format: toy_depth needs output.depth_png=true"
+    ]
+
+
+def test_an_unknown_export_in_the_config_is_one_line_naming_it(tmp_path):
+    from conftest import run_main
+
+    code, _, err = run_main("render", f"output_dir={tmp_path / 'out'}", "num_scenes=1", "output.formats=[coco,nope]")
+    assert code == 2 and err.strip().splitlines() == [
+        "scenegen: error: config: output.formats: unknown format 'nope'; known: "
+        "['coco', 'coco_keypoints', 'yolo', 'yolo_seg', 'bop', 'youtube_vis', 'mot']"
+    ]
+    assert not (tmp_path / "out").exists()

@@ -39,7 +39,6 @@ DistractorShape = choices("DistractorShape", ["box", "sphere", "cylinder", "cone
 TextureKind = choices("TextureKind", ["noise", "checker", "stripes", "gradient", "marble", "wood"])
 LightKind = choices("LightKind", ["directional", "point", "spot"])
 Backend = choices("Backend", ["auto", "egl", "osmesa"])
-ExportFormat = choices("ExportFormat", ["coco", "coco_keypoints", "yolo", "yolo_seg", "bop", "youtube_vis", "mot"])
 ExecutorKind = choices("ExecutorKind", ["local", "ray"])
 CameraMotion = choices("CameraMotion", ["static", "orbit", "dolly", "handheld"])
 
@@ -187,7 +186,7 @@ class OutputConfig:
     depth_npy: bool = MISSING  # depth/NNNNNN.npy, float32 metres, 0 = no surface
     normals: bool = MISSING  # normals/NNNNNN.png, camera-frame normals, 8-bit
     amodal: bool = MISSING  # amodal masks, boxes, visibility and truncation per object
-    formats: list[ExportFormat] = MISSING  # exports built from labels/ at the end: see scenegen.formats.registry
+    formats: list[str] = MISSING  # exports built from labels/ at the end: names declared in scenegen.formats (registry)
     val_fraction: float = bounded(0.0, 1.0)  # share of frames in the validation split of the exports
     flow: bool = MISSING  # sequences: flow/NNNNNN_fw.npy, _bw.npy (float32) and _fw.png, _bw.png (KITTI)
     tracks: int = bounded(0, 1_000_000)  # sequences: this many point tracks per sequence, tracks/SSSSSS.npz

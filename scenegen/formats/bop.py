@@ -64,6 +64,7 @@ from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import encode_png, file_path, frame_name, image_suffix, spec_of
 from scenegen.errors import ScenegenError
+from scenegen.formats.job import Export, ExportJob
 from scenegen.geometry import world_to_camera_cv
 from scenegen.labels.masks import depth_millimetres
 from scenegen.labels.rle import decode_rle
@@ -393,3 +394,10 @@ def _write_scene(
     atomic.write_json(folder / "scene_camera.json", scene_camera)
     atomic.write_json(folder / "scene_gt.json", scene_gt)
     atomic.write_json(folder / "scene_gt_info.json", scene_gt_info)
+
+
+def _bop(job: ExportJob) -> Path:
+    return write_bop(job.dataset_dir, job.records, job.config, job.copy)
+
+
+EXPORTS = (Export("bop", _bop, needs=bop_problem, links_images=True),)

@@ -17,6 +17,7 @@ from typing import Any
 
 from scenegen import __version__
 from scenegen.dataset.record import is_annotated
+from scenegen.formats.job import Export, ExportJob
 from scenegen.formats.split import Split, write_split_files
 
 KEYPOINT_NAMES = ["center"] + [f"corner_{i:03b}" for i in range(8)]  # geometry.box_keypoints order
@@ -106,3 +107,14 @@ def write_coco(
     name = "coco_keypoints" if keypoints else "coco"
     folder = Path(dataset_dir) / "annotations"
     return write_split_files(folder, name, frames, val, lambda chosen: build_coco(chosen, categories, keypoints))
+
+
+def _instances(job: ExportJob) -> Path:
+    return write_coco(job.dataset_dir, job.records, job.categories, job.split, keypoints=False)
+
+
+def _keypoints(job: ExportJob) -> Path:
+    return write_coco(job.dataset_dir, job.records, job.categories, job.split, keypoints=True)
+
+
+EXPORTS = (Export("coco", _instances), Export("coco_keypoints", _keypoints))

@@ -23,6 +23,7 @@ from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import file_path, image_suffix
 from scenegen.errors import ScenegenError
+from scenegen.formats.job import Export, ExportJob
 from scenegen.formats.youtube_vis import videos_of
 
 MOT_CLASS = 1  # MOT17's pedestrian: the one class MOTChallenge's evaluation counts
@@ -86,3 +87,10 @@ def write_mot(dataset_dir: Path, records: Iterable[dict[str, Any]], copy: bool =
         atomic.write_bytes(folder / "gt" / "gt.txt", "".join(f"{line}\n" for line in lines).encode())
         atomic.write_json(folder / "gt" / "categories.json", categories)
     return root
+
+
+def _mot(job: ExportJob) -> Path:
+    return write_mot(job.dataset_dir, job.records, job.copy)
+
+
+EXPORTS = (Export("mot", _mot, needs=mot_problem, links_images=True),)

@@ -50,6 +50,7 @@ from scipy.spatial import KDTree
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import file_path, frame_name, image_suffix, is_annotated
+from scenegen.formats.job import Export, ExportJob
 from scenegen.formats.split import Split
 from scenegen.labels.rle import decode_rle
 
@@ -159,3 +160,14 @@ def write_yolo(
                     stale.unlink()
     atomic.write_bytes(out / "data.yaml", data_yaml(classes, copy).encode("utf-8"))
     return out / "data.yaml"
+
+
+def _detect(job: ExportJob) -> Path:
+    return write_yolo(job.dataset_dir, job.records, job.class_names, "detect", job.split, job.copy)
+
+
+def _segment(job: ExportJob) -> Path:
+    return write_yolo(job.dataset_dir, job.records, job.class_names, "segment", job.split, job.copy)
+
+
+EXPORTS = (Export("yolo", _detect, links_images=True), Export("yolo_seg", _segment, links_images=True))

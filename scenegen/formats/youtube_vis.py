@@ -17,6 +17,7 @@ from typing import Any
 
 from scenegen import __version__
 from scenegen.dataset.record import is_annotated
+from scenegen.formats.job import Export, ExportJob
 from scenegen.formats.split import Split, write_split_files
 
 Video = tuple[dict[str, Any], list[dict[str, Any]]]  # a video entry and its annotations (without ids)
@@ -92,3 +93,10 @@ def write_youtube_vis(
         val.append(split.in_val(frames[0]))
     folder = Path(dataset_dir) / "annotations"
     return write_split_files(folder, "youtube_vis", videos, val, lambda chosen: build_youtube_vis(chosen, categories))
+
+
+def _youtube_vis(job: ExportJob) -> Path:
+    return write_youtube_vis(job.dataset_dir, job.records, job.categories, job.split)
+
+
+EXPORTS = (Export("youtube_vis", _youtube_vis),)
