@@ -66,7 +66,7 @@ class CommandParser(argparse.ArgumentParser):
 
     _intermixing = False
 
-    def parse_known_args(
+    def parse_known_args(  # type: ignore[override]  # argparse's overloads, one plain signature here
         self, args: list[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         if self._intermixing or self._subparsers is not None:

@@ -204,3 +204,14 @@ def test_an_unknown_export_in_the_config_is_one_line_naming_it(tmp_path):
         "['coco', 'coco_keypoints', 'yolo', 'yolo_seg', 'bop', 'youtube_vis', 'mot']"
     ]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_the_type_checker_passes():
+    """mypy, configured in pyproject.toml: strict on the frame record and the config, lenient elsewhere."""
+    pytest.importorskip("mypy", reason="mypy is in the test extra: pip install -e '.[test]'")
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental"], cwd=ROOT.parent, capture_output=True, text=True, timeout=900
+    )
+    assert checked.returncode == 0, checked.stdout[-4000:] + checked.stderr[-2000:]
+    assert "Success: no issues found" in checked.stdout

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from scenegen.config.schema import Config
+from scenegen.dataset.dataset_file import Category
 from scenegen.dataset.record import FrameRecord
 from scenegen.formats.split import Split
 
 Records = Iterable[FrameRecord]  # frame records, read one at a time (iter_records)
 
-Categories = list[dict[str, Any]]  # COCO categories: id (from 1), name, supercategory
+Categories = list[Category]  # COCO categories: id (from 1), name, supercategory
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,9 @@ def _complete_scenes(dataset: DatasetFile, partial: bool) -> tuple[list[int], st
     incomplete too."""
     cfg, folder = dataset.config, dataset.folder
     present = set(record_indices(folder))
-    frames, missing, left_out = [], [], []
+    frames: list[int] = []
+    missing: list[int] = []
+    left_out: list[int] = []
     scenes = shard_scenes(cfg)
     for scene in scenes:
         lacking = [i for i in scene_frames(cfg, scene) if i not in present]

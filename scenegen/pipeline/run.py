@@ -12,11 +12,12 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 from scenegen.assets.catalog import Catalog
 from scenegen.config.load import to_container
 from scenegen.config.schema import Config
-from scenegen.dataset.dataset_file import DatasetFile, write_dataset_file
+from scenegen.dataset.dataset_file import Category, DatasetFile, write_dataset_file
 from scenegen.dataset.lock import hold_lock
 from scenegen.dataset.record import frame_done, iter_records, record_path
 from scenegen.errors import ScenegenError
@@ -42,8 +43,9 @@ def _render_locked(cfg: Config, catalog: Catalog, out: Path, progress: bool) -> 
         stale.unlink()
     started = time.time()
     scenes, frames = shard_scenes(cfg), shard_frames(cfg)
-    write_dataset_file(out, to_container(cfg), catalog.categories(), status="rendering")
-    dataset = DatasetFile(out, "rendering", cfg, catalog.categories())  # what each record is read against
+    categories = cast(list[Category], catalog.categories())  # their keys: id, name, supercategory
+    write_dataset_file(out, to_container(cfg), categories, status="rendering")
+    dataset = DatasetFile(out, "rendering", cfg, categories)  # what each record is read against
     undone = {s: [i for i in scene_frames(cfg, s) if not frame_done(out, i, dataset)] for s in scenes}
     todo = [s for s in scenes if undone[s]]
     damaged = [i for s in todo for i in undone[s] if record_path(out, i).is_file()]
