@@ -1,13 +1,16 @@
-"""The ``scenegen`` command: ``render`` a dataset from Hydra configs, ``doctor`` the GL set-up."""
+"""The ``scenegen`` command: ``render`` a dataset from Hydra configs, ``doctor`` the GL set-up.
+
+Importing it loads no heavy library (opencv, trimesh, scipy, PIL, Hydra, GL): each command imports what it
+needs when it runs, so ``scenegen --help`` is quick."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from scenegen.errors import ScenegenError
-from scenegen.formats.registry import FORMATS, export_dataset
 from scenegen.paths import conf_dir
 
 EXAMPLES = """\
@@ -41,13 +44,29 @@ def config_groups_help() -> str:
     return "\n".join(lines)
 
 
+class ExportNames:
+    """The names of the exports (``formats.registry.FORMATS``), as ``--format``'s choices: the registry (and
+    the libraries of the exports) is imported only when they are first checked or listed."""
+
+    def _names(self) -> list[str]:
+        from scenegen.formats.registry import FORMATS
+
+        return list(FORMATS)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+
 class CommandParser(argparse.ArgumentParser):
     """A command's parser that takes its options and positionals in any order, e.g. ``scenegen pack validate
     P --collision cache_dir=...`` (argparse's intermixed parsing; a parser of sub-commands parses as usual)."""
 
     _intermixing = False
 
-    def parse_known_args(
+    def parse_known_args(  # type: ignore[override]  # argparse's overloads, one plain signature here
         self, args: list[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         if self._intermixing or self._subparsers is not None:
@@ -93,9 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="formats",
         action="append",
         required=True,
-        choices=list(FORMATS),
-        help="format to write (repeat for several): coco, coco_keypoints (annotations/), yolo (yolo/), "
-        "yolo_seg (yolo_seg/), bop (bop/)",
+        choices=ExportNames(),
+        metavar="FORMAT",
+        help="format to write (repeat for several): %(choices)s",
     )
     exporter.add_argument("--val-fraction", type=float, help="validation share (default: the dataset's own)")
     exporter.add_argument(
@@ -237,16 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "render":
             return _render(args)
         if args.command == "export":
-            written, left_out = export_dataset(args.dataset, args.formats, args.val_fraction, args.copy, args.partial)
-            if left_out:
-                print(f"scenegen: {left_out}", file=sys.stderr)
-            for path in written:
-                print(f"wrote {path}")
-            if "bop" in args.formats:
-                _print_bop_note(args.dataset / "bop")
-            if not args.copy and {"yolo", "yolo_seg", "bop"} & set(args.formats):
-                print("images in yolo/, yolo_seg/ and bop/ are hard links to images/ (--copy writes copies)")
-            return 0
+            return _export(args)
         if args.command == "preview":
             from scenegen.tools.preview import preview
 
@@ -285,6 +295,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from scenegen.formats.registry import LINKS_IMAGES, export_dataset
+
+    written, left_out = export_dataset(args.dataset, args.formats, args.val_fraction, args.copy, args.partial)
+    if left_out:
+        print(f"scenegen: {left_out}", file=sys.stderr)
+    for path in written:
+        print(f"wrote {path}")
+    if "bop" in args.formats:
+        _print_bop_note(args.dataset / "bop")
+    linked = [f"{name}/" for name in args.formats if name in LINKS_IMAGES]
+    if linked and not args.copy:
+        print(f"images in {', '.join(linked)} are hard links to images/ (--copy writes copies)")
+    return 0
+
+
 def _merge(args: argparse.Namespace) -> int:
     if args.coco:
         from scenegen.tools.combine import combine_coco
@@ -295,14 +321,14 @@ def _merge(args: argparse.Namespace) -> int:
             print(f"{source}: {count['images']} images, {count['annotations']} annotations{renumbered}")
         print(f"wrote {args.out}")
         return 0
-    from scenegen.dataset.merge import merge_shards
+    from scenegen.pipeline.merge import merge_shards
 
     print(f"merged dataset written to {merge_shards(args.out, args.shards)}")
     return 0
 
 
 def _verify(dataset: Path) -> int:
-    from scenegen.dataset.verify import verify_dataset
+    from scenegen.pipeline.verify import verify_dataset
 
     problems, summary = verify_dataset(dataset, lambda line: print(line, file=sys.stderr))
     print(summary)

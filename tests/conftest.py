@@ -20,7 +20,7 @@ from scenegen.assets.catalog import Catalog, MeshLimits
 from scenegen.assets.shapes import run_catalog
 from scenegen.config.load import load_config
 from scenegen.config.schema import Config
-from scenegen.labels.geometry import intrinsics, look_at
+from scenegen.geometry import intrinsics, look_at
 from scenegen.scene.spec import BackdropSpec, CameraSpec, MaterialSpec, ObjectSpec, SceneSpec
 
 REPO = Path(__file__).resolve().parent.parent

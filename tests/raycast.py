@@ -8,7 +8,7 @@ import trimesh
 
 from scenegen.assets.catalog import Catalog
 from scenegen.assets.primitives import unit_primitive
-from scenegen.labels.geometry import GL_TO_CV
+from scenegen.geometry import GL_TO_CV
 from scenegen.scene.spec import SceneSpec
 
 

@@ -11,8 +11,7 @@ import pytest
 
 from conftest import REPO, render_small
 from scenegen.cli import main
-from scenegen.config.schema import Backend, CameraMotion, DistractorShape, ExportFormat, LightKind, TextureKind
-from scenegen.formats.registry import FORMATS
+from scenegen.config.schema import Backend, CameraMotion, DistractorShape, LightKind, TextureKind
 from scenegen.render.backend import BACKENDS
 from scenegen.scene.textures import TEXTURE_KINDS
 from scenegen.scene.trajectory import CAMERA_MOTIONS
@@ -120,7 +119,6 @@ def test_an_overrides_file_that_is_not_utf8_is_named(tmp_path, capsys):
 def test_choice_enums_match_what_the_code_implements():
     """The schema's choices are the names the samplers, renderer and exporters know, no more, no less."""
     assert {k.value for k in TextureKind} == set(TEXTURE_KINDS)
-    assert {k.value for k in ExportFormat} == set(FORMATS)
     assert {k.value for k in Backend} == {"auto", *BACKENDS}
     assert {k.value for k in LightKind} == {"directional", "point", "spot"}
     assert {k.value for k in CameraMotion} == set(CAMERA_MOTIONS)

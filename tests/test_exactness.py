@@ -16,7 +16,7 @@ from pycocotools import mask as mask_api
 
 from conftest import GREY, REPO, render_small, scene
 from scenegen.assets.families import build
-from scenegen.labels.geometry import world_to_camera_cv
+from scenegen.geometry import world_to_camera_cv
 from scenegen.scene.spec import PlaneSpec, SceneSpec
 
 EXAMPLE_PACK = REPO / "examples" / "scenegen-example-pack" / "scenegen_example_pack"

@@ -14,9 +14,9 @@ from conftest import H, W, placed, scene
 from raycast import cast, pixel_rays, scene_triangles
 from scenegen.config.load import load_config
 from scenegen.dataset.record import encode_png
+from scenegen.geometry import GL_TO_CV
 from scenegen.labels.flow import optical_flow
 from scenegen.labels.flow_png import encode_kitti
-from scenegen.labels.geometry import GL_TO_CV
 from scenegen.labels.tracks import sample_queries, track_points
 from scenegen.labels.visibility import depth_slopes
 from scenegen.render.panorama import panorama_image

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
-from scenegen.labels.geometry import (
+from scenegen.geometry import (
     GL_TO_CV,
     box_corners,
     box_keypoints,

@@ -13,8 +13,8 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from conftest import H, W, placed, render_small, run_cli, scene
+from scenegen.geometry import intrinsics
 from scenegen.labels.annotate import amodal_crops, amodal_groups, annotate, project_objects
-from scenegen.labels.geometry import intrinsics
 from scenegen.labels.normals import decode_normals
 from scenegen.labels.rle import decode_rle
 from scenegen.scene.spec import BackdropSpec, CameraSpec, SceneSpec

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import render_small, small_config
 from scenegen.config.postfx import PostFXConfig
-from scenegen.labels.geometry import project, world_to_camera_cv
+from scenegen.geometry import project, world_to_camera_cv
 from scenegen.render.backdrop import backdrop_image, composite
 from scenegen.scene.lights import kelvin_to_rgb
 from scenegen.scene.sampler import sample_scene

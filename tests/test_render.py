@@ -6,7 +6,7 @@ import numpy as np
 import trimesh
 
 from conftest import GREY, H, W, placed, scene
-from scenegen.labels.geometry import look_at
+from scenegen.geometry import look_at
 from scenegen.labels.masks import instance_annotations
 from scenegen.scene.spec import DistractorSpec, LightSpec, PlaneSpec, SceneSpec
 

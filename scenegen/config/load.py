@@ -27,7 +27,8 @@ def load_config(overrides: list[str]) -> Config:
     Raises ScenegenError with a one-line message naming the key on any problem.
     """
     register_schemas()
-    return compose_config("config", Config, overrides)
+    cfg: Config = compose_config("config", Config, overrides)
+    return cfg
 
 
 def compose_config(config_name: str, schema: type, overrides: list[str]) -> Any:
@@ -76,7 +77,7 @@ def _check_schema(cfg: DictConfig, schema: type, prefix: str) -> None:
         raise ScenegenError(f"config: {prefix}_target_: scenegen never instantiates objects named in its config")
     unknown = set(cfg.keys()) - set(types)
     if unknown:
-        raise ScenegenError(f"config: {prefix}{sorted(unknown)[0]}: unknown key")
+        raise ScenegenError(f"config: {prefix}{sorted(map(str, unknown))[0]}: unknown key")
     for f in dataclasses.fields(schema):
         key = f"{prefix}{f.name}"
         value = cfg[f.name]
@@ -119,7 +120,8 @@ def config_from_data(data: Any) -> Config:
         raise ScenegenError(f"config: {shown(data)} is not a mapping of keys")
     _refuse_interpolations(data, "")
     try:
-        return finish_config(OmegaConf.merge(OmegaConf.structured(Config), data))
+        cfg: Config = finish_config(typing.cast(DictConfig, OmegaConf.merge(OmegaConf.structured(Config), data)))
+        return cfg
     except OmegaConfBaseException as err:
         key = getattr(err, "full_key", None) or getattr(err.__cause__, "full_key", None)
         raise ScenegenError(f"config: {key + ': ' if key else ''}{str(err).strip().splitlines()[0]}") from None

@@ -25,23 +25,60 @@ class Choice(str, Enum):
     """A named option of a config key: Hydra refuses other names; it compares, prints and serialises as its name."""
 
     def __str__(self) -> str:
-        return self.value
+        return str(self.value)
 
 
-def choices(name: str, names: list[str]) -> type[Choice]:
-    """A Choice enum whose members are ``names``, each its own value."""
-    return Choice(name, {n: n for n in names})
+class Layout(Choice):
+    tabletop = "tabletop"
+    flying = "flying"
+    drop = "drop"
 
 
-Layout = choices("Layout", ["tabletop", "flying", "drop"])
-Balance = choices("Balance", ["uniform", "assets"])
-DistractorShape = choices("DistractorShape", ["box", "sphere", "cylinder", "cone", "capsule", "torus"])
-TextureKind = choices("TextureKind", ["noise", "checker", "stripes", "gradient", "marble", "wood"])
-LightKind = choices("LightKind", ["directional", "point", "spot"])
-Backend = choices("Backend", ["auto", "egl", "osmesa"])
-ExportFormat = choices("ExportFormat", ["coco", "coco_keypoints", "yolo", "yolo_seg", "bop", "youtube_vis", "mot"])
-ExecutorKind = choices("ExecutorKind", ["local", "ray"])
-CameraMotion = choices("CameraMotion", ["static", "orbit", "dolly", "handheld"])
+class Balance(Choice):
+    uniform = "uniform"
+    assets = "assets"
+
+
+class DistractorShape(Choice):
+    box = "box"
+    sphere = "sphere"
+    cylinder = "cylinder"
+    cone = "cone"
+    capsule = "capsule"
+    torus = "torus"
+
+
+class TextureKind(Choice):
+    noise = "noise"
+    checker = "checker"
+    stripes = "stripes"
+    gradient = "gradient"
+    marble = "marble"
+    wood = "wood"
+
+
+class LightKind(Choice):
+    directional = "directional"
+    point = "point"
+    spot = "spot"
+
+
+class Backend(Choice):
+    auto = "auto"
+    egl = "egl"
+    osmesa = "osmesa"
+
+
+class ExecutorKind(Choice):
+    local = "local"
+    ray = "ray"
+
+
+class CameraMotion(Choice):
+    static = "static"
+    orbit = "orbit"
+    dolly = "dolly"
+    handheld = "handheld"
 
 
 @dataclass
@@ -190,7 +227,7 @@ class OutputConfig:
     depth_npy: bool = MISSING  # depth/NNNNNN.npy, float32 metres, 0 = no surface
     normals: bool = MISSING  # normals/NNNNNN.png, camera-frame normals, 8-bit
     amodal: bool = MISSING  # amodal masks, boxes, visibility and truncation per object
-    formats: list[ExportFormat] = MISSING  # exports built from labels/ at the end: see scenegen.formats.registry
+    formats: list[str] = MISSING  # exports built from labels/ at the end: names declared in scenegen.formats (registry)
     val_fraction: float = bounded(0.0, 1.0)  # share of frames in the validation split of the exports
     flow: bool = MISSING  # sequences: flow/NNNNNN_fw.npy, _bw.npy (float32) and _fw.png, _bw.png (KITTI)
     tracks: int = bounded(0, 1_000_000)  # sequences: this many point tracks per sequence, tracks/SSSSSS.npz

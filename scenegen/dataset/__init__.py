@@ -1,1 +1,1 @@
-"""A dataset folder: the frame record, dataset.json, atomic writes, merging shards."""
+"""A dataset folder: the frame record, dataset.json, reading back, atomic writes, the folder lock."""

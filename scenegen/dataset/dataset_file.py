@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from scenegen import __version__
 from scenegen.config.load import config_from_data, to_container
@@ -17,6 +17,9 @@ from scenegen.dataset.inside import path_inside
 from scenegen.dataset.readback import BadValue, checked, read_json
 from scenegen.errors import ScenegenError, shown
 from scenegen.scene.frames import num_frames
+
+if TYPE_CHECKING:  # record.py imports this module
+    from scenegen.dataset.record import FrameRecord
 
 DATASET_FILE = "dataset.json"
 HOW_NOT_WHAT = ("executor", "ray", "output_dir", "cache_dir")  # config keys that do not change the dataset
@@ -99,7 +102,7 @@ class _Stored(_Read, total=False):
     timings: dict[str, Any]
 
 
-def record_counts(records: Iterable[dict[str, Any]]) -> dict[str, int]:
+def record_counts(records: Iterable[FrameRecord]) -> dict[str, int]:
     """The ``counts`` of ``dataset.json``, summed over frame records in one pass."""
     counts = dict.fromkeys(("frames", "objects", "annotations", "below_min_visible_pixels", "distractors"), 0)
     counts["unplaced"] = counts["redropped"] = 0
@@ -114,7 +117,7 @@ def record_counts(records: Iterable[dict[str, Any]]) -> dict[str, int]:
 def write_dataset_file(
     out: Path,
     config: dict[str, Any],
-    categories: list[dict[str, Any]],
+    categories: list[Category],
     status: str,
     counts: dict[str, int] | None = None,
     stats: list[dict[str, Any]] | None = None,

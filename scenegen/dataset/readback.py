@@ -131,7 +131,7 @@ def _checked_fields(value: Any, hint: type, key: str) -> Any:
 
 
 @functools.cache
-def _fields(hint: type) -> tuple[dict[str, Any], frozenset[str]]:
+def _fields(hint: Any) -> tuple[dict[str, Any], frozenset[str]]:
     """The field types of a dataclass or TypedDict, and the names it cannot do without."""
     hints = typing.get_type_hints(hint)
     if dataclasses.is_dataclass(hint):
@@ -140,5 +140,5 @@ def _fields(hint: type) -> tuple[dict[str, Any], frozenset[str]]:
             f.name for f in dataclasses.fields(hint) if f.default is no_default and f.default_factory is no_default
         }
     else:
-        required = set(hint.__required_keys__)
+        required = set(hint.__required_keys__)  # a TypedDict
     return hints, frozenset(required)

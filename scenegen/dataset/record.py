@@ -19,7 +19,7 @@ import io
 import os
 import stat
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -246,7 +246,8 @@ def read_record(path: Path, dataset: DatasetFile | None = None) -> FrameRecord:
 
 def spec_of(record: FrameRecord) -> SceneSpec:
     """The frame's scene spec (checked when the record was read)."""
-    return checked(record["spec"], SceneSpec, "spec")
+    spec: SceneSpec = checked(record["spec"], SceneSpec, "spec")
+    return spec
 
 
 def _check_record(record: FrameRecord, spec: SceneSpec) -> None:
@@ -264,9 +265,9 @@ def _check_record(record: FrameRecord, spec: SceneSpec) -> None:
         if value != expected:
             raise BadValue(key, f"{shown(value)} disagrees with the frame's {expected}")
     for kind, entry in record["files"].items():
-        expected = file_relative(kind, record["scene_index"] if kind == "tracks" else index)
-        if entry["path"] != expected:
-            raise BadValue(f"files.{kind}.path", f"{shown(entry['path'])} is not the {kind} file {expected!r}")
+        relative = file_relative(kind, record["scene_index"] if kind == "tracks" else index)
+        if entry["path"] != relative:
+            raise BadValue(f"files.{kind}.path", f"{shown(entry['path'])} is not the {kind} file {relative!r}")
         _at_least(entry["bytes"], 0, f"files.{kind}.bytes")
     annotations = record["annotations"]
     if [a["instance_id"] for a in annotations] != [o.instance_id for o in spec.objects]:
@@ -280,9 +281,10 @@ def _check_record(record: FrameRecord, spec: SceneSpec) -> None:
         "unplaced": spec.unplaced,
         "redropped": spec.redropped,
     }
-    for key, expected in counts.items():
-        if record["counts"][key] != expected:
-            raise BadValue(f"counts.{key}", f"{shown(record['counts'][key])}, the frame has {expected}")
+    written: Mapping[str, object] = record["counts"]
+    for key, count in counts.items():
+        if written[key] != count:
+            raise BadValue(f"counts.{key}", f"{shown(written[key])}, the frame has {count}")
     for i, (ann, obj) in enumerate(zip(annotations, spec.objects, strict=True)):
         _check_label(ann, obj.asset_id, obj.class_name, width, height, f"annotations[{i}]")
 
@@ -354,9 +356,10 @@ def _check_place(record: FrameRecord, dataset: DatasetFile) -> None:
         "width": cfg.render.width,
         "height": cfg.render.height,
     }
+    fields: Mapping[str, object] = record
     for key, value in expected.items():
-        if record[key] != value:
-            raise BadValue(key, f"{shown(record[key])}, but frame {index} of this dataset has {value}")
+        if fields[key] != value:
+            raise BadValue(key, f"{shown(fields[key])}, but frame {index} of this dataset has {value}")
     kinds = frame_kinds(cfg, place)
     if set(record["files"]) != kinds:
         raise BadValue(
@@ -440,14 +443,15 @@ def frame_problems(out: Path, record: FrameRecord) -> list[str]:
                 problems.append(f"{path}: not a regular file")
             elif info.st_size != entry["bytes"]:
                 problems.append(f"{path}: {info.st_size} bytes, the record says {entry['bytes']}")
-            elif _sha256(path) != entry["sha256"]:
+            elif file_sha256(path) != entry["sha256"]:
                 problems.append(f"{path}: its content differs from the record (SHA-256)")
         except OSError as err:
             problems.append(f"{path}: {err.strerror}")
     return problems
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of the file at ``path``, hex, read in chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as file:
         while chunk := file.read(1 << 20):

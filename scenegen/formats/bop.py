@@ -50,7 +50,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -63,11 +63,15 @@ from scenegen.assets.families import build
 from scenegen.config.schema import Config, RenderConfig
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
-from scenegen.dataset.record import encode_png, file_path, frame_name, image_suffix, spec_of
+from scenegen.dataset.record import FrameRecord, ObjectLabel, encode_png, file_path, frame_name, image_suffix, spec_of
 from scenegen.errors import ScenegenError
-from scenegen.labels.geometry import world_to_camera_cv
+from scenegen.formats.job import Export, ExportJob
+from scenegen.geometry import world_to_camera_cv
 from scenegen.labels.masks import depth_millimetres
 from scenegen.labels.rle import decode_rle
+
+if TYPE_CHECKING:
+    from scenegen.render.silhouette import SilhouetteRenderer
 
 FOLDER = "bop"
 SPLIT = "train_pbr"
@@ -114,7 +118,7 @@ class Model:
     centre: np.ndarray  # (3,) metres: the box centre in the record's (scaled) model frame
 
 
-def add_models(models: dict[tuple[str, float], Model], record: dict[str, Any], catalog: Catalog) -> None:
+def add_models(models: dict[tuple[str, float], Model], record: FrameRecord, catalog: Catalog) -> None:
     """Add to ``models`` one model per (asset id, scale) of ``record`` not in it yet; obj ids count from 1 in
     the order models first appear (frame order, then GTID order)."""
     for ann, obj in _objects(record):
@@ -141,7 +145,7 @@ def bop_K(K: Any) -> np.ndarray:
     return K
 
 
-def _write_camera(out: Path, record: dict[str, Any]) -> None:
+def _write_camera(out: Path, record: FrameRecord) -> None:
     """``camera.json`` from a frame record (one K for the run), in BOP's pixel convention."""
     out.mkdir(parents=True, exist_ok=True)
     K = bop_K(record["spec"]["camera"]["K"])
@@ -197,7 +201,7 @@ def bop_box(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[int]:
     return [x, y, int(cols[-1] - cols[0]), int(rows[-1] - rows[0])]
 
 
-def scene_camera_entry(record: dict[str, Any]) -> dict[str, Any]:
+def scene_camera_entry(record: FrameRecord) -> dict[str, Any]:
     """One image's ``scene_camera.json`` entry."""
     camera = record["spec"]["camera"]
     world_to_camera = world_to_camera_cv(np.asarray(camera["pose"]))
@@ -213,7 +217,7 @@ def _floats(array: Any) -> list[float]:
     return [float(v) for v in np.asarray(array, dtype=float).ravel()]
 
 
-def _objects(record: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def _objects(record: FrameRecord) -> list[tuple[ObjectLabel, dict[str, Any]]]:
     """(annotation, spec object) pairs of a record, in spec order (GTID order)."""
     pairs = list(zip(record["annotations"], record["spec"]["objects"], strict=True))
     if any(ann["instance_id"] != obj["instance_id"] for ann, obj in pairs):
@@ -226,9 +230,9 @@ class _Silhouettes:
 
     def __init__(self, render: RenderConfig) -> None:
         self._render = render
-        self._renderer = None
+        self._renderer: SilhouetteRenderer | None = None
 
-    def canvas_masks(self, record: dict[str, Any], posed: list[tuple[Model, Any, Any]]) -> list[np.ndarray]:
+    def canvas_masks(self, record: FrameRecord, posed: list[tuple[Model, Any, Any]]) -> list[np.ndarray]:
         """The canvas silhouette of each (model, R, t): ``t`` (metres) places the model's box centre."""
         if self._renderer is None:
             from scenegen.render import backend
@@ -241,31 +245,41 @@ class _Silhouettes:
 
         models = [PosedModel(str(m.obj_id), _model_mesh(m), 1.0 / MM_PER_M, R, t) for m, R, t in posed]
         camera = spec_of(record).camera
-        return self._renderer.canvas_masks(camera.K, camera.width, camera.height, camera.znear, camera.zfar, models)
+        return self._renderer.canvas_masks(
+            np.asarray(camera.K, dtype=float), camera.width, camera.height, camera.znear, camera.zfar, models
+        )
 
     def close(self) -> None:
         if self._renderer is not None:
             self._renderer.close()
 
 
+def _read_png(path: Path) -> np.ndarray:
+    """A frame's 16-bit PNG (ids or depth) as stored: (h, w) uint16; ScenegenError naming it when unreadable."""
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ScenegenError(f"{path}: not a readable PNG; render the frame again (rerun its command)")
+    return image
+
+
 def _frame(
     dataset_dir: Path,
-    record: dict[str, Any],
+    record: FrameRecord,
     models: dict[tuple[str, float], Model],
     silhouettes: _Silhouettes,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
     """One image's ``scene_gt`` and ``scene_gt_info`` entries, its (mask, mask_visib) pairs in GTID order,
     and its (h, w) uint16 depth in millimetres."""
     width, height = record["width"], record["height"]
-    ids = cv2.imread(str(file_path(dataset_dir, record, "instance_mask")), cv2.IMREAD_UNCHANGED)
+    ids = _read_png(file_path(dataset_dir, record, "instance_mask"))
     if "depth_png" in record["files"]:
-        depth = cv2.imread(str(file_path(dataset_dir, record, "depth_png")), cv2.IMREAD_UNCHANGED)
+        depth = _read_png(file_path(dataset_dir, record, "depth_png"))
     else:
         depth = depth_millimetres(np.load(file_path(dataset_dir, record, "depth_npy")))
     pairs = _objects(record)
     poses = [(np.reshape(ann["cam_R_m2c"], (3, 3)), np.asarray(ann["cam_t_m2c"], dtype=float)) for ann, _ in pairs]
     cut = [i for i, (ann, _) in enumerate(pairs) if ann["truncated"]]
-    canvas = {}
+    canvas: dict[int, np.ndarray] = {}
     if cut:
         posed = []
         for i in cut:
@@ -343,7 +357,7 @@ def models_note(bop_folder: Path) -> str | None:
     )
 
 
-def write_bop(dataset_dir: Path, records: Iterable[dict[str, Any]], config: Config, copy: bool = False) -> Path:
+def write_bop(dataset_dir: Path, records: Iterable[FrameRecord], config: Config, copy: bool = False) -> Path:
     """Write ``bop/`` (see the module) from one pass over ``records`` (in frame order) of the run made with
     ``config``; return it."""
     dataset_dir = Path(dataset_dir)
@@ -370,7 +384,7 @@ def write_bop(dataset_dir: Path, records: Iterable[dict[str, Any]], config: Conf
 def _write_scene(
     dataset_dir: Path,
     folder: Path,
-    records: list[dict[str, Any]],
+    records: list[FrameRecord],
     models: dict[tuple[str, float], Model],
     silhouettes: _Silhouettes,
     copy: bool,
@@ -400,3 +414,10 @@ def _write_scene(
     atomic.write_json(folder / "scene_camera.json", scene_camera)
     atomic.write_json(folder / "scene_gt.json", scene_gt)
     atomic.write_json(folder / "scene_gt_info.json", scene_gt_info)
+
+
+def _bop(job: ExportJob) -> Path:
+    return write_bop(job.dataset_dir, job.records, job.config, job.copy)
+
+
+EXPORTS = (Export("bop", _bop, needs=bop_problem, links_images=True),)

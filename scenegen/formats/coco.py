@@ -16,7 +16,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from scenegen import __version__
-from scenegen.dataset.record import is_annotated
+from scenegen.dataset.dataset_file import Category
+from scenegen.dataset.record import FrameRecord, is_annotated
+from scenegen.formats.job import Export, ExportJob
 from scenegen.formats.split import Split, write_split_files
 
 KEYPOINT_NAMES = ["center"] + [f"corner_{i:03b}" for i in range(8)]  # geometry.box_keypoints order
@@ -30,7 +32,7 @@ KEYPOINT_OKS_SIGMAS = [0.05] * len(KEYPOINT_NAMES)
 IMAGES_FOLDER = "images"
 
 
-def coco_file_name(record: dict[str, Any]) -> str:
+def coco_file_name(record: FrameRecord) -> str:
     """The record's image path relative to the dataset's ``images/`` folder (``000042.png``)."""
     return str(PurePosixPath(record["files"]["image"]["path"]).relative_to(IMAGES_FOLDER))
 
@@ -40,7 +42,7 @@ def image_id_of(file_name: str) -> int:
     return int(PurePosixPath(file_name).stem)
 
 
-def coco_frame(record: dict[str, Any], keypoints: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def coco_frame(record: FrameRecord, keypoints: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One frame's COCO image and its annotations (without ids) of the annotated objects; with ``keypoints``,
     each adds the 9 projected 3D-box points as ``[x, y, v] * 9`` (pixel centres at integers, v as in COCO)."""
     file_name = coco_file_name(record)
@@ -71,7 +73,7 @@ def coco_frame(record: dict[str, Any], keypoints: bool = False) -> tuple[dict[st
 
 
 def build_coco(
-    frames: list[tuple[dict[str, Any], list[dict[str, Any]]]], categories: list[dict[str, Any]], keypoints: bool
+    frames: list[tuple[dict[str, Any], list[dict[str, Any]]]], categories: list[Category], keypoints: bool
 ) -> dict[str, Any]:
     """The COCO instances (or keypoints) dict of ``frames`` (``coco_frame`` of each), annotation ids from 1;
     with ``keypoints`` each category adds the keypoint names, the box edges as skeleton and ``kpt_oks_sigmas``."""
@@ -92,8 +94,8 @@ def build_coco(
 
 def write_coco(
     dataset_dir: Path,
-    records: Iterable[dict[str, Any]],
-    categories: list[dict[str, Any]],
+    records: Iterable[FrameRecord],
+    categories: list[Category],
     split: Split,
     keypoints: bool,
 ) -> Path:
@@ -106,3 +108,14 @@ def write_coco(
     name = "coco_keypoints" if keypoints else "coco"
     folder = Path(dataset_dir) / "annotations"
     return write_split_files(folder, name, frames, val, lambda chosen: build_coco(chosen, categories, keypoints))
+
+
+def _instances(job: ExportJob) -> Path:
+    return write_coco(job.dataset_dir, job.records, job.categories, job.split, keypoints=False)
+
+
+def _keypoints(job: ExportJob) -> Path:
+    return write_coco(job.dataset_dir, job.records, job.categories, job.split, keypoints=True)
+
+
+EXPORTS = (Export("coco", _instances), Export("coco_keypoints", _keypoints))

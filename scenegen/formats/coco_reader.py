@@ -298,7 +298,8 @@ def load_dataset(dataset: Path, images_dir: Path | None = None) -> CocoDataset:
     repeated = {n for n, count in Counter(names).items() if count > 1}
     classes = [f"{c['name']} ({c['id']})" if c["name"] in repeated else c["name"] for c in order]
     label_of = {c["id"]: label for label, c in enumerate(order)}
-    annotations, crowd, box_masks = [], 0, 0
+    annotations: list[dict[str, Any]] = []
+    crowd = box_masks = 0
     for number, ann in enumerate(coco.data["annotations"]):
         if ann["iscrowd"]:
             crowd += 1

@@ -10,7 +10,6 @@ or neither the frame's file (same inode) nor a copy of it (the size and SHA-256 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.dataset_file import DatasetFile
 from scenegen.dataset.inside import path_inside
-from scenegen.dataset.record import FileEntry, FrameRecord, file_path, frame_name, read_record
+from scenegen.dataset.record import FileEntry, FrameRecord, file_path, file_sha256, frame_name, read_record
 from scenegen.errors import ScenegenError
 from scenegen.formats import bop, yolo
 
@@ -93,7 +92,7 @@ def link_problems(folder: Path, records: Iterable[FrameRecord] | None = None) ->
 def hard_links(folder: Path, records: Iterable[FrameRecord]) -> set[Path]:
     """The export links of ``records`` that are their frame's file now (hard links, not copies): taken before
     frames are rendered again, so that ``repair_links`` keeps each a link or a copy, as the export made it."""
-    linked = set()
+    linked: set[Path] = set()
     for record in records:
         for link in export_links(folder, record):
             source = file_path(folder, record, link.kind)
@@ -155,9 +154,8 @@ def _problem(path: Path, source: Path, entry: FileEntry) -> str | None:
             return None
         if info.st_size != entry["bytes"]:
             return f"{info.st_size} bytes, not a link to {source} nor a copy of it ({entry['bytes']} bytes)"
-        with path.open("rb") as file:
-            if hashlib.file_digest(file, "sha256").hexdigest() != entry["sha256"]:
-                return f"not a link to {source} nor a copy of it (its content differs, SHA-256)"
+        if file_sha256(path) != entry["sha256"]:  # hashlib.file_digest: Python 3.11 on
+            return f"not a link to {source} nor a copy of it (its content differs, SHA-256)"
     except OSError as err:
         return f"unreadable ({err.strerror or err})"
     return None

@@ -21,8 +21,9 @@ from typing import Any
 
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
-from scenegen.dataset.record import file_path, image_suffix
+from scenegen.dataset.record import FrameRecord, ObjectLabel, file_path, image_suffix
 from scenegen.errors import ScenegenError
+from scenegen.formats.job import Export, ExportJob
 from scenegen.formats.youtube_vis import videos_of
 
 MOT_CLASS = 1  # MOT17's pedestrian: the one class MOTChallenge's evaluation counts
@@ -35,36 +36,37 @@ def mot_problem(output: dict[str, Any]) -> str | None:
     return None
 
 
-def _tracked(frames: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
-    """(1-based frame number, annotation) of every object covering a pixel unoccluded, in frame then id order."""
+def _tracked(frames: list[FrameRecord]) -> list[tuple[int, ObjectLabel, list[int]]]:
+    """(1-based frame number, annotation, amodal box) of every object covering a pixel unoccluded, in frame
+    then id order."""
     tracked = []
     for number, frame in enumerate(frames, start=1):
         for ann in sorted(frame["annotations"], key=lambda a: a["instance_id"]):
             if "amodal_area" not in ann:
                 raise ScenegenError(f"frame {frame['index']}: no amodal labels; mot needs output.amodal=true")
-            if ann["amodal_area"] > 0:
-                tracked.append((number, ann))
+            box = ann["amodal_bbox"]  # None when the area is 0 (the record's check)
+            if ann["amodal_area"] > 0 and box is not None:
+                tracked.append((number, ann, box))
     return tracked
 
 
-def gt_lines(frames: list[dict[str, Any]]) -> list[str]:
+def gt_lines(frames: list[FrameRecord]) -> list[str]:
     """The ``gt.txt`` lines of one sequence's frame records, in frame then id order."""
     lines = []
-    for number, ann in _tracked(frames):
-        x, y, w, h = ann["amodal_bbox"]
+    for number, ann, (x, y, w, h) in _tracked(frames):
         lines.append(f"{number},{ann['instance_id']},{x + 1},{y + 1},{w},{h},1,{MOT_CLASS},{ann['visib_fract']:.6f}")
     return lines
 
 
-def track_categories(frames: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def track_categories(frames: list[FrameRecord]) -> dict[str, dict[str, Any]]:
     """``gt/categories.json`` of one sequence: track id -> its ``category_id`` and ``class_name``."""
-    tracks = {ann["instance_id"]: ann for _, ann in _tracked(frames)}
+    tracks = {ann["instance_id"]: ann for _, ann, _ in _tracked(frames)}
     return {
         str(i): {"category_id": tracks[i]["category_id"], "class_name": tracks[i]["class_name"]} for i in sorted(tracks)
     }
 
 
-def write_mot(dataset_dir: Path, records: Iterable[dict[str, Any]], copy: bool = False) -> Path:
+def write_mot(dataset_dir: Path, records: Iterable[FrameRecord], copy: bool = False) -> Path:
     """Write ``mot/``, one sequence folder per scene, from one pass over ``records`` (in frame order); images
     are hard links (copies with ``copy``); return the folder."""
     root = Path(dataset_dir) / "mot"
@@ -86,3 +88,10 @@ def write_mot(dataset_dir: Path, records: Iterable[dict[str, Any]], copy: bool =
         atomic.write_bytes(folder / "gt" / "gt.txt", "".join(f"{line}\n" for line in lines).encode())
         atomic.write_json(folder / "gt" / "categories.json", categories)
     return root
+
+
+def _mot(job: ExportJob) -> Path:
+    return write_mot(job.dataset_dir, job.records, job.copy)
+
+
+EXPORTS = (Export("mot", _mot, needs=mot_problem, links_images=True),)

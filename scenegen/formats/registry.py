@@ -3,8 +3,9 @@ re-rendering, by ``scenegen export``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import importlib
+import pkgutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,57 +14,36 @@ from scenegen.config.schema import Config
 from scenegen.dataset.dataset_file import DatasetFile, read_dataset_file
 from scenegen.dataset.inside import refuse_links
 from scenegen.dataset.lock import hold_lock
-from scenegen.dataset.record import FrameRecord, file_path, frame_name, iter_records, record_indices
+from scenegen.dataset.record import file_path, frame_name, iter_records, record_indices
 from scenegen.errors import ScenegenError
-from scenegen.formats.bop import bop_problem, write_bop
-from scenegen.formats.coco import write_coco
-from scenegen.formats.mot import mot_problem, write_mot
-from scenegen.formats.split import Split
-from scenegen.formats.yolo import write_yolo
-from scenegen.formats.youtube_vis import write_youtube_vis
+from scenegen.formats.job import Categories, Export, ExportJob, Records
 from scenegen.scene.frames import scene_frames, shard_scenes
 
-Records = Iterable[FrameRecord]  # frame records, read one at a time (iter_records)
 
-Categories = list[dict[str, Any]]  # COCO categories: id (from 1), name, supercategory
+def discover_exports() -> dict[str, Export]:
+    """Every export declared by a module of ``scenegen.formats`` (its ``EXPORTS``), by name: the built-in
+    ones in a fixed order, then any other module's (found on the package's path) by module name."""
+    import scenegen.formats as package
 
-
-@dataclass(frozen=True)
-class ExportJob:
-    """What an export is made from: the dataset folder, its frame records and categories, the run's config
-    (``dataset.json``'s, typed), the validation share, and whether image files are copied (``copy``) or
-    hard-linked (the default) into the export's own folders."""
-
-    dataset_dir: Path
-    records: Records
-    categories: Categories
-    config: Config
-    val_fraction: float
-    copy: bool = False
-
-    @property
-    def split(self) -> Split:
-        """The train/val split of the dataset's scenes."""
-        return Split(self.val_fraction, self.config.seed, self.config.num_scenes)
-
-    @property
-    def class_names(self) -> list[str]:
-        return [c["name"] for c in sorted(self.categories, key=lambda c: c["id"])]
+    names = [*BUILT_IN, *sorted({m.name for m in pkgutil.iter_modules(package.__path__)} - set(BUILT_IN))]
+    found: dict[str, Export] = {}
+    for name in names:
+        declared = getattr(importlib.import_module(f"scenegen.formats.{name}"), "EXPORTS", ())
+        for entry in declared:
+            if entry.name in found:
+                raise ScenegenError(f"scenegen.formats.{name}: export {entry.name!r} is declared twice")
+            found[entry.name] = entry
+    return found
 
 
-# name -> writer(job) -> the main file or folder written
-FORMATS: dict[str, Callable[[ExportJob], Path]] = {
-    "coco": lambda j: write_coco(j.dataset_dir, j.records, j.categories, j.split, keypoints=False),
-    "coco_keypoints": lambda j: write_coco(j.dataset_dir, j.records, j.categories, j.split, keypoints=True),
-    "yolo": lambda j: write_yolo(j.dataset_dir, j.records, j.class_names, "detect", j.split, j.copy),
-    "yolo_seg": lambda j: write_yolo(j.dataset_dir, j.records, j.class_names, "segment", j.split, j.copy),
-    "bop": lambda j: write_bop(j.dataset_dir, j.records, j.config, j.copy),
-    "youtube_vis": lambda j: write_youtube_vis(j.dataset_dir, j.records, j.categories, j.split),
-    "mot": lambda j: write_mot(j.dataset_dir, j.records, j.copy),
-}
+BUILT_IN = ("coco", "yolo", "bop", "youtube_vis", "mot")  # their order: the order of --help and error messages
+
+FORMATS: dict[str, Export] = discover_exports()
 
 # name -> what the format needs of the run's ``output`` config: the problem in one line, or None
-NEEDS: dict[str, Callable[[dict[str, Any]], str | None]] = {"bop": bop_problem, "mot": mot_problem}
+NEEDS: dict[str, Callable[[dict[str, Any]], str | None]] = {e.name: e.needs for e in FORMATS.values() if e.needs}
+
+LINKS_IMAGES: list[str] = [e.name for e in FORMATS.values() if e.links_images]  # their folders: hard links
 
 
 def check_formats(names: list[str], output: dict[str, Any], where: str = "config: output.formats") -> None:
@@ -89,7 +69,7 @@ def export(
     """Write format ``name`` of the dataset made with ``config``; return what it wrote. ``val_fraction``
     defaults to the config's ``output.val_fraction``."""
     fraction = config.output.val_fraction if val_fraction is None else val_fraction
-    return FORMATS[name](ExportJob(Path(dataset_dir).resolve(), records, categories, config, fraction, copy))
+    return FORMATS[name].write(ExportJob(Path(dataset_dir).resolve(), records, categories, config, fraction, copy))
 
 
 def export_dataset(
@@ -127,7 +107,9 @@ def _complete_scenes(dataset: DatasetFile, partial: bool) -> tuple[list[int], st
     incomplete too."""
     cfg, folder = dataset.config, dataset.folder
     present = set(record_indices(folder))
-    frames, missing, left_out = [], [], []
+    frames: list[int] = []
+    missing: list[int] = []
+    left_out: list[int] = []
     scenes = shard_scenes(cfg)
     for scene in scenes:
         lacking = [i for i in scene_frames(cfg, scene) if i not in present]

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from scenegen.dataset import atomic
+from scenegen.dataset.record import FrameRecord
 
 Entry = TypeVar("Entry")
 
@@ -64,7 +65,7 @@ class Split:
             return True
         return scene_index == _forced_val(range(self.num_scenes), self.val_fraction, self.seed)
 
-    def in_val(self, record: dict[str, Any]) -> bool:
+    def in_val(self, record: FrameRecord) -> bool:
         """Whether a frame record belongs to the validation split: where its scene goes."""
         return self.is_val(record["scene_index"])
 

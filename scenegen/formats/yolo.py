@@ -40,7 +40,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -49,7 +48,8 @@ from scipy.spatial import KDTree
 
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
-from scenegen.dataset.record import file_path, frame_name, image_suffix, is_annotated
+from scenegen.dataset.record import FrameRecord, ObjectLabel, file_path, frame_name, image_suffix, is_annotated
+from scenegen.formats.job import Export, ExportJob
 from scenegen.formats.split import Split
 from scenegen.labels.rle import decode_rle
 
@@ -58,11 +58,11 @@ FOLDER = "yolo"
 SPLITS = ("train", "val")
 
 
-def _annotated(record: dict[str, Any]) -> list[dict[str, Any]]:
+def _annotated(record: FrameRecord) -> list[ObjectLabel]:
     return [ann for ann in record["annotations"] if is_annotated(ann)]
 
 
-def yolo_detection_lines(record: dict[str, Any]) -> list[str]:
+def yolo_detection_lines(record: FrameRecord) -> list[str]:
     """``"cls cx cy w h"`` lines, normalised to [0, 1] with 6 decimals, one per annotated object."""
     width, height = record["width"], record["height"]
     lines = []
@@ -90,7 +90,7 @@ def mask_polygon(mask: np.ndarray) -> np.ndarray | None:
     return polygon if len(polygon) >= 3 else None
 
 
-def yolo_segmentation_lines(record: dict[str, Any]) -> list[str]:
+def yolo_segmentation_lines(record: FrameRecord) -> list[str]:
     """``"cls x1 y1 x2 y2 ..."`` lines, normalised to [0, 1] with 6 decimals, one per annotated object with a
     ``mask_polygon`` (see the module docstring)."""
     size = np.array([record["width"], record["height"]], dtype=float)
@@ -123,7 +123,7 @@ def data_yaml(classes: list[str], copied: bool) -> str:
 
 def write_yolo(
     dataset_dir: Path,
-    records: Iterable[dict[str, Any]],
+    records: Iterable[FrameRecord],
     classes: list[str],
     task: str,
     split: Split,
@@ -159,3 +159,14 @@ def write_yolo(
                     stale.unlink()
     atomic.write_bytes(out / "data.yaml", data_yaml(classes, copy).encode("utf-8"))
     return out / "data.yaml"
+
+
+def _detect(job: ExportJob) -> Path:
+    return write_yolo(job.dataset_dir, job.records, job.class_names, "detect", job.split, job.copy)
+
+
+def _segment(job: ExportJob) -> Path:
+    return write_yolo(job.dataset_dir, job.records, job.class_names, "segment", job.split, job.copy)
+
+
+EXPORTS = (Export("yolo", _detect, links_images=True), Export("yolo_seg", _segment, links_images=True))

@@ -16,20 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from scenegen import __version__
-from scenegen.dataset.record import is_annotated
+from scenegen.dataset.dataset_file import Category
+from scenegen.dataset.record import FrameRecord, ObjectLabel, is_annotated
+from scenegen.formats.job import Export, ExportJob
 from scenegen.formats.split import Split, write_split_files
 
 Video = tuple[dict[str, Any], list[dict[str, Any]]]  # a video entry and its annotations (without ids)
 
 
-def videos_of(records: Iterable[dict[str, Any]]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+def videos_of(records: Iterable[FrameRecord]) -> Iterator[tuple[int, list[FrameRecord]]]:
     """(scene index, its frame records) per scene, from records in frame order (a scene's frames are
     consecutive): one scene in memory at a time."""
     for scene, frames in itertools.groupby(records, key=lambda r: r["scene_index"]):
         yield scene, list(frames)
 
 
-def video_entry(scene: int, frames: list[dict[str, Any]]) -> Video:
+def video_entry(scene: int, frames: list[FrameRecord]) -> Video:
     """One scene's YouTube-VIS video and the annotations of its objects (see the module)."""
     first = frames[0]
     video = {
@@ -39,7 +41,7 @@ def video_entry(scene: int, frames: list[dict[str, Any]]) -> Video:
         "length": len(frames),
         "file_names": [f["files"]["image"]["path"] for f in frames],
     }
-    tracks: dict[int, list[dict[str, Any] | None]] = {}
+    tracks: dict[int, list[ObjectLabel | None]] = {}
     category: dict[int, int] = {}
     for t, frame in enumerate(frames):
         for ann in frame["annotations"]:
@@ -66,7 +68,7 @@ def video_entry(scene: int, frames: list[dict[str, Any]]) -> Video:
     return video, annotations
 
 
-def build_youtube_vis(videos: list[Video], categories: list[dict[str, Any]]) -> dict[str, Any]:
+def build_youtube_vis(videos: list[Video], categories: list[Category]) -> dict[str, Any]:
     """The YouTube-VIS dict of ``videos`` (``video_entry`` of each), annotation ids from 1."""
     annotations = [{"id": k, **ann} for k, ann in enumerate((a for _, anns in videos for a in anns), start=1)]
     return {
@@ -80,8 +82,8 @@ def build_youtube_vis(videos: list[Video], categories: list[dict[str, Any]]) -> 
 
 def write_youtube_vis(
     dataset_dir: Path,
-    records: Iterable[dict[str, Any]],
-    categories: list[dict[str, Any]],
+    records: Iterable[FrameRecord],
+    categories: list[Category],
     split: Split,
 ) -> Path:
     """Write ``annotations/youtube_vis.json`` and its train/val split from one pass over ``records`` (in frame
@@ -92,3 +94,10 @@ def write_youtube_vis(
         val.append(split.in_val(frames[0]))
     folder = Path(dataset_dir) / "annotations"
     return write_split_files(folder, "youtube_vis", videos, val, lambda chosen: build_youtube_vis(chosen, categories))
+
+
+def _youtube_vis(job: ExportJob) -> Path:
+    return write_youtube_vis(job.dataset_dir, job.records, job.categories, job.split)
+
+
+EXPORTS = (Export("youtube_vis", _youtube_vis),)

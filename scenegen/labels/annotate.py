@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from scenegen.assets.catalog import Catalog
-from scenegen.labels.geometry import box_keypoints, image_extent, object_to_camera, points_in_camera, project
+from scenegen.geometry import box_keypoints, image_extent, object_to_camera, points_in_camera, project
 from scenegen.labels.masks import (
     Crop,
     amodal_fields,
@@ -53,10 +53,10 @@ def amodal_groups(spec: SceneSpec, projections: list[Projection]) -> list[list[i
 def amodal_crops(groups: list[list[int]], alone: list[np.ndarray]) -> dict[int, Crop]:
     """Instance id -> its unoccluded mask, from the id images of the passes that drew each group alone;
     objects that cover no pixel are missing."""
-    crops = {}
+    crops: dict[int, Crop] = {}
     for group, image in zip(groups, alone, strict=True):
         found = instance_crops(image, max(group))
-        crops.update({k: found[k - 1] for k in group if found[k - 1] is not None})
+        crops.update({k: crop for k in group if (crop := found[k - 1]) is not None})
     return crops
 
 

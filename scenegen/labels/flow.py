@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scenegen.labels.geometry import rigid_inverse, world_to_camera_cv
+from scenegen.geometry import rigid_inverse, world_to_camera_cv
 from scenegen.labels.visibility import depth_test
 from scenegen.scene.spec import SceneSpec
 

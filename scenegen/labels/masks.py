@@ -7,19 +7,21 @@ pixel counts; segmentations are COCO compressed RLE strings.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from scenegen.labels.crop import Crop, instance_crops
 from scenegen.labels.rle import encode_rle
 
 
-def instance_annotations(ids: np.ndarray, num_instances: int, min_visible_pixels: int) -> list[dict]:
+def instance_annotations(ids: np.ndarray, num_instances: int, min_visible_pixels: int) -> list[dict[str, Any]]:
     """One dict per instance 1..num_instances: ``instance_id``, ``visible_pixels``, and when it has at
     least ``min_visible_pixels`` (and at least one) also ``bbox``, ``area`` and ``segmentation``."""
     out = []
     for k, crop in enumerate(instance_crops(ids, num_instances), start=1):
         area = 0 if crop is None else int(np.count_nonzero(crop.mask))
-        record = {"instance_id": k, "visible_pixels": area}
+        record: dict[str, Any] = {"instance_id": k, "visible_pixels": area}
         if crop is not None and area >= min_visible_pixels:
             record.update(bbox=crop.box(), area=area, segmentation=encode_rle(crop))
         out.append(record)

@@ -9,6 +9,9 @@ means more groups follow, bit 0x10 of the last group is the sign.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from scenegen.labels.crop import Crop
@@ -40,7 +43,7 @@ def parse_counts(counts: str) -> list[int]:
     return values.tolist()
 
 
-def decode_rle(rle: dict) -> np.ndarray:
+def decode_rle(rle: Mapping[str, Any]) -> np.ndarray:
     """(h, w) bool mask of a COCO RLE ``{"size": [h, w], "counts": str | list[int]}``."""
     h, w = rle["size"]
     counts = rle["counts"]

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scenegen.geometry import rigid_inverse, world_to_camera_cv
 from scenegen.labels.flow import backproject, object_pose, project_points
-from scenegen.labels.geometry import rigid_inverse, world_to_camera_cv
 from scenegen.labels.visibility import depth_test
 from scenegen.scene.spec import SceneSpec
 

@@ -1,1 +1,2 @@
-"""Running a render: checks, the frames of a shard, workers and their render-label-write loop."""
+"""Running a render: checks, workers and their render-label-write loop, the finish step (exports,
+dataset.json), merging shards, verifying a dataset."""

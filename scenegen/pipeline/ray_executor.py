@@ -73,7 +73,7 @@ def run_ray(cfg: Config, out: Path, todo: list[int], bar: tqdm, devices: list[in
     if started_here:
         interrupt_on_sigterm()  # Ray's core worker took SIGTERM over: a stack dump instead of the resume message
     try:
-        actor = ray.remote(num_cpus=1)(FrameWorker)
+        actor: Any = ray.remote(num_cpus=1)(FrameWorker)  # an actor class: its methods are called .remote()
         workers = [actor.remote(cfg, out, device) for device in devices]
         waiting = deque(todo)
         running = {}
@@ -93,7 +93,8 @@ def run_ray(cfg: Config, out: Path, todo: list[int], bar: tqdm, devices: list[in
         if started_here:
             ray.shutdown()
         if reaper is not None:  # it kills what the shutdown left, then ends
-            reaper.stdin.close()
+            if reaper.stdin is not None:  # stdin=PIPE: always
+                reaper.stdin.close()
             reaper.wait()
             del os.environ[ray_reaper.VARIABLE]
 
@@ -106,8 +107,9 @@ def _join(ray: Any, cfg: Config) -> subprocess.Popen | None:
         tag = f"{os.getpid()}-{time.time_ns()}"
         os.environ[ray_reaper.VARIABLE] = tag  # inherited by every process of the instance
         command = [sys.executable, "-m", ray_reaper.__name__, tag]
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         reaper = subprocess.Popen(command, stdin=subprocess.PIPE, start_new_session=True, **quiet)  # own group
+        assert reaper.stdin is not None  # stdin=PIPE
         context = ray.init(address="local", num_cpus=cfg.executor.workers, include_dashboard=False, **options)
         reaper.stdin.write(f"{context.address_info.get('session_dir', '')}\n".encode())
         reaper.stdin.flush()

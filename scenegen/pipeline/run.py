@@ -12,19 +12,19 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 from scenegen.assets.catalog import Catalog
 from scenegen.config.load import to_container
 from scenegen.config.schema import Config
-from scenegen.dataset import atomic
-from scenegen.dataset.dataset_file import DatasetFile, record_counts, write_dataset_file
+from scenegen.dataset.dataset_file import Category, DatasetFile, write_dataset_file
 from scenegen.dataset.lock import hold_lock
 from scenegen.dataset.record import frame_done, iter_records, record_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.links import hard_links, readable_records, repair_links
-from scenegen.formats.registry import export
 from scenegen.pipeline.checks import check_output_dir, check_run
 from scenegen.pipeline.executor import RESUME_HINT, run_frames
+from scenegen.pipeline.finish import finish_dataset
 from scenegen.scene.frames import scene_frames, shard_frames, shard_scenes
 
 
@@ -43,9 +43,9 @@ def _render_locked(cfg: Config, catalog: Catalog, out: Path, progress: bool) -> 
         stale.unlink()
     started = time.time()
     scenes, frames = shard_scenes(cfg), shard_frames(cfg)
-    config = to_container(cfg)
-    write_dataset_file(out, config, catalog.categories(), status="rendering")
-    dataset = DatasetFile(out, "rendering", cfg, catalog.categories())  # what each record is read against
+    categories = cast(list[Category], catalog.categories())  # their keys: id, name, supercategory
+    write_dataset_file(out, to_container(cfg), categories, status="rendering")
+    dataset = DatasetFile(out, "rendering", cfg, categories)  # what each record is read against
     undone = {s: [i for i in scene_frames(cfg, s) if not frame_done(out, i, dataset)] for s in scenes}
     todo = [s for s in scenes if undone[s]]
     damaged = [i for s in todo for i in undone[s] if record_path(out, i).is_file()]
@@ -59,9 +59,4 @@ def _render_locked(cfg: Config, catalog: Catalog, out: Path, progress: bool) -> 
     except ScenegenError as err:
         raise ScenegenError(str(err) if RESUME_HINT in str(err) else f"{err}; {RESUME_HINT}") from None
     repair_links(out, iter_records(out, frames, dataset), linked)
-    counts = record_counts(iter_records(out, frames, dataset))
-    for name in cfg.output.formats:  # each export reads the records one at a time
-        export(out, name, iter_records(out, frames, dataset), catalog.categories(), cfg)
-    atomic.sync_all()  # exports and links on disk before dataset.json says complete
-    write_dataset_file(out, config, catalog.categories(), "complete", counts, stats, time.time() - started)
-    return out
+    return finish_dataset(dataset, frames, stats, time.time() - started)

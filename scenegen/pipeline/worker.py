@@ -18,13 +18,13 @@ from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from scenegen.assets.catalog import Catalog
 from scenegen.assets.shapes import run_catalog
-from scenegen.config.schema import Config
+from scenegen.config.schema import BackgroundConfig, Config, MaterialsConfig
 from scenegen.dataset.record import (
     FORMAT,
     FrameRecord,
@@ -48,7 +48,7 @@ from scenegen.render import backend
 from scenegen.render.postfx import apply_postfx
 from scenegen.scene.frames import TRACK_STREAM, place_of, sample_frames
 from scenegen.scene.images import check_image
-from scenegen.scene.spec import SceneSpec
+from scenegen.scene.spec import DistractorSpec, ObjectSpec, SceneSpec
 
 
 @dataclass
@@ -139,7 +139,8 @@ class FrameWorker:
             spec, rendered.ids, rendered.depth, catalog, cfg.output.min_visible_pixels, amodal, projections
         )
         self.seconds["labels"] += time.perf_counter() - start
-        return Frame(spec, rendered.color, rendered.ids, rendered.depth, annotations)
+        labels = cast(list[ObjectLabel], annotations)  # annotate's dicts hold the keys of ObjectLabel
+        return Frame(spec, rendered.color, rendered.ids, rendered.depth, labels)
 
     def finish(self) -> dict[str, Any]:
         """Wait for the last write, release the GL context; return ``{"frames", "seconds": {stage: total}}``."""
@@ -272,8 +273,11 @@ class FrameWorker:
 def image_files(spec: SceneSpec, cfg: Config) -> list[tuple[str, str, int]]:
     """(path, config key, pixel limit) of every image file the frame ``spec`` decodes: its backdrop's crop and
     its objects' and distractors' photo textures and print patches."""
-    files = [] if spec.backdrop.image is None else [(spec.backdrop.image, "background.image_dir", cfg.background)]
-    for item in [*spec.objects, *spec.distractors]:
+    files: list[tuple[str, str, BackgroundConfig | MaterialsConfig]] = []
+    if spec.backdrop.image is not None:
+        files.append((spec.backdrop.image, "background.image_dir", cfg.background))
+    items: list[ObjectSpec | DistractorSpec] = [*spec.objects, *spec.distractors]
+    for item in items:
         texture = item.material.texture if item.material is not None else None
         if texture is not None and texture.image is not None:
             files.append((texture.image, "materials.image_dir", cfg.materials))

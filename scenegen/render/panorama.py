@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from scenegen.labels.geometry import GL_TO_CV
+from scenegen.geometry import GL_TO_CV
 from scenegen.render.backdrop import backdrop_image
 from scenegen.scene.spec import BackdropSpec, CameraSpec
 

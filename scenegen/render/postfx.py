@@ -70,7 +70,7 @@ def standard_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndar
 def motion_kernel(length: int, angle_deg: float) -> np.ndarray:
     """``(n, n)`` float32 kernel, ``n`` = ``length`` rounded up to odd: a centred line ``length`` pixels long."""
     n = length | 1
-    kernel = np.zeros((n, n), np.float32)
+    kernel: np.ndarray = np.zeros((n, n), np.float32)
     kernel[n // 2] = 1.0
     if n > length:  # even length: half-weight ends keep it centred
         kernel[n // 2, [0, -1]] = 0.5
@@ -166,7 +166,10 @@ def _jpeg(img: np.ndarray, cfg: JpegConfig, rng: np.random.Generator) -> dict[st
     ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
-    img[...] = cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise RuntimeError("JPEG decoding failed")
+    img[...] = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
     return {"quality": quality}
 
 

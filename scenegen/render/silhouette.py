@@ -15,7 +15,7 @@ import numpy as np
 import pyrender
 import trimesh
 
-from scenegen.labels.geometry import GL_TO_CV, image_extent
+from scenegen.geometry import GL_TO_CV, image_extent
 from scenegen.labels.masks import disjoint_groups
 from scenegen.render.renderer import camera_for, decode_ids, id_color
 

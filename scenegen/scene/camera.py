@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from scenegen.config.schema import CameraConfig
-from scenegen.labels.geometry import intrinsics, look_at
+from scenegen.geometry import intrinsics, look_at
 from scenegen.scene.draws import uniform
 from scenegen.scene.spec import CameraSpec
 

@@ -96,7 +96,8 @@ def sample_dropped_objects(
         kept = [drafts[i].sphere(poses[i]) for i in range(count) if i not in lost]
         for i, pose in zip(lost, _spawn(rng, cfg, area / 2, drafts, lost, kept), strict=True):
             poses[i] = pose
-    objects, spheres = [], []
+    objects: list[ObjectSpec] = []
+    spheres: list[Sphere] = []
     for i in [i for i in range(count) if i not in lost]:
         draft, pose = drafts[i], poses[i]
         objects.append(object_spec(len(objects) + 1, draft.asset, pose, draft.scale, draft.material))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -117,7 +118,7 @@ def _sequence(
     frames, fps = cfg.sequence.frames, cfg.sequence.fps
     path = sample_camera_path(rng, cfg.sequence, centre)
     times = [k / fps for k in range(frames)]
-    poses = None  # (frames, n, 4, 4) object poses, when they move
+    poses: Any = None  # (frames, n, 4, 4) object poses, when they move
     if cfg.scene.layout == "flying":
         duration = times[-1]
         motions = sample_object_motions(rng, cfg.sequence, spec, catalog, duration, cfg.scene.max_placement_tries)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from scenegen.config.schema import LightingConfig
-from scenegen.labels.geometry import look_at
+from scenegen.geometry import look_at
 from scenegen.scene.camera import direction
 from scenegen.scene.draws import integer, pick, uniform
 from scenegen.scene.spec import LightSpec

@@ -50,7 +50,7 @@ def sample_object_motions(
         others = moving + [(c, np.zeros(3), r) for c, r in spheres[i + 1 :] + still]
         for _ in range(tries):
             candidate = uniform(rng, cfg.object_speed) * unit_vector(rng)
-            if all(_apart(centre, candidate, radius, *other, duration) for other in others):
+            if all(_apart(centre, candidate, radius, b, vb, rb, duration) for b, vb, rb in others):
                 velocity = candidate
                 break
         motions.append(RigidMotion(centre, velocity, spin))

@@ -169,15 +169,17 @@ def _sunk(bullet, ids: list[int], poses: np.ndarray, cfg: PhysicsConfig, kw: dic
     """Indices of the bodies in a contact deeper than ``cfg.max_penetration``: of two bodies, the upper
     one (a fast fall can carry a thin part through another's, where the solver cannot push it back out)."""
     index = {body_id: k for k, body_id in enumerate(ids)}
-    sunk = set()
+    sunk: set[int] = set()
     for contact in bullet.getContactPoints(**kw):
         a, b, distance = index.get(contact[1]), index.get(contact[2]), contact[8]
         if distance >= -cfg.max_penetration or (a is None and b is None):
             continue
-        if a is None or b is None:
-            sunk.add(a if b is None else b)
-        else:
+        if a is not None and b is not None:
             sunk.add(a if poses[a, 2, 3] > poses[b, 2, 3] else b)
+        elif a is not None:
+            sunk.add(a)
+        elif b is not None:
+            sunk.add(b)
     return tuple(sorted(sunk))
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from scenegen.assets.catalog import Asset, Catalog
 from scenegen.config.schema import Config
-from scenegen.labels.geometry import GL_TO_CV, world_to_camera_cv
+from scenegen.geometry import GL_TO_CV, world_to_camera_cv
 from scenegen.scene.draws import integer, pick, random_rotation, uniform
 from scenegen.scene.materials import sample_material, sample_object_material, sample_plane_material
 from scenegen.scene.spec import CameraSpec, DistractorSpec, MaterialSpec, ObjectSpec
@@ -54,7 +54,8 @@ def sample_resting_objects(
         yaw = rng.uniform(0.0, 2 * np.pi)
         drawn.append((asset, k, scale, yaw, sample_object_material(rng, cfg.materials, asset)))
     placed: list[tuple[np.ndarray, float]] = []  # footprint centre (2,), radius
-    objects, spheres = [], []
+    objects: list[ObjectSpec] = []
+    spheres: list[Sphere] = []
     area, walled = cfg.scene.placement_radius, cfg.scene.bin_wall_height > 0
     for asset, k, scale, yaw, material in sorted(drawn, key=lambda d: -d[0].resting_poses.radii[d[1]] * d[2]):
         rest = asset.resting_poses
@@ -81,7 +82,8 @@ def sample_flying_objects(
     orientation, bounding spheres disjoint (so nothing interpenetrates) and beyond the near plane, with
     those spheres. An object that finds no such spot in ``scene.max_placement_tries`` draws tries again 10%
     deeper, up to the far plane."""
-    objects, spheres = [], []
+    objects: list[ObjectSpec] = []
+    spheres: list[Sphere] = []
     for _ in range(count):
         asset = choose_asset(rng, catalog, probs)
         scale = asset.unit_scale * uniform(rng, cfg.objects.size_scale)

@@ -28,6 +28,7 @@ def texture_image(spec: TextureSpec) -> np.ndarray:
     patch of its image if it names one) or a procedural kind."""
     rng = np.random.default_rng(spec.seed)
     if spec.kind == "photo":
+        assert spec.crop is not None  # a photo texture's spec always holds its crop (materials.py)
         return crop_resized(read_rgb(spec.image), spec.crop, spec.size, spec.size)
     if spec.kind == "print":
         photo = None if spec.image is None else read_rgb(spec.image)

@@ -24,7 +24,9 @@ def combine_coco(out: Path, sources: list[Path]) -> dict[str, Any]:
     numbered), image ids kept where unique (see the module); return the per-source counts."""
     target, folder = out.resolve(), out.resolve().parent
     categories: dict[str, dict[str, Any]] = {}
-    images, annotations, counts = [], [], {}
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    counts: dict[str, dict[str, int]] = {}
     taken: set[int] = set()
     files = [read_coco(source) for source in sources]  # checked: integer ids, unique per file, known references
     for source, coco in zip(sources, files, strict=True):

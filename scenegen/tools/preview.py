@@ -17,8 +17,9 @@ TILE_WIDTH = 320
 
 def instance_color(k: int) -> tuple[int, int, int]:
     """A distinct, bright RGB colour for the ``k``-th instance (golden-ratio hue steps)."""
-    hsv = np.uint8([[[int(k * 0.618034 * 180) % 180, 200, 255]]])
-    return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
+    hsv = np.array([[[int(k * 0.618034 * 180) % 180, 200, 255]]], np.uint8)
+    r, g, b = (int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)[0, 0])
+    return r, g, b
 
 
 def annotated_tile(ds: CocoDataset, image_id: int) -> np.ndarray:

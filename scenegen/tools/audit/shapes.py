@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +72,11 @@ def proportions(sides: np.ndarray) -> np.ndarray:
     return np.array([middle / longest, shortest / longest])
 
 
-def _instances(record: dict, path: Path) -> list[tuple[str, str, np.ndarray | None]]:
+def _instances(record: Mapping[str, Any], path: Path) -> list[tuple[str, str, np.ndarray | None]]:
     """(class, shape, box sides or None) of each labelled instance of ``record`` (one with a box, as the exports
     have), its values checked; a shape is
     named by its asset id, followed by its parameters as JSON where the record's object has any."""
-    spec = record.get("spec") if isinstance(record.get("spec"), dict) else {}
+    spec: dict[str, Any] = record["spec"] if isinstance(record.get("spec"), dict) else {}
     objects = {o.get("instance_id"): o for o in spec.get("objects", []) if isinstance(o, dict)}
     K = _numbers(spec.get("camera", {}).get("K") if isinstance(spec.get("camera"), dict) else None, (3, 3))
     out = []
@@ -111,7 +112,8 @@ def _numbers(value: Any, shape: tuple[int, ...]) -> np.ndarray | None:
 
 def _class_shapes(shapes: dict[str, list[np.ndarray | None]]) -> dict[str, Any]:
     """One class's figures from its shapes' instances (box sides, None where not solved)."""
-    listed, points = {}, []
+    listed: dict[str, Any] = {}
+    points: list[Any] = []
     for key in sorted(shapes):
         solved = [s for s in shapes[key] if s is not None]
         ratio = np.median([proportions(s) for s in solved], axis=0) if solved else None

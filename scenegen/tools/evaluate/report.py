@@ -91,7 +91,9 @@ def _recall_figure(summary: dict[str, Any], out: Path) -> str:
             entry = result["per_class"][name]
             recall = entry["recall"] if entry["recall"] is not None else np.nan
             low, high = entry["interval"] or (np.nan, np.nan)
-            values.append(recall), lows.append(recall - low), highs.append(high - recall)
+            values.append(recall)
+            lows.append(recall - low)
+            highs.append(high - recall)
         low, high = result["balanced_accuracy_interval"]
         values.append(result["balanced_accuracy"])
         lows.append(result["balanced_accuracy"] - low)

@@ -6,16 +6,14 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from scenegen.config.load import to_container
 from scenegen.config.schema import ShardConfig
-from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
-from scenegen.dataset.dataset_file import DatasetFile, read_dataset_file, record_counts, write_dataset_file
+from scenegen.dataset.dataset_file import DatasetFile, read_dataset_file
 from scenegen.dataset.inside import path_inside
 from scenegen.dataset.lock import LOCK_FILE, hold_lock
 from scenegen.dataset.record import file_path, frame_problems, iter_records, record_indices, record_path
 from scenegen.errors import ScenegenError
-from scenegen.formats.registry import export
+from scenegen.pipeline.finish import finish_dataset
 from scenegen.scene.frames import num_frames
 
 
@@ -61,13 +59,7 @@ def _write_merged(out: Path, links: list[tuple[Path, Path]], first: DatasetFile,
         target.parent.mkdir(parents=True, exist_ok=True)
         link_or_copy(source, target)
     config = dataclasses.replace(first.config, shard=ShardConfig(index=0, count=1), output_dir=str(out))
-    merged = DatasetFile(out, "rendering", config, first.categories)
-    counts = record_counts(iter_records(out, expected, merged))
-    for name in config.output.formats:  # each export reads the records one at a time
-        export(out, name, iter_records(out, expected, merged), first.categories, config)
-    atomic.sync_all()  # exports and links on disk before dataset.json says complete
-    write_dataset_file(out, to_container(config), first.categories, "complete", counts)
-    return out
+    return finish_dataset(DatasetFile(out, "rendering", config, first.categories), expected)
 
 
 def _frame_links(out: Path, dataset: DatasetFile, index: int) -> list[tuple[Path, Path]]:
