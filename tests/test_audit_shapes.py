@@ -53,6 +53,7 @@ def rendered(tmp_path_factory) -> Path:
     out = root / "out"
     result = render_small(
         out, f"objects.packs=[builtin,{pack}]", "objects.classes=[box,can]", "scene.objects_per_scene=[6,8]",
+        "objects.shape_variation=0",  # the built-in mesh files: each asset one shape
         "camera.distance=[1.4,1.8]", "scene.distractors=[0,0]", "seed=2", scenes=4, width=160, height=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -99,7 +100,7 @@ def test_a_record_with_bad_keypoints_is_named(rendered, tmp_path):
     shutil.copytree(rendered, copy, ignore=shutil.ignore_patterns("audit"))
     path = copy / "labels" / "000001.json"
     record = json.loads(path.read_text())
-    record["annotations"][0]["keypoints"][3][0] = float("nan")
+    record["annotations"][0]["keypoints"][3][0] = "nan"  # (a NaN number is refused as JSON, before any key)
     path.write_text(json.dumps(record))
     code, _, err = run_main("audit", str(copy))
     lines = err.strip().splitlines()

@@ -37,7 +37,9 @@ def class_counts(cfg, catalog) -> tuple[np.ndarray, int]:
 def test_uniform_balance_keeps_every_class(tmp_path, catalog, layout):
     counts, unplaced = class_counts(small_config(tmp_path, "objects.balance=uniform", *layout), catalog)
     assert chisquare(counts).pvalue > 0.01, dict(zip(catalog.classes, counts.tolist(), strict=True))
-    assert unplaced <= 0.002 * counts.sum()  # only an object that would overhang the table's edge is left out
+    # only an object that would overhang the table's edge is left out: 0.2% of the single meshes, 0.5% with the
+    # shape families (larger boxes and bottles), measured over these 500 scenes
+    assert unplaced <= 0.01 * counts.sum()
 
 
 @pytest.mark.slow

@@ -193,11 +193,11 @@ def test_installed_example_pack_renders_with_its_texture(tmp_path):
         "objects.classes=[crate]",
         "postfx=none",
     ]
-    command += ["num_scenes=3", "render.width=160", "render.height=120", f"output_dir={out}", "--no-progress"]
+    command += ["num_scenes=6", "render.width=160", "render.height=120", f"output_dir={out}", "--no-progress"]
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     textured = 0
-    for i in range(3):
+    for i in range(6):
         record = json.loads((out / f"labels/{i:06d}.json").read_text())
         image = cv2.imread(str(out / record["files"]["image"]["path"]))
         ids = cv2.imread(str(out / record["files"]["instance_mask"]["path"]), cv2.IMREAD_UNCHANGED)

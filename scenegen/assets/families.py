@@ -26,6 +26,7 @@ from functools import cache
 
 import numpy as np
 import trimesh
+from numpy.typing import ArrayLike
 
 from scenegen.assets.lathe import revolve, revolved_pieces, tube, tube_pieces
 
@@ -90,9 +91,10 @@ def _build(family: str, params: tuple[tuple[str, float], ...]) -> Shape:
     return Shape(mesh, tuple(pieces))
 
 
-def _solid(profile: list, sections: int = SECTIONS) -> tuple[trimesh.Trimesh, list[np.ndarray]]:
-    profile = np.asarray(profile, dtype=float)
-    return revolve(profile, sections), revolved_pieces(profile, sections, SECTORS, TOLERANCE)
+def _solid(profile: ArrayLike, sections: int = SECTIONS) -> tuple[trimesh.Trimesh, list[np.ndarray]]:
+    """The solid of revolution of ``profile`` (n, 2) (radius, height) rows, and its convex pieces."""
+    points = np.asarray(profile, dtype=float)
+    return revolve(points, sections), revolved_pieces(points, sections, SECTORS, TOLERANCE)
 
 
 def ball(p: dict[str, float]) -> tuple[trimesh.Trimesh, list[np.ndarray]]:
@@ -176,7 +178,7 @@ def mug(p: dict[str, float]) -> tuple[trimesh.Trimesh, list[np.ndarray]]:
     def outside(z: np.ndarray) -> np.ndarray:
         return r + (top - r) * z / h
 
-    inner_bottom = outside(np.array(bottom)) - wall
+    inner_bottom = float(outside(np.array(bottom))) - wall
     cup, pieces = _solid([[0.0, 0.0], [r, 0.0], [top, h], [top - wall, h], [inner_bottom, bottom], [0.0, bottom]])
     thickness = p["handle_thickness"]
     low, high = bottom + thickness + 0.002, h - thickness - 0.002  # the handle's ends fit between
@@ -209,7 +211,7 @@ def _joined(*parts: trimesh.Trimesh) -> trimesh.Trimesh:
         np.vstack([m.vertices for m in parts]),
         np.vstack([m.faces + o for m, o in zip(parts, offsets, strict=True)]),
         vertex_normals=np.vstack([m.vertex_normals for m in parts]),
-        visual=trimesh.visual.TextureVisuals(uv=np.vstack([m.visual.uv for m in parts])),
+        visual=trimesh.visual.TextureVisuals(uv=np.vstack([m.visual.uv for m in parts])),  # type: ignore[union-attr]
         process=False,
     )
 
