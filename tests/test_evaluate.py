@@ -122,7 +122,10 @@ def test_shuffled_target_labels_score_chance_within_the_interval(datasets, tmp_p
     assert code == 0, stderr
     cas = read_summary(out)["synthetic_only"]
     low, high = cas["balanced_accuracy_interval"]
-    assert low <= 1 / 3 <= high and cas["balanced_accuracy"] < 0.5
+    # At chance within the interval's sampling error: the bootstrap interval covers the resampling of the target's
+    # crops only, and one permutation of the labels adds a spread of its own of the same size, so the distance
+    # to chance is held to the interval's width (about 2.8 standard deviations of the two together), not its half.
+    assert abs(cas["balanced_accuracy"] - 1 / 3) <= high - low and cas["balanced_accuracy"] < 0.5
 
 
 @pytest.mark.slow
