@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -74,7 +75,7 @@ def main() -> None:
         return
     table = []
     for index, name in enumerate(args.rows):
-        folder = args.out / name.replace(" ", "_")
+        folder = args.out / re.sub(r"[^a-z0-9]+", "_", name).strip("_")  # a Hydra override value: no brackets
         size = ["render.width=320", "render.height=240", f"num_scenes={args.scenes}", "executor.workers=1"]
         render_s = scenegen("render", CLASSES, *size, *ROWS[name], f"output_dir={folder}", "--no-progress")
         kfold = [] if name == "default" and args.kfold else ["min_real_per_class=1000000"]  # same real data every row

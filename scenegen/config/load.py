@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import typing
+from collections.abc import Iterator
 from typing import Any
 
 from hydra import compose, initialize_config_dir
@@ -55,20 +56,27 @@ def validate(cfg: DictConfig, schema: type = Config, prefix: str = "") -> None:
     """Check every number is finite and every ``span`` and ``bounds`` of ``schema`` in ``cfg``; raise
     ScenegenError naming the key."""
     if not prefix:
-        _check_finite(OmegaConf.to_container(cfg, resolve=False), "")
+        _check_finite(OmegaConf.to_container(cfg, resolve=False))
     _check_schema(cfg, schema, prefix)
 
 
-def _check_finite(value: Any, key: str) -> None:
-    """No key of scenegen's configs takes an infinite or NaN number."""
+def _leaves(value: Any, key: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) of every leaf of nested dicts and lists (a list's items under the list's key)."""
     if isinstance(value, dict):
         for k, v in value.items():
-            _check_finite(v, f"{key}.{k}" if key else str(k))
+            yield from _leaves(v, f"{key}.{k}" if key else str(k))
     elif isinstance(value, list):
         for v in value:
-            _check_finite(v, key)
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise ScenegenError(f"config: {key} = {value} must be a finite number")
+            yield from _leaves(v, key)
+    else:
+        yield key, value
+
+
+def _check_finite(value: Any) -> None:
+    """No key of scenegen's configs takes an infinite or NaN number."""
+    for key, leaf in _leaves(value):
+        if isinstance(leaf, float) and not math.isfinite(leaf):
+            raise ScenegenError(f"config: {key} = {leaf} must be a finite number")
 
 
 def _check_schema(cfg: DictConfig, schema: type, prefix: str) -> None:
@@ -118,7 +126,7 @@ def config_from_data(data: Any) -> Config:
     ScenegenError naming the key. Interpolations (``${...}``) are refused: stored configs are resolved."""
     if not isinstance(data, dict):
         raise ScenegenError(f"config: {shown(data)} is not a mapping of keys")
-    _refuse_interpolations(data, "")
+    _refuse_interpolations(data)
     try:
         cfg: Config = finish_config(typing.cast(DictConfig, OmegaConf.merge(OmegaConf.structured(Config), data)))
         return cfg
@@ -127,15 +135,10 @@ def config_from_data(data: Any) -> Config:
         raise ScenegenError(f"config: {key + ': ' if key else ''}{str(err).strip().splitlines()[0]}") from None
 
 
-def _refuse_interpolations(value: Any, key: str) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _refuse_interpolations(v, f"{key}.{k}" if key else str(k))
-    elif isinstance(value, list):
-        for v in value:
-            _refuse_interpolations(v, key)
-    elif isinstance(value, str) and "${" in value:
-        raise ScenegenError(f"config: {key}: {value[:60]!r} is an interpolation; a stored config holds values")
+def _refuse_interpolations(value: Any) -> None:
+    for key, leaf in _leaves(value):
+        if isinstance(leaf, str) and "${" in leaf:
+            raise ScenegenError(f"config: {key}: {leaf[:60]!r} is an interpolation; a stored config holds values")
 
 
 def to_container(cfg: Config) -> dict[str, Any]:
