@@ -87,6 +87,30 @@ def within_one_pixel(inner: np.ndarray, outer: np.ndarray) -> bool:
     return not np.any(inner & ~cv2.dilate(outer.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool))
 
 
+def check_instance(mesh: trimesh.Trimesh, scale: float, ann: dict, K: np.ndarray, ids: np.ndarray) -> bool:
+    """Assert that ``ann``'s amodal and visible masks match the silhouette of ``mesh`` (model coordinates, scaled
+    by ``scale`` and posed as the annotation says) projected with ``K`` on the (h, w) id image ``ids``, and its box
+    keypoints their projections (a keypoint flagged 0 projects outside the image); return whether the object was
+    large enough (amodal area >= 50 pixels) for its silhouette's IoU to be checked too."""
+    height, width = ids.shape
+    silhouette = rasterise(pixels(to_camera(mesh.vertices, ann, scale), K), mesh.faces, width, height)
+    amodal = mask_api.decode(ann["amodal_segmentation"]).astype(bool)
+    visible = ids == ann["instance_id"]
+    assert within_one_pixel(amodal, silhouette) and within_one_pixel(silhouette, amodal), ann["asset_id"]
+    assert within_one_pixel(visible, silhouette)
+    uv = pixels(to_camera(box_keypoints(mesh.bounds), ann, scale), K)
+    for (u, v, flag), exact in zip(ann["keypoints"], uv, strict=True):
+        if flag:
+            np.testing.assert_allclose([u, v], exact, atol=1e-6)
+        else:
+            assert not (-0.5 <= exact[0] < width - 0.5 and -0.5 <= exact[1] < height - 0.5)
+    if ann["amodal_area"] < 50:
+        return False
+    iou = np.count_nonzero(amodal & silhouette) / np.count_nonzero(amodal | silhouette)
+    assert iou > 0.98, (ann["asset_id"], iou)
+    return True
+
+
 def box_keypoints(bounds: np.ndarray) -> np.ndarray:
     """(9, 3): the box centre, then corner i taking the max on x, y, z where bits 4, 2, 1 of i are set (README)."""
     corners = [[bounds[(i >> shift) & 1, axis] for axis, shift in enumerate((2, 1, 0))] for i in range(8)]
@@ -146,7 +170,7 @@ def test_recorded_poses_reproject_the_mesh_files(tmp_path, layout):
     bop = json.loads((out / "bop" / "train_pbr" / "000000" / "scene_gt.json").read_text())
     for record in records(out):
         camera = record["spec"]["camera"]
-        K, width, height = np.asarray(camera["K"]), camera["width"], camera["height"]
+        K = np.asarray(camera["K"])
         ids = cv2.imread(str(frame_file(out, record, "instance_mask")), cv2.IMREAD_UNCHANGED)
         objects = {obj["instance_id"]: obj for obj in record["spec"]["objects"]}
         for ann, bop_entry in zip(record["annotations"], bop[str(record["index"])], strict=True):
@@ -159,21 +183,8 @@ def test_recorded_poses_reproject_the_mesh_files(tmp_path, layout):
             cam_bop = model.vertices @ rotation_bop.T + np.asarray(bop_entry["cam_t_m2c"])  # BOP's model, in mm
             np.testing.assert_allclose(cam_bop.min(0) / 1000, cam.min(0), atol=1e-6)
             np.testing.assert_allclose(cam_bop.max(0) / 1000, cam.max(0), atol=1e-6)
-            silhouette = rasterise(pixels(cam, K), mesh.faces, width, height)
-            amodal = mask_api.decode(ann["amodal_segmentation"]).astype(bool)
-            visible = ids == ann["instance_id"]
-            assert within_one_pixel(amodal, silhouette) and within_one_pixel(silhouette, amodal), ann["asset_id"]
-            assert within_one_pixel(visible, silhouette)
-            if ann["amodal_area"] >= 50:
-                iou = np.count_nonzero(amodal & silhouette) / np.count_nonzero(amodal | silhouette)
-                assert iou > 0.98, (ann["asset_id"], iou)
+            if check_instance(mesh, scale, ann, K, ids):
                 checked.add(ann["asset_id"].split("@")[0])  # a shape family's member: its family's asset
-            uv = pixels(to_camera(box_keypoints(mesh.bounds), ann, scale), K)
-            for (u, v, flag), exact in zip(ann["keypoints"], uv, strict=True):
-                if flag:
-                    np.testing.assert_allclose([u, v], exact, atol=1e-6)
-                else:
-                    assert not (-0.5 <= exact[0] < width - 0.5 and -0.5 <= exact[1] < height - 0.5)
     assert "example_pyramid" in checked and {"mug", "box"} & checked
 
 
