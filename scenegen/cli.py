@@ -336,7 +336,8 @@ def _verify(dataset: Path) -> int:
 
 
 def _balance(args: argparse.Namespace) -> int:
-    from scenegen.assets.catalog import MeshLimits, build_catalog
+    from scenegen.assets.catalog import build_catalog
+    from scenegen.assets.limits import MeshLimits
     from scenegen.config.load import load_config
     from scenegen.tools.balance import balance_weights, override_lines, real_class_counts
 
@@ -354,7 +355,7 @@ def _balance(args: argparse.Namespace) -> int:
 
 
 def _pack(args: argparse.Namespace) -> int:
-    from scenegen.assets.catalog import MeshLimits
+    from scenegen.assets.limits import MeshLimits
     from scenegen.config.load import load_config
     from scenegen.tools.packs import describe_packs, new_pack, validate_pack
 

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from scenegen.assets.catalog import Catalog, MeshLimits
+from scenegen.assets.catalog import Catalog
+from scenegen.assets.limits import MeshLimits
 from scenegen.assets.shapes import run_catalog
 from scenegen.config.load import load_config
 from scenegen.config.schema import Config

@@ -11,7 +11,8 @@ import trimesh
 from pycocotools.coco import COCO
 
 from conftest import render_small, run_cli, small_config
-from scenegen.assets.catalog import MeshLimits, build_catalog
+from scenegen.assets.catalog import build_catalog
+from scenegen.assets.limits import MeshLimits
 from scenegen.scene.sampler import class_probabilities, sample_scene
 from scenegen.tools.balance import balance_weights
 

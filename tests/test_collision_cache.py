@@ -25,7 +25,8 @@ TOLERANCE = 0.002  # metres, as tests/test_physics.py
 LOAD = """
 import json, sys
 from pathlib import Path
-from scenegen.assets.catalog import MeshLimits, build_catalog
+from scenegen.assets.catalog import build_catalog
+from scenegen.assets.limits import MeshLimits
 from scenegen.assets.collision import collision_shape
 from scenegen.config.load import load_config
 cfg = load_config([])

@@ -11,7 +11,8 @@ import pytest
 import trimesh
 
 from conftest import render_small, run_main, tree
-from scenegen.assets.catalog import MeshLimits, build_catalog
+from scenegen.assets.catalog import build_catalog
+from scenegen.assets.limits import MeshLimits
 from scenegen.config.load import load_config
 
 BOX = trimesh.creation.box([0.1, 0.08, 0.05])

@@ -6,7 +6,8 @@ import json
 import trimesh
 
 from conftest import DEFAULT_LIMITS
-from scenegen.assets.catalog import build_catalog, pack_path
+from scenegen.assets.catalog import build_catalog
+from scenegen.assets.packs import pack_path
 
 
 def write_pack(root, class_name):

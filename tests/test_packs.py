@@ -13,7 +13,8 @@ import trimesh
 import yaml
 
 from conftest import DEFAULT_LIMITS, REPO, pip_install_target, render_small, run_cli, run_main
-from scenegen.assets.catalog import build_catalog, check_pack
+from scenegen.assets.catalog import build_catalog
+from scenegen.assets.packs import check_pack
 from scenegen.errors import ScenegenError
 
 EXAMPLE = REPO / "examples" / "scenegen-example-pack"

@@ -154,7 +154,7 @@ def test_settling_depends_on_its_inputs_only(tmp_path, convex_catalog):
     overrides = ["render.width=160", "render.height=120", "scene.layout=drop", "scene.objects_per_scene=[8,8]"]
     code = (
         "import json; from scenegen.config.load import load_config; from scenegen.scene.sampler import sample_scene\n"
-        "from scenegen.assets.catalog import build_catalog, MeshLimits\n"
+        "from scenegen.assets.catalog import build_catalog; from scenegen.assets.limits import MeshLimits\n"
         f"cfg = load_config({overrides!r})\n"
         f"catalog = build_catalog(['builtin'], {CONVEX!r}, MeshLimits.of(cfg.objects))\n"
         "print(json.dumps(sample_scene(cfg, catalog, 5).to_dict()))"

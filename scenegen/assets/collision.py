@@ -38,7 +38,7 @@ import numpy as np
 import trimesh
 from scipy.spatial import ConvexHull, HalfspaceIntersection, QhullError
 
-from scenegen.assets.catalog import Asset
+from scenegen.assets.asset import Asset
 from scenegen.assets.lathe import welded
 from scenegen.config.schema import CollisionConfig
 from scenegen.errors import ScenegenError

@@ -19,9 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from scenegen.assets.catalog import Asset, Catalog, MeshLimits, build_catalog
+from scenegen.assets.asset import Asset
+from scenegen.assets.catalog import Catalog, build_catalog
 from scenegen.assets.collision import default_cache_dir
 from scenegen.assets.families import FAMILIES, Param, Variant
+from scenegen.assets.limits import MeshLimits
 from scenegen.config.schema import ObjectsConfig
 from scenegen.errors import ScenegenError
 from scenegen.paths import assets_dir

@@ -58,8 +58,9 @@ import trimesh
 from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import cdist
 
-from scenegen.assets.catalog import Catalog, MeshLimits, build_catalog
+from scenegen.assets.catalog import Catalog, build_catalog
 from scenegen.assets.families import build
+from scenegen.assets.limits import MeshLimits
 from scenegen.config.schema import Config, RenderConfig
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scenegen.assets.catalog import Asset, Catalog
+from scenegen.assets.asset import Asset
+from scenegen.assets.catalog import Catalog
 from scenegen.assets.collision import CollisionShape, collision_shape, default_cache_dir
 from scenegen.config.schema import Config
 from scenegen.scene.draws import random_rotation, uniform

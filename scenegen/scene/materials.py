@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from scenegen.assets.catalog import Asset
+from scenegen.assets.asset import Asset
 from scenegen.config.schema import BackgroundConfig, MaterialsConfig
 from scenegen.scene.draws import pick, uniform
 from scenegen.scene.images import list_images

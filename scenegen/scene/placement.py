@@ -9,7 +9,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from scenegen.assets.catalog import Asset, Catalog
+from scenegen.assets.asset import Asset
+from scenegen.assets.catalog import Catalog
 from scenegen.config.schema import Config
 from scenegen.geometry import GL_TO_CV, world_to_camera_cv
 from scenegen.scene.draws import integer, pick, random_rotation, uniform

@@ -13,9 +13,10 @@ from pathlib import Path
 import trimesh
 import yaml
 
-from scenegen.assets.catalog import MeshLimits, builtin_packs, check_pack, installed_packs, pack_path
 from scenegen.assets.collision import collision_shape
+from scenegen.assets.limits import MeshLimits
 from scenegen.assets.manifest import MESH_SUFFIXES
+from scenegen.assets.packs import builtin_packs, check_pack, installed_packs, pack_path
 from scenegen.config.schema import CollisionConfig
 from scenegen.errors import ScenegenError
 
