@@ -17,7 +17,7 @@ import trimesh
 from scenegen.assets.families import Variant
 from scenegen.assets.limits import MeshLimits
 from scenegen.assets.manifest import MAX_SIZE, MIN_SIZE
-from scenegen.assets.mesh_file import _load_mesh
+from scenegen.assets.mesh_file import load_mesh_file
 from scenegen.assets.pose_cache import pose_path, read_poses, write_poses
 from scenegen.errors import ScenegenError
 
@@ -56,7 +56,7 @@ class Asset:
         once per process."""
         if self.shape is not None:
             return self.shape.build().mesh
-        return _load_mesh(self.mesh_path, self.pack, self.pack_root, self.limits)
+        return load_mesh_file(self.mesh_path, self.pack, self.pack_root, self.limits)
 
     def check(self, resting: bool = True) -> None:
         """Compute now everything a render computes from this asset (mesh, size, bounding sphere, and with

@@ -98,7 +98,9 @@ _BOMBS = (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning)
 
 
 @cache
-def _load_mesh(path: Path, pack: str, pack_root: Path, limits: MeshLimits) -> trimesh.Trimesh:
+def load_mesh_file(path: Path, pack: str, pack_root: Path, limits: MeshLimits) -> trimesh.Trimesh:
+    """The mesh of file ``path`` of pack ``pack`` (folder ``pack_root``), unprocessed until checked within
+    ``limits``; ScenegenError naming the pack and the file on the first problem. Cached: once per process."""
     where = f"pack {pack!r} at {pack_root}: {path.relative_to(pack_root)}"
     size = path.stat().st_size
     if size == 0:
