@@ -405,7 +405,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _print_bop_note(folder: Path) -> None:
-    from scenegen.formats.bop import models_note
+    from scenegen.formats.bop_models import models_note
 
     note = models_note(folder)
     if note:

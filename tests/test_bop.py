@@ -29,8 +29,8 @@ from scipy.spatial.distance import pdist
 
 from conftest import render_small, run_cli
 from scenegen.dataset.record import read_records
-from scenegen.formats.bop import Model
-from scenegen.formats.bop import _frame as bop_frame
+from scenegen.formats.bop_gt import _frame as bop_frame
+from scenegen.formats.bop_models import Model
 from scenegen.labels.rle import encode_rle
 
 pytestmark = pytest.mark.slow

@@ -22,7 +22,7 @@ from scenegen.assets.pose_cache import pose_path
 from scenegen.assets.shapes import draw_variants, run_catalog, variant_id
 from scenegen.config.load import load_config
 from scenegen.errors import ScenegenError
-from scenegen.formats.bop import record_model_mesh
+from scenegen.formats.bop_models import record_model_mesh
 from scenegen.scene.sampler import sample_scene
 
 SECTIONS = 64
