@@ -123,6 +123,26 @@ def test_importing_the_command_and_its_help_load_no_heavy_library():
     assert not HEAVY & loaded, sorted(HEAVY & loaded)
 
 
+GL = {"pyrender", "OpenGL"}
+
+
+def test_exports_hold_no_gl_code():
+    """GL code lives in render/: no module of formats/ imports a GL library, the GL platform's choice
+    (``render/backend.py``) or a render module that imports GL itself (inside functions included), and
+    importing every export loads no GL library."""
+    render = sorted((ROOT / "render").glob("*.py"))
+    drawing = {f"scenegen.render.{p.stem}" for p in render if any(m.split(".")[0] in GL for m in _imports(p))}
+    assert {"scenegen.render.renderer", "scenegen.render.silhouette"} <= drawing  # the listing works
+    gl = drawing | {"scenegen.render.backend"}
+    for path in sorted((ROOT / "formats").rglob("*.py")):
+        found = sorted(m for m in _imports(path) if m.split(".")[0] in GL or m in gl or m.rsplit(".", 1)[0] in gl)
+        assert not found, f"{path.relative_to(ROOT.parent)} imports {found}"
+    imported = _python("import sys, scenegen.formats.registry; print(*sorted({m.split('.')[0] for m in sys.modules}))")
+    assert imported.returncode == 0, imported.stderr
+    modules = set(imported.stdout.split())
+    assert {"scenegen", "cv2"} <= modules and not GL & modules, sorted(GL & modules)
+
+
 def test_help_works_and_export_help_lists_every_export():
     from scenegen.formats.registry import FORMATS
 

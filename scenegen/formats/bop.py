@@ -39,9 +39,10 @@ from scenegen.config.schema import Config
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import FrameRecord, encode_png, file_path, frame_name, image_suffix
-from scenegen.formats.bop_gt import _frame, _Silhouettes, _write_camera, scene_camera_entry
+from scenegen.formats.bop_gt import _frame, _write_camera, scene_camera_entry
 from scenegen.formats.bop_models import Model, add_models, write_models
 from scenegen.formats.job import Export, ExportJob
+from scenegen.render.silhouette_pass import SilhouettePass
 
 FOLDER = "bop"
 SPLIT = "train_pbr"
@@ -67,7 +68,7 @@ def write_bop(dataset_dir: Path, records: Iterable[FrameRecord], config: Config,
     objects = config.objects
     catalog = build_catalog(list(objects.packs), list(objects.classes), MeshLimits.of(objects))
     models: dict[tuple[str, float], Model] = {}
-    silhouettes = _Silhouettes(config.render)
+    silhouettes = SilhouettePass(config.render)
     try:
         scenes = itertools.groupby(records, key=lambda r: r["index"] // SCENE_SIZE)
         for n, (scene_id, scene) in enumerate(scenes):
@@ -88,7 +89,7 @@ def _write_scene(
     folder: Path,
     records: list[FrameRecord],
     models: dict[tuple[str, float], Model],
-    silhouettes: _Silhouettes,
+    silhouettes: SilhouettePass,
     copy: bool,
 ) -> None:
     for sub in ("rgb", "depth", "mask", "mask_visib"):

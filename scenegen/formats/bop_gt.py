@@ -18,12 +18,11 @@ part; both ``[-1, -1, -1, -1]`` when nothing of the object is visible, as ``calc
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import cv2
 import numpy as np
 
-from scenegen.config.schema import RenderConfig
 from scenegen.dataset import atomic
 from scenegen.dataset.record import FrameRecord, file_path, spec_of
 from scenegen.errors import ScenegenError
@@ -31,9 +30,7 @@ from scenegen.formats.bop_models import MM_PER_M, Model, _model_mesh, _objects
 from scenegen.geometry import world_to_camera_cv
 from scenegen.labels.masks import depth_millimetres
 from scenegen.labels.rle import decode_rle
-
-if TYPE_CHECKING:
-    from scenegen.render.silhouette import SilhouetteRenderer
+from scenegen.render.silhouette_pass import PosedModel, SilhouettePass
 
 EMPTY_BOX = [-1, -1, -1, -1]
 DEPTH_SCALE = 1.0  # depth PNG units in millimetres
@@ -82,33 +79,15 @@ def _floats(array: Any) -> list[float]:
     return [float(v) for v in np.asarray(array, dtype=float).ravel()]
 
 
-class _Silhouettes:
-    """Whole silhouettes of truncated objects; starts a GL context (``render.silhouette``) when first asked."""
-
-    def __init__(self, render: RenderConfig) -> None:
-        self._render = render
-        self._renderer: SilhouetteRenderer | None = None
-
-    def canvas_masks(self, record: FrameRecord, posed: list[tuple[Model, Any, Any]]) -> list[np.ndarray]:
-        """The canvas silhouette of each (model, R, t): ``t`` (metres) places the model's box centre."""
-        if self._renderer is None:
-            from scenegen.render import backend
-
-            backend.activate(backend.choose_backend(str(self._render.backend)), self._render.egl_device[0])
-            from scenegen.render.silhouette import SilhouetteRenderer  # imports OpenGL: after activate()
-
-            self._renderer = SilhouetteRenderer()
-        from scenegen.render.silhouette import PosedModel
-
-        models = [PosedModel(str(m.obj_id), _model_mesh(m), 1.0 / MM_PER_M, R, t) for m, R, t in posed]
-        camera = spec_of(record).camera
-        return self._renderer.canvas_masks(
-            np.asarray(camera.K, dtype=float), camera.width, camera.height, camera.znear, camera.zfar, models
-        )
-
-    def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
+def _canvas_masks(
+    silhouettes: SilhouettePass, record: FrameRecord, posed: list[tuple[Model, Any, Any]]
+) -> list[np.ndarray]:
+    """The canvas silhouette of each (model, R, t): ``t`` (metres) places the model's box centre."""
+    models = [PosedModel(str(m.obj_id), _model_mesh(m), 1.0 / MM_PER_M, R, t) for m, R, t in posed]
+    camera = spec_of(record).camera
+    return silhouettes.canvas_masks(
+        np.asarray(camera.K, dtype=float), camera.width, camera.height, camera.znear, camera.zfar, models
+    )
 
 
 def _read_png(path: Path) -> np.ndarray:
@@ -123,7 +102,7 @@ def _frame(
     dataset_dir: Path,
     record: FrameRecord,
     models: dict[tuple[str, float], Model],
-    silhouettes: _Silhouettes,
+    silhouettes: SilhouettePass,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
     """One image's ``scene_gt`` and ``scene_gt_info`` entries, its (mask, mask_visib) pairs in GTID order,
     and its (h, w) uint16 depth in millimetres."""
@@ -143,7 +122,7 @@ def _frame(
             model = models[(pairs[i][1]["asset_id"], float(pairs[i][1]["scale"]))]
             R, t = poses[i]
             posed.append((model, R, t + R @ model.centre))
-        canvas = dict(zip(cut, silhouettes.canvas_masks(record, posed), strict=True))
+        canvas = dict(zip(cut, _canvas_masks(silhouettes, record, posed), strict=True))
     gt, info, masks = [], [], []
     for i, (ann, obj) in enumerate(pairs):
         model = models[(obj["asset_id"], float(obj["scale"]))]

@@ -9,8 +9,6 @@ boxes cannot overlap share a pass. Import this module only after ``backend.activ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pyrender
 import trimesh
@@ -18,20 +16,9 @@ import trimesh
 from scenegen.geometry import GL_TO_CV, image_extent
 from scenegen.labels.masks import disjoint_groups
 from scenegen.render.renderer import camera_for, decode_ids, id_color
+from scenegen.render.silhouette_pass import PosedModel
 
 CANVAS = 3  # canvas size in images per side, as bop_toolkit's calc_gt_info
-
-
-@dataclass(frozen=True)
-class PosedModel:
-    """One object: ``mesh`` (its model points, before ``scale``) at ``R @ (scale * p) + t`` in the OpenCV
-    camera (``R`` (3, 3), ``t`` (3,) metres); ``key`` names the mesh, uploaded once per key."""
-
-    key: str
-    mesh: trimesh.Trimesh
-    scale: float
-    R: np.ndarray
-    t: np.ndarray
 
 
 class SilhouetteRenderer:
