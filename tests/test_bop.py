@@ -29,7 +29,7 @@ from scipy.spatial.distance import pdist
 
 from conftest import render_small, run_cli
 from scenegen.dataset.record import read_records
-from scenegen.formats.bop_gt import _frame as bop_frame
+from scenegen.formats.bop_gt import frame_gt as bop_frame
 from scenegen.formats.bop_models import Model
 from scenegen.labels.rle import encode_rle
 

@@ -39,7 +39,7 @@ from scenegen.config.schema import Config
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import FrameRecord, encode_png, file_path, frame_name, image_suffix
-from scenegen.formats.bop_gt import _frame, _write_camera, scene_camera_entry
+from scenegen.formats.bop_gt import frame_gt, scene_camera_entry, write_camera
 from scenegen.formats.bop_models import Model, add_models, write_models
 from scenegen.formats.job import Export, ExportJob
 from scenegen.render.silhouette_pass import SilhouettePass
@@ -74,7 +74,7 @@ def write_bop(dataset_dir: Path, records: Iterable[FrameRecord], config: Config,
         for n, (scene_id, scene) in enumerate(scenes):
             scene_records = list(scene)
             if n == 0:  # the camera of every frame (one K per run)
-                _write_camera(out, scene_records[0])
+                write_camera(out, scene_records[0])
             for record in scene_records:
                 add_models(models, record, catalog)
             _write_scene(dataset_dir, out / SPLIT / frame_name(scene_id), scene_records, models, silhouettes, copy)
@@ -98,7 +98,7 @@ def _write_scene(
     for record in records:
         im_id = record["index"] % SCENE_SIZE
         name = frame_name(im_id)
-        gt, info, masks, depth = _frame(dataset_dir, record, models, silhouettes)
+        gt, info, masks, depth = frame_gt(dataset_dir, record, models, silhouettes)
         link_or_copy(
             file_path(dataset_dir, record, "image"),
             folder / "rgb" / f"{name}{image_suffix(record)}",

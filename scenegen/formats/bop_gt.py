@@ -26,7 +26,7 @@ import numpy as np
 from scenegen.dataset import atomic
 from scenegen.dataset.record import FrameRecord, file_path, spec_of
 from scenegen.errors import ScenegenError
-from scenegen.formats.bop_models import MM_PER_M, Model, _model_mesh, _objects
+from scenegen.formats.bop_models import MM_PER_M, Model, model_mesh, record_objects
 from scenegen.geometry import world_to_camera_cv
 from scenegen.labels.masks import depth_millimetres
 from scenegen.labels.rle import decode_rle
@@ -45,7 +45,7 @@ def bop_K(K: Any) -> np.ndarray:
     return K
 
 
-def _write_camera(out: Path, record: FrameRecord) -> None:
+def write_camera(out: Path, record: FrameRecord) -> None:
     """``camera.json`` from a frame record (one K for the run), in BOP's pixel convention."""
     out.mkdir(parents=True, exist_ok=True)
     K = bop_K(record["spec"]["camera"]["K"])
@@ -83,7 +83,7 @@ def _canvas_masks(
     silhouettes: SilhouettePass, record: FrameRecord, posed: list[tuple[Model, Any, Any]]
 ) -> list[np.ndarray]:
     """The canvas silhouette of each (model, R, t): ``t`` (metres) places the model's box centre."""
-    models = [PosedModel(str(m.obj_id), _model_mesh(m), 1.0 / MM_PER_M, R, t) for m, R, t in posed]
+    models = [PosedModel(str(m.obj_id), model_mesh(m), 1.0 / MM_PER_M, R, t) for m, R, t in posed]
     camera = spec_of(record).camera
     return silhouettes.canvas_masks(
         np.asarray(camera.K, dtype=float), camera.width, camera.height, camera.znear, camera.zfar, models
@@ -98,7 +98,7 @@ def _read_png(path: Path) -> np.ndarray:
     return image
 
 
-def _frame(
+def frame_gt(
     dataset_dir: Path,
     record: FrameRecord,
     models: dict[tuple[str, float], Model],
@@ -112,7 +112,7 @@ def _frame(
         depth = _read_png(file_path(dataset_dir, record, "depth_png"))
     else:
         depth = depth_millimetres(np.load(file_path(dataset_dir, record, "depth_npy")))
-    pairs = _objects(record)
+    pairs = record_objects(record)
     poses = [(np.reshape(ann["cam_R_m2c"], (3, 3)), np.asarray(ann["cam_t_m2c"], dtype=float)) for ann, _ in pairs]
     cut = [i for i, (ann, _) in enumerate(pairs) if ann["truncated"]]
     canvas: dict[int, np.ndarray] = {}

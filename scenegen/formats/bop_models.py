@@ -59,7 +59,7 @@ class Model:
 def add_models(models: dict[tuple[str, float], Model], record: FrameRecord, catalog: Catalog) -> None:
     """Add to ``models`` one model per (asset id, scale) of ``record`` not in it yet; obj ids count from 1 in
     the order models first appear (frame order, then GTID order)."""
-    for ann, obj in _objects(record):
+    for ann, obj in record_objects(record):
         key = (obj["asset_id"], float(obj["scale"]))
         if key in models:
             continue
@@ -112,7 +112,7 @@ def ply_text(vertices: np.ndarray, faces: np.ndarray, comment: str) -> str:
     return "\n".join(header) + "\n" + body.getvalue()
 
 
-def _objects(record: FrameRecord) -> list[tuple[ObjectLabel, dict[str, Any]]]:
+def record_objects(record: FrameRecord) -> list[tuple[ObjectLabel, dict[str, Any]]]:
     """(annotation, spec object) pairs of a record, in spec order (GTID order)."""
     pairs = list(zip(record["annotations"], record["spec"]["objects"], strict=True))
     if any(ann["instance_id"] != obj["instance_id"] for ann, obj in pairs):
@@ -120,7 +120,8 @@ def _objects(record: FrameRecord) -> list[tuple[ObjectLabel, dict[str, Any]]]:
     return pairs
 
 
-def _model_mesh(model: Model) -> trimesh.Trimesh:
+def model_mesh(model: Model) -> trimesh.Trimesh:
+    """The model as a mesh: millimetres, box-centred."""
     return trimesh.Trimesh(model.vertices, model.faces, process=False)
 
 
