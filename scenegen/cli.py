@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from scenegen.errors import ScenegenError
+from scenegen.errors import ConfigError, ScenegenError
 from scenegen.paths import conf_dir
 
 EXAMPLES = """\
@@ -420,11 +420,11 @@ def _hydra_render(args: list[str]) -> int:
         rest = iter(args)
         for arg in rest:
             if arg == "--show-config":
-                raise ScenegenError("--show-config: with Hydra's flags, use --cfg job to print the config")
+                raise ConfigError("--show-config: with Hydra's flags, use --cfg job to print the config")
             if arg == "--overrides-file" or arg.startswith("--overrides-file="):
                 path = arg.split("=", 1)[1] if "=" in arg else next(rest, None)
                 if path is None:
-                    raise ScenegenError("--overrides-file: expected a file")
+                    raise ConfigError("--overrides-file: expected a file")
                 hydra_args += read_override_file(Path(path))
             elif arg != "--no-progress":  # the Hydra app shows no progress bar
                 hydra_args.append(arg)
@@ -439,9 +439,9 @@ def read_override_file(path: Path) -> list[str]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as err:
-        raise ScenegenError(f"--overrides-file {path}: {err.strerror}") from None
+        raise ConfigError(f"--overrides-file {path}: {err.strerror}") from None
     except UnicodeDecodeError:
-        raise ScenegenError(f"--overrides-file {path}: not UTF-8 text") from None
+        raise ConfigError(f"--overrides-file {path}: not UTF-8 text") from None
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 

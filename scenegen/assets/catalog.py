@@ -34,7 +34,7 @@ from scenegen.assets.families import Variant
 from scenegen.assets.manifest import MAX_SIZE, MIN_SIZE, AssetEntry, Manifest, find_manifest, read_manifest
 from scenegen.assets.pose_cache import pose_path, read_poses, write_poses
 from scenegen.config.schema import ObjectsConfig
-from scenegen.errors import ScenegenError
+from scenegen.errors import AssetError, ConfigError, ScenegenError
 from scenegen.paths import assets_dir
 
 ENTRY_POINT_GROUP = "scenegen.asset_packs"
@@ -107,7 +107,7 @@ class Asset:
         size = self.unit_scale * extent
         if not MIN_SIZE <= size <= MAX_SIZE:
             given = f"target_size {self.target_size:g}" if self.scale is None else f"scale {self.scale:g}"
-            raise ScenegenError(
+            raise AssetError(
                 f"{self.where}: {given} makes it {size:.3g} m across (the mesh spans {extent:.4g} units); "
                 f"an asset must measure between {MIN_SIZE} and {MAX_SIZE} m"
             )
@@ -158,7 +158,7 @@ class Asset:
         try:
             write_poses(path, poses.transforms, poses.probabilities, poses.radii)
         except OSError as err:
-            raise ScenegenError(f"resting pose cache {path.parent}: cannot write ({err.strerror})") from None
+            raise AssetError(f"resting pose cache {path.parent}: cannot write ({err.strerror})") from None
         return poses
 
     def _stable_poses(self) -> RestingPoses:
@@ -170,7 +170,7 @@ class Asset:
             shape = _simplified(hull, self.limits.max_pose_hull_faces) if simplified else upright
             transforms, probs = trimesh.poses.compute_stable_poses(shape, center_mass=upright.center_mass)
         except Exception as err:  # qhull and numpy raise many types for flat or degenerate meshes
-            raise ScenegenError(
+            raise AssetError(
                 f"{self.where}: no resting poses can be found: the mesh is flat or degenerate, its convex hull "
                 f"has no volume ({type(err).__name__})"
             ) from None
@@ -182,7 +182,7 @@ class Asset:
         probabilities = np.asarray(probs, dtype=float)
         finite = len(transforms) and np.isfinite(transforms).all() and np.isfinite(probabilities).all()
         if not (finite and probabilities.sum() > 0 and np.isfinite(radii).all()):
-            raise ScenegenError(f"{self.where}: its resting poses are not finite numbers (a degenerate mesh?)")
+            raise AssetError(f"{self.where}: its resting poses are not finite numbers (a degenerate mesh?)")
         return RestingPoses(transforms, probabilities / probabilities.sum(), np.asarray(radii))
 
 
@@ -296,7 +296,7 @@ def load_pack(root: Path, limits: MeshLimits) -> Pack:
     """The pack at ``root``, its manifest checked (meshes load on first use); ScenegenError on the first problem."""
     pack, problems = check_pack(root, limits, load_meshes=False)
     if problems:
-        raise ScenegenError(problems[0])
+        raise AssetError(problems[0])
     return pack  # type: ignore[return-value]
 
 
@@ -307,14 +307,14 @@ def build_catalog(pack_names: list[str], classes: list[str], limits: MeshLimits)
     for name in pack_names:
         root = pack_path(name)
         if find_manifest(root) is None:
-            raise ScenegenError(
+            raise ConfigError(
                 f"config: objects.packs: no asset pack {name!r} (not built in, installed, or a pack folder)"
             )
         pack = load_pack(root, limits)
         for class_name, supercategory in pack.classes.items():
             earlier = supercategories.setdefault(class_name, (supercategory, pack.name))
             if earlier[0] != supercategory:
-                raise ScenegenError(
+                raise AssetError(
                     f"class {class_name!r} is defined twice: supercategory {earlier[0]!r} in pack {earlier[1]!r}, "
                     f"{supercategory!r} in pack {pack.name!r}"
                 )
@@ -322,11 +322,11 @@ def build_catalog(pack_names: list[str], classes: list[str], limits: MeshLimits)
             by_class.setdefault(asset.class_name, []).append(asset)
     unknown = [c for c in classes if c not in by_class]
     if unknown:
-        raise ScenegenError(f"objects.classes: unknown class {unknown[0]!r}; the packs have {sorted(by_class)}")
+        raise ConfigError(f"objects.classes: unknown class {unknown[0]!r}; the packs have {sorted(by_class)}")
     ids = [a.id for assets in by_class.values() for a in assets]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
-        raise ScenegenError(f"objects.packs: asset id {duplicates[0]!r} appears in more than one pack")
+        raise ConfigError(f"objects.packs: asset id {duplicates[0]!r} appears in more than one pack")
     chosen = sorted(classes or by_class)
     return Catalog(
         classes=tuple(chosen),
@@ -438,9 +438,9 @@ def _load_mesh(path: Path, pack: str, pack_root: Path, limits: MeshLimits) -> tr
     where = f"pack {pack!r} at {pack_root}: {path.relative_to(pack_root)}"
     size = path.stat().st_size
     if size == 0:
-        raise ScenegenError(f"{where}: the file is empty")
+        raise AssetError(f"{where}: the file is empty")
     if size > limits.max_megabytes * 1e6:
-        raise ScenegenError(f"{where}: {size / 1e6:.1f} MB is over the limit of {limits.max_megabytes} MB")
+        raise AssetError(f"{where}: {size / 1e6:.1f} MB is over the limit of {limits.max_megabytes} MB")
     resolver = _PackResolver(path, pack_root, limits.max_megabytes * 1e6)
     with _texture_pixel_limit(limits.max_texture_pixels) as refused:
         try:  # unprocessed: trimesh would drop faces at non-finite vertices without a word
@@ -449,26 +449,26 @@ def _load_mesh(path: Path, pack: str, pack_root: Path, limits: MeshLimits) -> tr
             refused.append(str(err))
         except Exception as err:  # trimesh raises many types for bad files
             if not resolver.problems:
-                raise ScenegenError(f"{where}: cannot load as a mesh ({' '.join(str(err).split())[:160]})") from None
+                raise AssetError(f"{where}: cannot load as a mesh ({' '.join(str(err).split())[:160]})") from None
     if resolver.problems:
-        raise ScenegenError(f"{where}: {resolver.problems[0]}")
+        raise AssetError(f"{where}: {resolver.problems[0]}")
     if refused:
         found = re.search(r"\((\d+) pixels\)", refused[0])  # Pillow's message: "Image size (N pixels) ..."
         size = f"a texture of {found[1]} pixels" if found else "a texture"
-        raise ScenegenError(
+        raise AssetError(
             f"{where}: {size} is over the limit of {limits.max_texture_pixels} (objects.max_texture_pixels)"
         )
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
-        raise ScenegenError(f"{where}: the mesh has no faces")
+        raise AssetError(f"{where}: the mesh has no faces")
     if len(mesh.faces) > limits.max_faces:
-        raise ScenegenError(f"{where}: {len(mesh.faces)} faces is over the limit of {limits.max_faces}")
+        raise AssetError(f"{where}: {len(mesh.faces)} faces is over the limit of {limits.max_faces}")
     used = np.unique(mesh.faces)
     if used.min() < 0 or used.max() >= len(mesh.vertices):
-        raise ScenegenError(f"{where}: a face refers to a vertex the file does not have")
+        raise AssetError(f"{where}: a face refers to a vertex the file does not have")
     bad = np.flatnonzero(~np.all(np.isfinite(mesh.vertices), axis=1))
     if len(bad):
-        raise ScenegenError(f"{where}: the mesh has non-finite vertices, e.g. {mesh.vertices[bad[0]].tolist()}")
+        raise AssetError(f"{where}: the mesh has non-finite vertices, e.g. {mesh.vertices[bad[0]].tolist()}")
     mesh.process()  # as trimesh.load(process=True) would: merge duplicate vertices (all finite now)
     if np.max(mesh.extents) <= 0:
-        raise ScenegenError(f"{where}: the mesh is degenerate (zero size)")
+        raise AssetError(f"{where}: the mesh is degenerate (zero size)")
     return mesh

@@ -64,7 +64,7 @@ from scenegen.config.schema import Config, RenderConfig
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import FrameRecord, ObjectLabel, encode_png, file_path, frame_name, image_suffix, spec_of
-from scenegen.errors import ScenegenError
+from scenegen.errors import ExportError
 from scenegen.formats.job import Export, ExportJob
 from scenegen.geometry import world_to_camera_cv
 from scenegen.labels.masks import depth_millimetres
@@ -101,7 +101,7 @@ def record_model_mesh(catalog: Catalog, obj: dict[str, Any]) -> trimesh.Trimesh:
     try:
         return build(shape["family"], shape["params"]).mesh
     except (KeyError, TypeError, ValueError) as err:
-        raise ScenegenError(f"frame record: object {obj['asset_id']!r}: its shape cannot be rebuilt ({err})") from None
+        raise ExportError(f"frame record: object {obj['asset_id']!r}: its shape cannot be rebuilt ({err})") from None
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ def _objects(record: FrameRecord) -> list[tuple[ObjectLabel, dict[str, Any]]]:
     """(annotation, spec object) pairs of a record, in spec order (GTID order)."""
     pairs = list(zip(record["annotations"], record["spec"]["objects"], strict=True))
     if any(ann["instance_id"] != obj["instance_id"] for ann, obj in pairs):
-        raise ScenegenError(f"frame {record['index']}: its annotations and spec objects are not in one order")
+        raise ExportError(f"frame {record['index']}: its annotations and spec objects are not in one order")
     return pairs
 
 
@@ -258,7 +258,7 @@ def _read_png(path: Path) -> np.ndarray:
     """A frame's 16-bit PNG (ids or depth) as stored: (h, w) uint16; ScenegenError naming it when unreadable."""
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
-        raise ScenegenError(f"{path}: not a readable PNG; render the frame again (rerun its command)")
+        raise ExportError(f"{path}: not a readable PNG; render the frame again (rerun its command)")
     return image
 
 
