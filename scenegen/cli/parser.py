@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,6 +77,8 @@ class CommandParser(argparse.ArgumentParser):
 
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     Subparsers = argparse._SubParsersAction[CommandParser]
     Handler = Callable[[argparse.Namespace], int]
     Commands = tuple[tuple[Callable[[Subparsers], argparse.ArgumentParser], Handler | None], ...]
