@@ -39,7 +39,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from scenegen.config.load import describe_error, finish_config, load_config
 from scenegen.config.schema import register_schemas
-from scenegen.errors import ScenegenError
+from scenegen.errors import ConfigError, ScenegenError
 from scenegen.paths import conf_dir
 from scenegen.pipeline.executor import RESUME_HINT
 from scenegen.pipeline.run import render_dataset
@@ -85,20 +85,20 @@ def check_hydra_arguments(argv: list[str]) -> None:
     args = get_args_parser().parse_args(argv)
     for dest, flag in REFUSED_FLAGS.items():
         if getattr(args, dest) is not None:
-            raise ScenegenError(f"{flag}: refused; scenegen-hydra composes only scenegen's own configs")
+            raise ConfigError(f"{flag}: refused; scenegen-hydra composes only scenegen's own configs")
     try:
         overrides = OverridesParser.create().parse_overrides(args.overrides)
     except HydraException as err:
-        raise ScenegenError(f"config: {str(err).strip().splitlines()[0]}") from None
+        raise ConfigError(f"config: {str(err).strip().splitlines()[0]}") from None
     for override in overrides:
         key, line = override.key_or_group, override.input_line
         if "_target_" in key.replace("/", ".").split(".") or "_target_" in _keys_in(override.value()):
-            raise ScenegenError(f"{line}: refused; scenegen-hydra never instantiates a _target_ from the command line")
+            raise ConfigError(f"{line}: refused; scenegen-hydra never instantiates a _target_ from the command line")
         package = override.package or ""
         if package == "_global_" or package.split(".")[0] == "hydra":
-            raise ScenegenError(f"{line}: refused; a config group may not be placed into {package}")
+            raise ConfigError(f"{line}: refused; a config group may not be placed into {package}")
         if key.replace("/", ".").split(".")[0] == "hydra" and not _allowed_hydra_key(key):
-            raise ScenegenError(f"{line}: refused; of Hydra's own settings scenegen-hydra accepts only {ALLOWED}")
+            raise ConfigError(f"{line}: refused; of Hydra's own settings scenegen-hydra accepts only {ALLOWED}")
 
 
 def _allowed_hydra_key(key: str) -> bool:

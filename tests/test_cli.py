@@ -187,3 +187,23 @@ def test_render_multirun_and_hydra_overrides_log_as_scenegen(tmp_path):
     everything += "".join(p.read_text() for p in (tmp_path / "multirun").rglob("*.log"))
     everything += (tmp_path / "hydra_run" / "scenegen.log").read_text()
     assert "OpenGL" not in everything and "Traceback" not in everything
+
+
+def _leaves(parser, name="scenegen"):
+    """(command line, parser) of every command that runs: those without sub-commands of their own."""
+    actions = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+    if not actions:
+        return [(name, parser)]
+    return [leaf for sub, child in actions[0].choices.items() for leaf in _leaves(child, f"{name} {sub}")]
+
+
+def test_every_command_is_declared_with_its_own_handler():
+    from scenegen.cli import build_parser, commands
+
+    leaves = dict(_leaves(build_parser()))
+    handlers = {name: parser.get_default("run") for name, parser in leaves.items()}
+    assert all(callable(h) and h.__module__ == commands.__name__ for h in handlers.values()), handlers
+    assert len(set(handlers.values())) == len(handlers)  # no two commands share one
+    assert handlers["scenegen pack validate"] is commands.pack_validate and "scenegen pack" not in handlers
+    coco = build_parser().parse_args(["merge", "--coco", "out.json", "a", "b"])
+    assert coco.run is commands.merge and coco.coco is True  # a flag of merge, kept for compatibility

@@ -86,7 +86,7 @@ def test_find_cycle_finds_a_cycle_and_none_in_a_chain():
 def test_package_graph_sees_module_and_function_level_imports():
     edges = package_graph()
     assert "scenegen/pipeline/run.py" in edges[("pipeline", "formats")]  # module level
-    assert "scenegen/cli.py" in edges[("cli", "pipeline")]  # inside the command functions
+    assert "scenegen/cli/commands.py" in edges[("cli", "pipeline")]  # inside the command functions
 
 
 def test_package_graph_has_no_cycle():

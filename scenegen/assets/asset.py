@@ -19,7 +19,7 @@ from scenegen.assets.limits import MeshLimits
 from scenegen.assets.manifest import MAX_SIZE, MIN_SIZE
 from scenegen.assets.mesh_file import load_mesh_file
 from scenegen.assets.pose_cache import pose_path, read_poses, write_poses
-from scenegen.errors import ScenegenError
+from scenegen.errors import AssetError
 
 UP_ROTATIONS = {  # (3, 3) rotation taking each up axis to +Z
     "z": np.eye(3),
@@ -65,7 +65,7 @@ class Asset:
         size = self.unit_scale * extent
         if not MIN_SIZE <= size <= MAX_SIZE:
             given = f"target_size {self.target_size:g}" if self.scale is None else f"scale {self.scale:g}"
-            raise ScenegenError(
+            raise AssetError(
                 f"{self.where}: {given} makes it {size:.3g} m across (the mesh spans {extent:.4g} units); "
                 f"an asset must measure between {MIN_SIZE} and {MAX_SIZE} m"
             )
@@ -116,7 +116,7 @@ class Asset:
         try:
             write_poses(path, poses.transforms, poses.probabilities, poses.radii)
         except OSError as err:
-            raise ScenegenError(f"resting pose cache {path.parent}: cannot write ({err.strerror})") from None
+            raise AssetError(f"resting pose cache {path.parent}: cannot write ({err.strerror})") from None
         return poses
 
     def _stable_poses(self) -> RestingPoses:
@@ -128,7 +128,7 @@ class Asset:
             shape = _simplified(hull, self.limits.max_pose_hull_faces) if simplified else upright
             transforms, probs = trimesh.poses.compute_stable_poses(shape, center_mass=upright.center_mass)
         except Exception as err:  # qhull and numpy raise many types for flat or degenerate meshes
-            raise ScenegenError(
+            raise AssetError(
                 f"{self.where}: no resting poses can be found: the mesh is flat or degenerate, its convex hull "
                 f"has no volume ({type(err).__name__})"
             ) from None
@@ -140,7 +140,7 @@ class Asset:
         probabilities = np.asarray(probs, dtype=float)
         finite = len(transforms) and np.isfinite(transforms).all() and np.isfinite(probabilities).all()
         if not (finite and probabilities.sum() > 0 and np.isfinite(radii).all()):
-            raise ScenegenError(f"{self.where}: its resting poses are not finite numbers (a degenerate mesh?)")
+            raise AssetError(f"{self.where}: its resting poses are not finite numbers (a degenerate mesh?)")
         return RestingPoses(transforms, probabilities / probabilities.sum(), np.asarray(radii))
 
 

@@ -9,7 +9,7 @@ from scenegen.assets.asset import Asset
 from scenegen.assets.limits import MeshLimits
 from scenegen.assets.manifest import find_manifest
 from scenegen.assets.packs import load_pack, pack_path
-from scenegen.errors import ScenegenError
+from scenegen.errors import AssetError, ConfigError
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,14 @@ def build_catalog(pack_names: list[str], classes: list[str], limits: MeshLimits)
     for name in pack_names:
         root = pack_path(name)
         if find_manifest(root) is None:
-            raise ScenegenError(
+            raise ConfigError(
                 f"config: objects.packs: no asset pack {name!r} (not built in, installed, or a pack folder)"
             )
         pack = load_pack(root, limits)
         for class_name, supercategory in pack.classes.items():
             earlier = supercategories.setdefault(class_name, (supercategory, pack.name))
             if earlier[0] != supercategory:
-                raise ScenegenError(
+                raise AssetError(
                     f"class {class_name!r} is defined twice: supercategory {earlier[0]!r} in pack {earlier[1]!r}, "
                     f"{supercategory!r} in pack {pack.name!r}"
                 )
@@ -60,11 +60,11 @@ def build_catalog(pack_names: list[str], classes: list[str], limits: MeshLimits)
             by_class.setdefault(asset.class_name, []).append(asset)
     unknown = [c for c in classes if c not in by_class]
     if unknown:
-        raise ScenegenError(f"objects.classes: unknown class {unknown[0]!r}; the packs have {sorted(by_class)}")
+        raise ConfigError(f"objects.classes: unknown class {unknown[0]!r}; the packs have {sorted(by_class)}")
     ids = [a.id for assets in by_class.values() for a in assets]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
-        raise ScenegenError(f"objects.packs: asset id {duplicates[0]!r} appears in more than one pack")
+        raise ConfigError(f"objects.packs: asset id {duplicates[0]!r} appears in more than one pack")
     chosen = sorted(classes or by_class)
     return Catalog(
         classes=tuple(chosen),

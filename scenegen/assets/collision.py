@@ -41,7 +41,7 @@ from scipy.spatial import ConvexHull, HalfspaceIntersection, QhullError
 from scenegen.assets.asset import Asset
 from scenegen.assets.lathe import welded
 from scenegen.config.schema import CollisionConfig
-from scenegen.errors import ScenegenError
+from scenegen.errors import AssetError
 
 ALGORITHM = 4  # bump when the shapes computed for the same mesh and parameters change
 _LOADED: dict[tuple, CollisionShape] = {}  # (asset, parameters, cache folder) -> shape, this process
@@ -83,7 +83,7 @@ def collision_shape(asset: Asset, params: CollisionConfig, cache_dir: Path) -> C
             else:
                 _LOADED[key] = _shape(asset.load_mesh(), params, cache_dir)
         except (ValueError, RuntimeError, QhullError) as err:  # CoACD and Qhull on a mesh they cannot handle
-            raise ScenegenError(f"{asset.where}: no collision shape ({' '.join(str(err).split())[:160]})") from None
+            raise AssetError(f"{asset.where}: no collision shape ({' '.join(str(err).split())[:160]})") from None
     return _LOADED[key]
 
 
@@ -264,7 +264,7 @@ def _shape(
         try:
             write_parts(path, parts)
         except OSError as err:
-            raise ScenegenError(f"collision shape cache {path}: cannot write ({err.strerror})") from None
+            raise AssetError(f"collision shape cache {path}: cannot write ({err.strerror})") from None
     if mesh.is_watertight and mesh.volume > 0:
         center, volume = np.asarray(mesh.center_mass, dtype=float), float(mesh.volume)
     else:

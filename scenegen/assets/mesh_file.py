@@ -23,7 +23,7 @@ import trimesh
 from trimesh.resolvers import FilePathResolver
 
 from scenegen.assets.limits import MeshLimits
-from scenegen.errors import ScenegenError
+from scenegen.errors import AssetError
 
 
 class _PackResolver(FilePathResolver):
@@ -104,9 +104,9 @@ def load_mesh_file(path: Path, pack: str, pack_root: Path, limits: MeshLimits) -
     where = f"pack {pack!r} at {pack_root}: {path.relative_to(pack_root)}"
     size = path.stat().st_size
     if size == 0:
-        raise ScenegenError(f"{where}: the file is empty")
+        raise AssetError(f"{where}: the file is empty")
     if size > limits.max_megabytes * 1e6:
-        raise ScenegenError(f"{where}: {size / 1e6:.1f} MB is over the limit of {limits.max_megabytes} MB")
+        raise AssetError(f"{where}: {size / 1e6:.1f} MB is over the limit of {limits.max_megabytes} MB")
     resolver = _PackResolver(path, pack_root, limits.max_megabytes * 1e6)
     with _texture_pixel_limit(limits.max_texture_pixels) as refused:
         try:  # unprocessed: trimesh would drop faces at non-finite vertices without a word
@@ -115,26 +115,26 @@ def load_mesh_file(path: Path, pack: str, pack_root: Path, limits: MeshLimits) -
             refused.append(str(err))
         except Exception as err:  # trimesh raises many types for bad files
             if not resolver.problems:
-                raise ScenegenError(f"{where}: cannot load as a mesh ({' '.join(str(err).split())[:160]})") from None
+                raise AssetError(f"{where}: cannot load as a mesh ({' '.join(str(err).split())[:160]})") from None
     if resolver.problems:
-        raise ScenegenError(f"{where}: {resolver.problems[0]}")
+        raise AssetError(f"{where}: {resolver.problems[0]}")
     if refused:
         found = re.search(r"\((\d+) pixels\)", refused[0])  # Pillow's message: "Image size (N pixels) ..."
         size = f"a texture of {found[1]} pixels" if found else "a texture"
-        raise ScenegenError(
+        raise AssetError(
             f"{where}: {size} is over the limit of {limits.max_texture_pixels} (objects.max_texture_pixels)"
         )
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
-        raise ScenegenError(f"{where}: the mesh has no faces")
+        raise AssetError(f"{where}: the mesh has no faces")
     if len(mesh.faces) > limits.max_faces:
-        raise ScenegenError(f"{where}: {len(mesh.faces)} faces is over the limit of {limits.max_faces}")
+        raise AssetError(f"{where}: {len(mesh.faces)} faces is over the limit of {limits.max_faces}")
     used = np.unique(mesh.faces)
     if used.min() < 0 or used.max() >= len(mesh.vertices):
-        raise ScenegenError(f"{where}: a face refers to a vertex the file does not have")
+        raise AssetError(f"{where}: a face refers to a vertex the file does not have")
     bad = np.flatnonzero(~np.all(np.isfinite(mesh.vertices), axis=1))
     if len(bad):
-        raise ScenegenError(f"{where}: the mesh has non-finite vertices, e.g. {mesh.vertices[bad[0]].tolist()}")
+        raise AssetError(f"{where}: the mesh has non-finite vertices, e.g. {mesh.vertices[bad[0]].tolist()}")
     mesh.process()  # as trimesh.load(process=True) would: merge duplicate vertices (all finite now)
     if np.max(mesh.extents) <= 0:
-        raise ScenegenError(f"{where}: the mesh is degenerate (zero size)")
+        raise AssetError(f"{where}: the mesh is degenerate (zero size)")
     return mesh

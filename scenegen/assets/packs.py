@@ -16,7 +16,7 @@ from pathlib import Path
 from scenegen.assets.asset import Asset
 from scenegen.assets.limits import MeshLimits
 from scenegen.assets.manifest import AssetEntry, Manifest, find_manifest, read_manifest
-from scenegen.errors import ScenegenError
+from scenegen.errors import AssetError, ScenegenError
 from scenegen.paths import assets_dir
 
 ENTRY_POINT_GROUP = "scenegen.asset_packs"
@@ -89,7 +89,7 @@ def load_pack(root: Path, limits: MeshLimits) -> Pack:
     """The pack at ``root``, its manifest checked (meshes load on first use); ScenegenError on the first problem."""
     pack, problems = check_pack(root, limits, load_meshes=False)
     if problems:
-        raise ScenegenError(problems[0])
+        raise AssetError(problems[0])
     return pack  # type: ignore[return-value]
 
 

@@ -25,7 +25,7 @@ from scenegen.assets.collision import default_cache_dir
 from scenegen.assets.families import FAMILIES, Param, Variant
 from scenegen.assets.limits import MeshLimits
 from scenegen.config.schema import ObjectsConfig
-from scenegen.errors import ScenegenError
+from scenegen.errors import ConfigError
 from scenegen.paths import assets_dir
 
 SHAPE_STREAM = 2**40  # the pool's random stream: [seed, SHAPE_STREAM, family], apart from every frame's
@@ -70,15 +70,15 @@ def checked_spans(spans: dict[str, dict[str, list[float]]]) -> dict[str, dict[st
     for family, params in spans.items():
         if family not in FAMILIES:
             known = sorted(FAMILIES)
-            raise ScenegenError(f"config: objects.shape_spans.{family}: no such shape family; known: {known}")
+            raise ConfigError(f"config: objects.shape_spans.{family}: no such shape family; known: {known}")
         own = FAMILIES[family][0]
         for name, span in params.items():
             key = f"config: objects.shape_spans.{family}.{name}"
             if name not in own:
-                raise ScenegenError(f"{key}: no such parameter of {family}; known: {sorted(own)}")
+                raise ConfigError(f"{key}: no such parameter of {family}; known: {sorted(own)}")
             p = own[name]
             if len(span) != 2 or not p.low <= span[0] <= span[1] <= p.high:
-                raise ScenegenError(f"{key} = {list(span)} must be [min, max] within [{p.low}, {p.high}]")
+                raise ConfigError(f"{key} = {list(span)} must be [min, max] within [{p.low}, {p.high}]")
             low, high = float(span[0]), float(span[1])
             checked.setdefault(family, {})[name] = Param(min(max(p.base, low), high), low, high)
     return checked

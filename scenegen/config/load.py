@@ -1,6 +1,6 @@
 """Load a config: compose ``conf/`` with Hydra overrides, validate every bound, return dataclasses.
 
-Every problem is a ScenegenError with one line naming the key.
+Every problem is a ConfigError with one line naming the key.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from omegaconf.errors import OmegaConfBaseException
 
 from scenegen.config.fields import INF
 from scenegen.config.schema import Config, register_schemas
-from scenegen.errors import ScenegenError, shown
+from scenegen.errors import ConfigError, shown
 from scenegen.paths import conf_dir
 
 
 def load_config(overrides: list[str]) -> Config:
     """Compose ``conf/config.yaml`` with Hydra ``overrides``, validate it, return it as dataclasses.
 
-    Raises ScenegenError with a one-line message naming the key on any problem.
+    Raises ConfigError with a one-line message naming the key on any problem.
     """
     register_schemas()
     cfg: Config = compose_config("config", Config, overrides)
@@ -39,7 +39,7 @@ def compose_config(config_name: str, schema: type, overrides: list[str]) -> Any:
         with initialize_config_dir(config_dir=str(conf_dir()), version_base="1.3"):
             cfg = compose(config_name=config_name, overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as err:
-        raise ScenegenError(f"config: {describe_error(err)}") from None
+        raise ConfigError(f"config: {describe_error(err)}") from None
     return finish_config(cfg, schema)
 
 
@@ -49,7 +49,7 @@ def finish_config(cfg: DictConfig, schema: type = Config) -> Any:
     try:
         return OmegaConf.to_object(cfg)
     except OmegaConfBaseException as err:
-        raise ScenegenError(f"config: {describe_error(err)}") from None
+        raise ConfigError(f"config: {describe_error(err)}") from None
 
 
 def validate(cfg: DictConfig, schema: type = Config, prefix: str = "") -> None:
@@ -76,16 +76,16 @@ def _check_finite(value: Any) -> None:
     """No key of scenegen's configs takes an infinite or NaN number."""
     for key, leaf in _leaves(value):
         if isinstance(leaf, float) and not math.isfinite(leaf):
-            raise ScenegenError(f"config: {key} = {leaf} must be a finite number")
+            raise ConfigError(f"config: {key} = {leaf} must be a finite number")
 
 
 def _check_schema(cfg: DictConfig, schema: type, prefix: str) -> None:
     types = typing.get_type_hints(schema)
     if "_target_" in cfg:
-        raise ScenegenError(f"config: {prefix}_target_: scenegen never instantiates objects named in its config")
+        raise ConfigError(f"config: {prefix}_target_: scenegen never instantiates objects named in its config")
     unknown = set(cfg.keys()) - set(types)
     if unknown:
-        raise ScenegenError(f"config: {prefix}{sorted(map(str, unknown))[0]}: unknown key")
+        raise ConfigError(f"config: {prefix}{sorted(map(str, unknown))[0]}: unknown key")
     for f in dataclasses.fields(schema):
         key = f"{prefix}{f.name}"
         value = cfg[f.name]
@@ -99,9 +99,9 @@ def _check_schema(cfg: DictConfig, schema: type, prefix: str) -> None:
 
 def _check_span(key: str, value: list[float], lo: float, hi: float) -> None:
     if len(value) != 2:
-        raise ScenegenError(f"config: {key} must be [min, max], got {value}")
+        raise ConfigError(f"config: {key} must be [min, max], got {value}")
     if value[0] > value[1]:
-        raise ScenegenError(f"config: {key} has min {value[0]} > max {value[1]}")
+        raise ConfigError(f"config: {key} has min {value[0]} > max {value[1]}")
     for v in value:
         _check_bounds(key, v, lo, hi)
 
@@ -109,7 +109,7 @@ def _check_span(key: str, value: list[float], lo: float, hi: float) -> None:
 def _check_bounds(key: str, value: float, lo: float, hi: float) -> None:
     if not lo <= value <= hi:
         allowed = f">= {lo}" if hi == INF else f"in [{lo}, {hi}]"
-        raise ScenegenError(f"config: {key} = {value} must be {allowed}")
+        raise ConfigError(f"config: {key} = {value} must be {allowed}")
 
 
 def describe_error(err: BaseException) -> str:
@@ -125,20 +125,20 @@ def config_from_data(data: Any) -> Config:
     """A config stored as plain data (``to_container``'s, in ``dataset.json``), validated as a composed one is;
     ScenegenError naming the key. Interpolations (``${...}``) are refused: stored configs are resolved."""
     if not isinstance(data, dict):
-        raise ScenegenError(f"config: {shown(data)} is not a mapping of keys")
+        raise ConfigError(f"config: {shown(data)} is not a mapping of keys")
     _refuse_interpolations(data)
     try:
         cfg: Config = finish_config(typing.cast(DictConfig, OmegaConf.merge(OmegaConf.structured(Config), data)))
         return cfg
     except OmegaConfBaseException as err:
         key = getattr(err, "full_key", None) or getattr(err.__cause__, "full_key", None)
-        raise ScenegenError(f"config: {key + ': ' if key else ''}{str(err).strip().splitlines()[0]}") from None
+        raise ConfigError(f"config: {key + ': ' if key else ''}{str(err).strip().splitlines()[0]}") from None
 
 
 def _refuse_interpolations(value: Any) -> None:
     for key, leaf in _leaves(value):
         if isinstance(leaf, str) and "${" in leaf:
-            raise ScenegenError(f"config: {key}: {leaf[:60]!r} is an interpolation; a stored config holds values")
+            raise ConfigError(f"config: {key}: {leaf[:60]!r} is an interpolation; a stored config holds values")
 
 
 def to_container(cfg: Config) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from scenegen.errors import ScenegenError
+from scenegen.errors import DatasetError
 
 
 def write_bytes(path: Path, data: bytes, sync: bool = True) -> None:
@@ -34,7 +34,7 @@ def write_bytes(path: Path, data: bytes, sync: bool = True) -> None:
         if sync:
             sync_folder(path.parent)
     except OSError as err:  # disk full, out of inodes, read-only: one line, not a traceback
-        raise ScenegenError(f"cannot write {path}: {err.strerror or err}") from None
+        raise DatasetError(f"cannot write {path}: {err.strerror or err}") from None
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
@@ -45,7 +45,7 @@ def refuse_linked_folder(path: Path) -> None:
     folder = os.path.abspath(path.parent)
     real = os.path.realpath(folder)
     if real != folder:
-        raise ScenegenError(
+        raise DatasetError(
             f"cannot write {path}: {folder} is reached through a symbolic link (to {real}); "
             "scenegen never writes through links"
         )

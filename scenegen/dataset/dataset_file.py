@@ -15,7 +15,7 @@ from scenegen.config.schema import MAX_FRAMES, Config
 from scenegen.dataset import atomic
 from scenegen.dataset.inside import path_inside
 from scenegen.dataset.readback import BadValue, checked, read_json
-from scenegen.errors import ScenegenError, shown
+from scenegen.errors import ConfigError, DatasetError, shown
 from scenegen.scene.frames import num_frames
 
 if TYPE_CHECKING:  # record.py imports this module
@@ -63,27 +63,27 @@ def read_dataset_file(folder: Path) -> DatasetFile:
     folder = Path(folder)
     path = folder / DATASET_FILE
     if not path.exists():
-        raise ScenegenError(f"{folder}: not a scenegen dataset (no {DATASET_FILE})")
+        raise DatasetError(f"{folder}: not a scenegen dataset (no {DATASET_FILE})")
     try:
         data = checked(read_json(path_inside(folder, DATASET_FILE, folder), MAX_DATASET_FILE_BYTES), _Stored)
     except BadValue as err:
-        raise ScenegenError(f"{path}: {err}") from None
+        raise DatasetError(f"{path}: {err}") from None
     except ValueError as err:
-        raise ScenegenError(f"{path}: not a readable dataset file ({err})") from None
+        raise DatasetError(f"{path}: not a readable dataset file ({err})") from None
     try:
         config = config_from_data(data["config"])
-    except ScenegenError as err:
-        raise ScenegenError(f"{path}: {err}") from None
+    except ConfigError as err:
+        raise DatasetError(f"{path}: {err}") from None
     if data["status"] not in STATUSES:
-        raise ScenegenError(f"{path}: status {shown(data['status'])} is not one of {list(STATUSES)}")
+        raise DatasetError(f"{path}: status {shown(data['status'])} is not one of {list(STATUSES)}")
     if num_frames(config) > MAX_FRAMES:
-        raise ScenegenError(
+        raise DatasetError(
             f"{path}: config: num_scenes x frames per scene = {num_frames(config)} frames is over {MAX_FRAMES}"
         )
     categories = data["categories"]
     for i, category in enumerate(categories):
         if category["id"] != i + 1:
-            raise ScenegenError(f"{path}: categories[{i}].id = {shown(category['id'])}; ids count from 1 in order")
+            raise DatasetError(f"{path}: categories[{i}].id = {shown(category['id'])}; ids count from 1 in order")
     return DatasetFile(folder, data["status"], config, categories)
 
 

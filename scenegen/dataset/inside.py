@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from scenegen.errors import ScenegenError, shown
+from scenegen.errors import DatasetError, shown
 
 
 def path_inside(root: Path, relative: object, source: object) -> Path:
@@ -20,18 +20,18 @@ def path_inside(root: Path, relative: object, source: object) -> Path:
     was read from) unless ``relative`` is a non-empty relative path that stays inside ``root``."""
     text = shown(relative)
     if not isinstance(relative, str) or not relative.strip() or "\0" in relative:
-        raise ScenegenError(f"{source}: {text} is not a file path")
+        raise DatasetError(f"{source}: {text} is not a file path")
     if Path(relative).is_absolute():
-        raise ScenegenError(f"{source}: path {text} is absolute; it must be relative to {root}")
+        raise DatasetError(f"{source}: path {text} is absolute; it must be relative to {root}")
     base = Path(root).resolve()
     try:
         path = (base / relative).resolve()
     except (OSError, RuntimeError) as err:  # a symbolic link loop, a name too long
-        raise ScenegenError(f"{source}: path {text} cannot be resolved ({err})") from None
+        raise DatasetError(f"{source}: path {text} cannot be resolved ({err})") from None
     if path == base:
-        raise ScenegenError(f"{source}: path {text} names the folder {root}, not a file in it")
+        raise DatasetError(f"{source}: path {text} names the folder {root}, not a file in it")
     if not path.is_relative_to(base):
-        raise ScenegenError(f"{source}: path {text} leaves {root} (.. or a symbolic link pointing out)")
+        raise DatasetError(f"{source}: path {text} leaves {root} (.. or a symbolic link pointing out)")
     return path
 
 
@@ -49,7 +49,7 @@ def refuse_links(root: Path) -> None:
                     target = Path(os.path.realpath(entry.path))
                     if target.is_dir() or not target.exists():
                         where = Path(entry.path).relative_to(base)
-                        raise ScenegenError(
+                        raise DatasetError(
                             f"{root}: {where} is a symbolic link to {target}; scenegen never writes through "
                             "links: make it a real folder inside the dataset"
                         )

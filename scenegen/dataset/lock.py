@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from scenegen.errors import ScenegenError
+from scenegen.errors import DatasetError
 
 LOCK_FILE = ".scenegen.lock"
 
@@ -23,16 +23,16 @@ def hold_lock(folder: Path) -> Iterator[None]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
     except OSError as err:
-        raise ScenegenError(f"{folder}: cannot open its lock file {LOCK_FILE} ({err.strerror})") from None
+        raise DatasetError(f"{folder}: cannot open its lock file {LOCK_FILE} ({err.strerror})") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ScenegenError(
+            raise DatasetError(
                 f"{folder} is in use by another scenegen run (render, merge or export); wait for it to end"
             ) from None
         except OSError as err:  # a file system without locks
-            raise ScenegenError(f"{folder}: cannot lock {LOCK_FILE} ({err.strerror})") from None
+            raise DatasetError(f"{folder}: cannot lock {LOCK_FILE} ({err.strerror})") from None
         yield
     finally:
         os.close(fd)

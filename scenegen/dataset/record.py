@@ -31,7 +31,7 @@ from scenegen.dataset import atomic
 from scenegen.dataset.dataset_file import DatasetFile, read_dataset_file
 from scenegen.dataset.inside import path_inside
 from scenegen.dataset.readback import BadValue, checked, read_json
-from scenegen.errors import ScenegenError, shown
+from scenegen.errors import DatasetError, ScenegenError, shown
 from scenegen.labels.rle import parse_counts
 from scenegen.scene.frames import FramePlace, in_shard, place_of
 from scenegen.scene.spec import SceneSpec
@@ -218,21 +218,21 @@ def read_record(path: Path, dataset: DatasetFile | None = None) -> FrameRecord:
     try:
         data = read_json(path, MAX_RECORD_BYTES)
     except ValueError as err:
-        raise ScenegenError(f"{path}: not a readable frame record ({err})") from None
+        raise DatasetError(f"{path}: not a readable frame record ({err})") from None
     found = data.get("format") if isinstance(data, dict) else None
     if found != FORMAT:
-        raise ScenegenError(f"{path}: frame record format {shown(found)}, expected {FORMAT!r}")
+        raise DatasetError(f"{path}: frame record format {shown(found)}, expected {FORMAT!r}")
     if not path.stem.isdigit() or type(data.get("index")) is not int or data["index"] != int(path.stem):
-        raise ScenegenError(f"{path}: holds frame index {shown(data.get('index'))}, not the frame of its name")
+        raise DatasetError(f"{path}: holds frame index {shown(data.get('index'))}, not the frame of its name")
     files = data.get("files")
     if not isinstance(files, dict) or "image" not in files:
-        raise ScenegenError(f"{path}: 'files' must map each kind of file (image first) to its entry")
+        raise DatasetError(f"{path}: 'files' must map each kind of file (image first) to its entry")
     root = path.parent.parent
     for kind, entry in files.items():
         if kind not in FILE_KINDS or not isinstance(entry, dict) or set(entry) != {"path", "bytes", "sha256"}:
-            raise ScenegenError(f"{path}: files.{kind} must be one of {list(FILE_KINDS)} with path, bytes, sha256")
+            raise DatasetError(f"{path}: files.{kind} must be one of {list(FILE_KINDS)} with path, bytes, sha256")
         if type(entry["bytes"]) is not int or not isinstance(entry["sha256"], str) or len(entry["sha256"]) != 64:
-            raise ScenegenError(f"{path}: files.{kind} needs bytes (an integer) and sha256 (64 hex digits)")
+            raise DatasetError(f"{path}: files.{kind} needs bytes (an integer) and sha256 (64 hex digits)")
         path_inside(root, entry["path"], path)
     try:
         record: FrameRecord = checked(data, FrameRecord)
@@ -240,7 +240,7 @@ def read_record(path: Path, dataset: DatasetFile | None = None) -> FrameRecord:
             _check_place(record, dataset)
         _check_record(record, checked(record["spec"], SceneSpec, "spec"))
     except BadValue as err:
-        raise ScenegenError(f"{path}: {err}") from None
+        raise DatasetError(f"{path}: {err}") from None
     return record
 
 
@@ -387,7 +387,7 @@ def record_indices(out: Path) -> list[int]:
     indices = []
     for path in (out / "labels").glob("*.json"):
         if not path.stem.isdigit():
-            raise ScenegenError(f"{path}: not a frame record (its name is not a frame number)")
+            raise DatasetError(f"{path}: not a frame record (its name is not a frame number)")
         indices.append(int(path.stem))
     return sorted(indices)
 
@@ -419,9 +419,9 @@ def file_path(out: Path, record: FrameRecord, kind: str) -> Path:
     try:
         regular = stat.S_ISREG(os.stat(path).st_mode)
     except OSError as err:
-        raise ScenegenError(f"{path}: {err.strerror}; listed as files.{kind} by frame {record['index']}") from None
+        raise DatasetError(f"{path}: {err.strerror}; listed as files.{kind} by frame {record['index']}") from None
     if not regular:
-        raise ScenegenError(f"{path}: not a regular file; listed as files.{kind} by frame {record['index']}")
+        raise DatasetError(f"{path}: not a regular file; listed as files.{kind} by frame {record['index']}")
     return path
 
 

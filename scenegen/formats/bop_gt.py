@@ -25,7 +25,7 @@ import numpy as np
 
 from scenegen.dataset import atomic
 from scenegen.dataset.record import FrameRecord, file_path, spec_of
-from scenegen.errors import ScenegenError
+from scenegen.errors import ExportError
 from scenegen.formats.bop_models import MM_PER_M, Model, model_mesh, record_objects
 from scenegen.geometry import world_to_camera_cv
 from scenegen.labels.masks import depth_millimetres
@@ -94,7 +94,7 @@ def _read_png(path: Path) -> np.ndarray:
     """A frame's 16-bit PNG (ids or depth) as stored: (h, w) uint16; ScenegenError naming it when unreadable."""
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
-        raise ScenegenError(f"{path}: not a readable PNG; render the frame again (rerun its command)")
+        raise ExportError(f"{path}: not a readable PNG; render the frame again (rerun its command)")
     return image
 
 

@@ -25,7 +25,7 @@ from scenegen.assets.catalog import Catalog
 from scenegen.assets.families import build
 from scenegen.dataset import atomic
 from scenegen.dataset.record import FrameRecord, ObjectLabel
-from scenegen.errors import ScenegenError
+from scenegen.errors import ExportError
 
 MM_PER_M = 1000.0
 
@@ -39,7 +39,7 @@ def record_model_mesh(catalog: Catalog, obj: dict[str, Any]) -> trimesh.Trimesh:
     try:
         return build(shape["family"], shape["params"]).mesh
     except (KeyError, TypeError, ValueError) as err:
-        raise ScenegenError(f"frame record: object {obj['asset_id']!r}: its shape cannot be rebuilt ({err})") from None
+        raise ExportError(f"frame record: object {obj['asset_id']!r}: its shape cannot be rebuilt ({err})") from None
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def record_objects(record: FrameRecord) -> list[tuple[ObjectLabel, dict[str, Any
     """(annotation, spec object) pairs of a record, in spec order (GTID order)."""
     pairs = list(zip(record["annotations"], record["spec"]["objects"], strict=True))
     if any(ann["instance_id"] != obj["instance_id"] for ann, obj in pairs):
-        raise ScenegenError(f"frame {record['index']}: its annotations and spec objects are not in one order")
+        raise ExportError(f"frame {record['index']}: its annotations and spec objects are not in one order")
     return pairs
 
 

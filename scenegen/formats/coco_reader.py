@@ -29,7 +29,7 @@ import numpy as np
 
 from scenegen.dataset.inside import path_inside
 from scenegen.dataset.record import is_annotated, read_record, record_path
-from scenegen.errors import ScenegenError, shown
+from scenegen.errors import DatasetError, shown
 
 MAX_ID = 2**63 - 1  # ids must fit numpy's int64
 
@@ -71,7 +71,7 @@ class CocoDataset:
             return self.coco.annToRLE(ann)
         except Exception as err:  # pycocotools raises bare TypeError, ValueError, KeyError ...
             where = f"{self.annotations_file}: annotations[{ann['number']}]"
-            raise ScenegenError(f"{where}: bad segmentation ({' '.join(str(err).split())[:120]})") from None
+            raise DatasetError(f"{where}: bad segmentation ({' '.join(str(err).split())[:120]})") from None
 
     def read_image(self, image_id: int) -> np.ndarray:
         """(h, w, 3) uint8 RGB of an image; ScenegenError when it is missing or its size is not the file's."""
@@ -80,12 +80,12 @@ class CocoDataset:
         try:
             data = path.read_bytes()
         except OSError:
-            raise ScenegenError(f"cannot read image {path} (image id {image_id}); use --images DIR") from None
+            raise DatasetError(f"cannot read image {path} (image id {image_id}); use --images DIR") from None
         bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if bgr is None:
-            raise ScenegenError(f"{path} (image id {image_id}) is not an image opencv can decode")
+            raise DatasetError(f"{path} (image id {image_id}) is not an image opencv can decode")
         if bgr.shape[:2] != (entry["height"], entry["width"]):
-            raise ScenegenError(
+            raise DatasetError(
                 f"image {path} is {bgr.shape[1]}x{bgr.shape[0]}, the COCO file says {entry['width']}x{entry['height']}"
             )
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
@@ -108,11 +108,11 @@ def read_coco(dataset: Path, images_dir: Path | None = None) -> CocoFile:
     if dataset.is_dir():
         path = dataset / "annotations" / "coco.json"
         if not path.is_file():
-            raise ScenegenError(f"{dataset} is a folder without annotations/coco.json (not a scenegen dataset)")
+            raise DatasetError(f"{dataset} is a folder without annotations/coco.json (not a scenegen dataset)")
     elif dataset.is_file():
         path = dataset
     else:
-        raise ScenegenError(f"{dataset}: no such file or folder")
+        raise DatasetError(f"{dataset}: no such file or folder")
     data = _parse(path)
     root = images_dir or (dataset / "images" if dataset.is_dir() else _images_root(data, path))
     _check(data, path, root)
@@ -140,14 +140,14 @@ def _parse(path: Path) -> Any:
     try:
         data = json.loads(path.read_bytes(), parse_constant=non_finite)
     except OSError as err:
-        raise ScenegenError(f"{path}: cannot read: {err.strerror}") from None
+        raise DatasetError(f"{path}: cannot read: {err.strerror}") from None
     except RecursionError:
-        raise ScenegenError(f"{path}: nested too deeply to be a COCO file") from None
+        raise DatasetError(f"{path}: nested too deeply to be a COCO file") from None
     except (UnicodeDecodeError, ValueError) as err:
-        raise ScenegenError(f"{path} is not a JSON file: {' '.join(str(err).split())[:160]}") from None
+        raise DatasetError(f"{path} is not a JSON file: {' '.join(str(err).split())[:160]}") from None
     if found:
         _check_structure(data, path)  # names the entry when the constant is in one
-        raise ScenegenError(f"{path}: holds {found[0]}, which is not a JSON number")
+        raise DatasetError(f"{path}: holds {found[0]}, which is not a JSON number")
     return data
 
 
@@ -161,9 +161,9 @@ def _check_structure(data: Any, path: Path) -> None:
     """Every image, category and annotation of ``data`` (a parsed COCO file); ScenegenError naming the first
     one that is wrong. Integral numbers as floats (``640.0``) become ints in place."""
     if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "categories")):
-        raise ScenegenError(f"{path} is not COCO instances: it needs 'images' and 'categories' lists")
+        raise DatasetError(f"{path} is not COCO instances: it needs 'images' and 'categories' lists")
     if not isinstance(data.get("annotations", []), list):
-        raise ScenegenError(f"{path} is not COCO instances: 'annotations' must be a list")
+        raise DatasetError(f"{path} is not COCO instances: 'annotations' must be a list")
     data.setdefault("annotations", [])
     sizes: dict[int, tuple[int, int]] = {}
     for i, image in enumerate(data["images"]):
@@ -172,9 +172,9 @@ def _check_structure(data: Any, path: Path) -> None:
         image["id"] = _integer(image["id"], f"{where}: id", 0, MAX_ID)
         where = f"{where} (id {image['id']})"
         if image["id"] in sizes:
-            raise ScenegenError(f"{where}: the id is used by another image")
+            raise DatasetError(f"{where}: the id is used by another image")
         if not isinstance(image["file_name"], str):
-            raise ScenegenError(f"{where}: file_name {shown(image['file_name'])} must be a string")
+            raise DatasetError(f"{where}: file_name {shown(image['file_name'])} must be a string")
         image["width"] = _integer(image["width"], f"{where}: width", 1, 2**31 - 1)
         image["height"] = _integer(image["height"], f"{where}: height", 1, 2**31 - 1)
         sizes[image["id"]] = (image["height"], image["width"])
@@ -185,11 +185,11 @@ def _check_structure(data: Any, path: Path) -> None:
         category["id"] = _integer(category["id"], f"{where}: id", 0, MAX_ID)
         where = f"{where} (id {category['id']})"
         if category["id"] in categories:
-            raise ScenegenError(f"{where}: the id is used by another category")
+            raise DatasetError(f"{where}: the id is used by another category")
         if not isinstance(category["name"], str) or not category["name"].strip():
-            raise ScenegenError(f"{where}: name {shown(category['name'])} must be a non-empty string")
+            raise DatasetError(f"{where}: name {shown(category['name'])} must be a non-empty string")
         if not isinstance(category.get("supercategory", ""), str):
-            raise ScenegenError(f"{where}: supercategory {shown(category['supercategory'])} must be a string")
+            raise DatasetError(f"{where}: supercategory {shown(category['supercategory'])} must be a string")
         categories.add(category["id"])
     for i, ann in enumerate(data["annotations"]):
         _check_annotation(ann, f"{path}: annotations[{i}]", sizes, categories)
@@ -203,18 +203,18 @@ def _check_annotation(ann: Any, where: str, sizes: dict[int, tuple[int, int]], c
     ann["image_id"] = _integer(ann["image_id"], f"{where}: image_id", 0, MAX_ID)
     ann["category_id"] = _integer(ann["category_id"], f"{where}: category_id", 0, MAX_ID)
     if ann["image_id"] not in sizes:
-        raise ScenegenError(f"{where}: image_id {ann['image_id']} is not an image of the file")
+        raise DatasetError(f"{where}: image_id {ann['image_id']} is not an image of the file")
     if ann["category_id"] not in categories:
-        raise ScenegenError(f"{where}: category_id {ann['category_id']} is not a category of the file")
+        raise DatasetError(f"{where}: category_id {ann['category_id']} is not a category of the file")
     box = ann["bbox"]
     if not isinstance(box, list) or len(box) != 4 or not all(_is_finite(v) for v in box):
-        raise ScenegenError(f"{where}: bbox {shown(box)} must be [x, y, w, h], 4 finite numbers")
+        raise DatasetError(f"{where}: bbox {shown(box)} must be [x, y, w, h], 4 finite numbers")
     if box[2] < 0 or box[3] < 0:
-        raise ScenegenError(f"{where}: bbox {shown(box)} has a negative width or height")
+        raise DatasetError(f"{where}: bbox {shown(box)} has a negative width or height")
     ann["iscrowd"] = _integer(ann.get("iscrowd", 0), f"{where}: iscrowd", 0, 1)
     for key in ("area", "visib_fract"):
         if key in ann and not (_is_finite(ann[key]) and ann[key] >= 0):
-            raise ScenegenError(f"{where}: {key} {shown(ann[key])} must be a finite number >= 0")
+            raise DatasetError(f"{where}: {key} {shown(ann[key])} must be a finite number >= 0")
     _check_segmentation(ann.get("segmentation"), f"{where}: segmentation", sizes[ann["image_id"]])
 
 
@@ -231,29 +231,29 @@ def _check_segmentation(segmentation: Any, where: str, size: tuple[int, int]) ->
                 or len(polygon) % 2
                 or not all(_is_finite(v) for v in polygon)
             ):
-                raise ScenegenError(f"{where}: a polygon must be a list of at least 6 finite numbers, x y pairs")
+                raise DatasetError(f"{where}: a polygon must be a list of at least 6 finite numbers, x y pairs")
         return
     if not isinstance(segmentation, dict) or set(segmentation) != {"size", "counts"}:
-        raise ScenegenError(f"{where}: must be a list of polygons or an RLE {{size, counts}}")
+        raise DatasetError(f"{where}: must be a list of polygons or an RLE {{size, counts}}")
     if segmentation["size"] != list(size):
-        raise ScenegenError(f"{where}: RLE size {shown(segmentation['size'])} is not the image's [h, w] {list(size)}")
+        raise DatasetError(f"{where}: RLE size {shown(segmentation['size'])} is not the image's [h, w] {list(size)}")
     counts = segmentation["counts"]
     if isinstance(counts, list):
         if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
-            raise ScenegenError(f"{where}: RLE counts must be run lengths (integers >= 0)")
+            raise DatasetError(f"{where}: RLE counts must be run lengths (integers >= 0)")
         if sum(counts) != size[0] * size[1]:
-            raise ScenegenError(f"{where}: RLE counts cover {sum(counts)} pixels, the image has {size[0] * size[1]}")
+            raise DatasetError(f"{where}: RLE counts cover {sum(counts)} pixels, the image has {size[0] * size[1]}")
     elif not isinstance(counts, str):
-        raise ScenegenError(f"{where}: RLE counts must be a string or a list of run lengths")
+        raise DatasetError(f"{where}: RLE counts must be a string or a list of run lengths")
 
 
 def _require_object(value: Any, where: str, keys: tuple[str, ...]) -> None:
     if not isinstance(value, dict):
-        raise ScenegenError(f"{where}: {shown(value)} must be an object with {', '.join(keys)}")
+        raise DatasetError(f"{where}: {shown(value)} must be an object with {', '.join(keys)}")
     missing = [key for key in keys if key not in value]
     if missing:
         named = f"{where} (id {shown(value['id'])})" if "id" in value else where
-        raise ScenegenError(f"{named}: {missing[0]} is missing")
+        raise DatasetError(f"{named}: {missing[0]} is missing")
 
 
 def _is_finite(value: Any) -> bool:
@@ -269,7 +269,7 @@ def _integer(value: Any, where: str, low: int, high: int) -> int:
     """``value`` as an int when it is an integer (or an integral float) in [low, high]."""
     if _is_finite(value) and value == int(value) and low <= int(value) <= high:
         return int(value)
-    raise ScenegenError(f"{where} {shown(value)} must be an integer in [{low}, {high}]")
+    raise DatasetError(f"{where} {shown(value)} must be an integer in [{low}, {high}]")
 
 
 def _images_root(data: Any, annotations_file: Path) -> Path:
@@ -316,7 +316,7 @@ def load_dataset(dataset: Path, images_dir: Path | None = None) -> CocoDataset:
             entry["visib_fract"] = float(ann["visib_fract"])
         annotations.append(entry)
     if not annotations:
-        raise ScenegenError(f"{coco.path} has no annotations that are not crowd regions")
+        raise DatasetError(f"{coco.path} has no annotations that are not crowd regions")
     is_scenegen = dataset.is_dir()
     visibility = np.array([ann.get("visib_fract", np.nan) for ann in annotations], dtype=float)
     if is_scenegen:

@@ -21,7 +21,7 @@ from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.dataset_file import DatasetFile
 from scenegen.dataset.inside import path_inside
 from scenegen.dataset.record import FileEntry, FrameRecord, file_path, file_sha256, frame_name, read_record
-from scenegen.errors import ScenegenError
+from scenegen.errors import ExportError, ScenegenError
 from scenegen.formats import bop, yolo
 
 MOT_FOLDER = "mot"
@@ -116,7 +116,7 @@ def repair_links(folder: Path, records: Iterable[FrameRecord], linked: set[Path]
                     try:
                         link_or_copy(source, path, copy=path not in linked)
                     except OSError as err:
-                        raise ScenegenError(f"cannot repair {path}: {err.strerror or err}") from None
+                        raise ExportError(f"cannot repair {path}: {err.strerror or err}") from None
                 if wrong:
                     damaged.append(path)
     if damaged:

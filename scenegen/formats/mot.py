@@ -22,7 +22,7 @@ from typing import Any
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import FrameRecord, ObjectLabel, file_path, image_suffix
-from scenegen.errors import ScenegenError
+from scenegen.errors import ExportError
 from scenegen.formats.job import Export, ExportJob
 from scenegen.formats.youtube_vis import videos_of
 
@@ -43,7 +43,7 @@ def _tracked(frames: list[FrameRecord]) -> list[tuple[int, ObjectLabel, list[int
     for number, frame in enumerate(frames, start=1):
         for ann in sorted(frame["annotations"], key=lambda a: a["instance_id"]):
             if "amodal_area" not in ann:
-                raise ScenegenError(f"frame {frame['index']}: no amodal labels; mot needs output.amodal=true")
+                raise ExportError(f"frame {frame['index']}: no amodal labels; mot needs output.amodal=true")
             box = ann["amodal_bbox"]  # None when the area is 0 (the record's check)
             if ann["amodal_area"] > 0 and box is not None:
                 tracked.append((number, ann, box))

@@ -15,7 +15,7 @@ from scenegen.dataset.dataset_file import DatasetFile, read_dataset_file
 from scenegen.dataset.inside import refuse_links
 from scenegen.dataset.lock import hold_lock
 from scenegen.dataset.record import file_path, frame_name, iter_records, record_indices
-from scenegen.errors import ScenegenError
+from scenegen.errors import ConfigError, ExportError
 from scenegen.formats.job import Categories, Export, ExportJob, Records
 from scenegen.scene.frames import scene_frames, shard_scenes
 
@@ -31,7 +31,7 @@ def discover_exports() -> dict[str, Export]:
         declared = getattr(importlib.import_module(f"scenegen.formats.{name}"), "EXPORTS", ())
         for entry in declared:
             if entry.name in found:
-                raise ScenegenError(f"scenegen.formats.{name}: export {entry.name!r} is declared twice")
+                raise ExportError(f"scenegen.formats.{name}: export {entry.name!r} is declared twice")
             found[entry.name] = entry
     return found
 
@@ -50,11 +50,11 @@ def check_formats(names: list[str], output: dict[str, Any], where: str = "config
     """Raise ScenegenError when a format of ``names`` is unknown, or needs an output ``output`` does not make."""
     unknown = [name for name in names if name not in FORMATS]
     if unknown:
-        raise ScenegenError(f"{where}: unknown format {unknown[0]!r}; known: {list(FORMATS)}")
+        raise ConfigError(f"{where}: unknown format {unknown[0]!r}; known: {list(FORMATS)}")
     for name in names:
         problem = NEEDS[name](output) if name in NEEDS else None
         if problem:
-            raise ScenegenError(f"{where}: {problem}")
+            raise ConfigError(f"{where}: {problem}")
 
 
 def export(
@@ -84,10 +84,10 @@ def export_dataset(
     dataset = read_dataset_file(dataset_dir)
     check_formats(names, to_container(dataset.config)["output"], where="--format")
     if val_fraction is not None and not 0.0 <= val_fraction <= 1.0:
-        raise ScenegenError(f"--val-fraction {val_fraction} must be in [0, 1]")
+        raise ConfigError(f"--val-fraction {val_fraction} must be in [0, 1]")
     frames, left_out = _complete_scenes(dataset, partial)
     if not frames:
-        raise ScenegenError(f"{dataset_dir}: no scene of the dataset has all its frames: nothing to export")
+        raise ExportError(f"{dataset_dir}: no scene of the dataset has all its frames: nothing to export")
     folder, categories, config = dataset.folder, dataset.categories, dataset.config
     for record in iter_records(folder, frames, dataset):  # all read and their files found first: a bad one
         for kind in record["files"]:  # stops the export before anything is written
@@ -129,7 +129,7 @@ def _complete_scenes(dataset: DatasetFile, partial: bool) -> tuple[list[int], st
         return frames, None
     problem = f"{folder}: incomplete: {'; '.join(problems)}"
     if not partial:
-        raise ScenegenError(f"{problem}; rerun its command, or export with --partial")
+        raise ExportError(f"{problem}; rerun its command, or export with --partial")
     return (
         frames,
         f"{problem}; left out {len(left_out)} of its {len(scenes)} scenes{': ' * bool(left_out)}{_few(left_out)}",

@@ -21,7 +21,7 @@ from scenegen.config.schema import MAX_FRAMES, Config
 from scenegen.dataset.dataset_file import DATASET_FILE, identity_of, read_dataset_file
 from scenegen.dataset.inside import refuse_links
 from scenegen.dataset.lock import LOCK_FILE
-from scenegen.errors import ScenegenError
+from scenegen.errors import ConfigError
 from scenegen.formats.registry import check_formats
 from scenegen.pipeline.ray_executor import check_ray
 from scenegen.render.backend import choose_backend, library_missing
@@ -49,18 +49,18 @@ def check_settings(cfg: Config) -> None:
     """The checks that need no pack: clip planes, shards, backend, devices, image folders, Ray, the drop
     layout's support."""
     if cfg.camera.znear >= cfg.camera.zfar:
-        raise ScenegenError(f"config: camera.znear {cfg.camera.znear} must be below camera.zfar {cfg.camera.zfar}")
+        raise ConfigError(f"config: camera.znear {cfg.camera.znear} must be below camera.zfar {cfg.camera.zfar}")
     check_frames(cfg)
     if cfg.shard.index >= cfg.shard.count:
-        raise ScenegenError(f"config: shard.index {cfg.shard.index} must be below shard.count {cfg.shard.count}")
+        raise ConfigError(f"config: shard.index {cfg.shard.index} must be below shard.count {cfg.shard.count}")
     if not cfg.render.egl_device or min(cfg.render.egl_device) < 0:
-        raise ScenegenError(f"config: render.egl_device must list device indices >= 0, got {cfg.render.egl_device}")
+        raise ConfigError(f"config: render.egl_device must list device indices >= 0, got {cfg.render.egl_device}")
     if cfg.scene.layout == "drop" and cfg.scene.plane_size <= 0:
-        raise ScenegenError("config: scene.layout=drop needs a support: scene.plane_size must be > 0")
+        raise ConfigError("config: scene.layout=drop needs a support: scene.plane_size must be > 0")
     backend = choose_backend(str(cfg.render.backend))
     missing = library_missing(backend)
     if missing:
-        raise ScenegenError(
+        raise ConfigError(
             f"config: render.backend={backend} needs {missing}, which is not installed; see scenegen doctor"
         )
     check_formats([str(name) for name in cfg.output.formats], to_container(cfg)["output"])
@@ -75,26 +75,26 @@ def check_settings(cfg: Config) -> None:
 def check_frames(cfg: Config) -> None:
     """Views or sequences (not both), the frame count, and the outputs that need sequences."""
     if cfg.scene.views_per_scene > 1 and cfg.sequence.frames > 1:
-        raise ScenegenError(
+        raise ConfigError(
             f"config: scene.views_per_scene={cfg.scene.views_per_scene} and sequence.frames={cfg.sequence.frames}: "
             "choose views or sequences, not both"
         )
     per_scene, views = frames_per_scene(cfg), cfg.scene.views_per_scene > 1
     if per_scene > cfg.scene.max_frames:
         key = f"scene.views_per_scene={per_scene}" if views else f"sequence.frames={per_scene}"
-        raise ScenegenError(f"config: {key} frames of one scene is over scene.max_frames={cfg.scene.max_frames}")
+        raise ConfigError(f"config: {key} frames of one scene is over scene.max_frames={cfg.scene.max_frames}")
     seconds = (cfg.sequence.frames - 1) / cfg.sequence.fps
     if seconds > cfg.sequence.max_seconds:
-        raise ScenegenError(
+        raise ConfigError(
             f"config: sequence.frames={cfg.sequence.frames} at sequence.fps={cfg.sequence.fps} last {seconds:g} s "
             f"of simulated time, over sequence.max_seconds={cfg.sequence.max_seconds}"
         )
     if num_frames(cfg) > MAX_FRAMES:
-        raise ScenegenError(f"config: num_scenes x frames per scene = {num_frames(cfg)} is over {MAX_FRAMES} frames")
+        raise ConfigError(f"config: num_scenes x frames per scene = {num_frames(cfg)} is over {MAX_FRAMES} frames")
     if cfg.sequence.frames == 1:
         for key, value in (("output.flow", cfg.output.flow), ("output.tracks", cfg.output.tracks)):
             if value:
-                raise ScenegenError(f"config: {key}={value} needs sequences: set sequence.frames above 1")
+                raise ConfigError(f"config: {key}={value} needs sequences: set sequence.frames above 1")
 
 
 def check_output_dir(cfg: Config) -> Path:
@@ -102,16 +102,16 @@ def check_output_dir(cfg: Config) -> Path:
     no symbolic link to a folder or out of it, and writable."""
     out = Path(cfg.output_dir).expanduser().resolve()
     if out.exists() and not out.is_dir():
-        raise ScenegenError(f"config: output_dir {out} is a file, not a folder")
+        raise ConfigError(f"config: output_dir {out} is a file, not a folder")
     if (out / DATASET_FILE).is_file():
         if read_dataset_file(out).identity != identity_of(to_container(cfg)):
-            raise ScenegenError(
+            raise ConfigError(
                 f"output_dir {out} holds a dataset made with another config; choose a new output_dir or delete it"
             )
         refuse_links(out)
     elif out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
-        raise ScenegenError(f"output_dir {out} exists and is not a scenegen dataset; choose a new output_dir")
+        raise ConfigError(f"output_dir {out} exists and is not a scenegen dataset; choose a new output_dir")
     existing = next(p for p in (out, *out.parents) if p.exists())
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise ScenegenError(f"config: output_dir {out}: {existing} is not a writable folder")
+        raise ConfigError(f"config: output_dir {out}: {existing} is not a writable folder")
     return out

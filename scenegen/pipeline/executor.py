@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from scenegen.assets.catalog import Catalog
 from scenegen.config.schema import Config
-from scenegen.errors import ScenegenError
+from scenegen.errors import RenderError, ScenegenError
 from scenegen.pipeline.worker import FrameWorker
 
 Stats = dict[str, Any]  # FrameWorker.finish(): frames and per-stage seconds
@@ -58,9 +58,9 @@ def run_frames(cfg: Config, out: Path, todo: list[int], progress: bool, catalog:
             signal.signal(signal.SIGTERM, previous)
 
 
-def failed_write(err: OSError) -> ScenegenError:
+def failed_write(err: OSError) -> RenderError:
     """The one line for a file or folder that could not be written (disk full, out of inodes, read-only)."""
-    return ScenegenError(f"cannot write {err.filename or 'a file'}: {err.strerror or err}; {RESUME_HINT}")
+    return RenderError(f"cannot write {err.filename or 'a file'}: {err.strerror or err}")
 
 
 def interrupt_on_sigterm() -> Any:
@@ -93,7 +93,8 @@ def _run_here(cfg: Config, out: Path, todo: list[int], bar: tqdm, catalog: Catal
 
 
 def _process_main(cfg: Config, out: Path, device: int, tasks: Any, results: Any, lifeline: Any, parent: int) -> None:
-    """A worker process: scenes from ``tasks`` until None; reports ("scene", s), ("done", stats) or ("error", text).
+    """A worker process: scenes from ``tasks`` until None; reports ("scene", s), ("done", stats) or ("error", e),
+    ``e`` the ScenegenError itself (its type kept) or the text of any other exception's traceback.
     It exits when the parent process ``parent`` ends (``lifeline``: the reading end of a pipe only it holds)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers on Ctrl-C
     _die_with_parent(lifeline, parent)
@@ -107,9 +108,9 @@ def _process_main(cfg: Config, out: Path, device: int, tasks: Any, results: Any,
             stats = worker.finish()
         results.put(("done", stats))
     except ScenegenError as err:
-        results.put(("error", str(err)))
+        results.put(("error", err))
     except OSError as err:
-        results.put(("error", str(failed_write(err))))
+        results.put(("error", failed_write(err)))
     except BaseException:
         results.put(("error", traceback.format_exc()))
 
@@ -157,10 +158,10 @@ def _run_processes(cfg: Config, out: Path, todo: list[int], bar: tqdm) -> list[S
             except queue.Empty:
                 dead = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
                 if dead:
-                    raise ScenegenError(f"a worker process died (exit code {dead[0]}); {RESUME_HINT}") from None
+                    raise RenderError(f"a worker process died (exit code {dead[0]})") from None
                 continue
             if kind == "error":
-                raise ScenegenError(value.strip().splitlines()[-1] if "Traceback" in value else value)
+                raise value if isinstance(value, ScenegenError) else RenderError(value.strip().splitlines()[-1])
             if kind == "done":
                 stats.append(value)
             else:

@@ -12,7 +12,7 @@ from scenegen.dataset.dataset_file import DatasetFile, read_dataset_file
 from scenegen.dataset.inside import path_inside
 from scenegen.dataset.lock import LOCK_FILE, hold_lock
 from scenegen.dataset.record import file_path, frame_problems, iter_records, record_indices, record_path
-from scenegen.errors import ScenegenError
+from scenegen.errors import DatasetError
 from scenegen.pipeline.finish import finish_dataset
 from scenegen.scene.frames import num_frames
 
@@ -28,18 +28,18 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
     for folder, dataset in zip(shards, datasets, strict=True):
         difference = _first_difference(_content(first), _content(dataset))
         if difference:
-            raise ScenegenError(f"{folder}: made with another config than {shards[0]} ({difference})")
+            raise DatasetError(f"{folder}: made with another config than {shards[0]} ({difference})")
     owner: dict[int, DatasetFile] = {}
     for dataset in datasets:
         for index in record_indices(dataset.folder):
             if index in owner:
-                raise ScenegenError(f"frame {index} is in both {owner[index].folder} and {dataset.folder}")
+                raise DatasetError(f"frame {index} is in both {owner[index].folder} and {dataset.folder}")
             owner[index] = dataset
     expected = range(num_frames(first.config))
     missing = [i for i in expected if i not in owner]
     if missing:
         shown = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
-        raise ScenegenError(f"{len(missing)} frames missing from the shards: {shown}; render the missing shards")
+        raise DatasetError(f"{len(missing)} frames missing from the shards: {shown}; render the missing shards")
     _check_empty(out)
     links = [link for index in expected for link in _frame_links(out, owner[index], index)]
     out.mkdir(parents=True, exist_ok=True)
@@ -50,7 +50,7 @@ def merge_shards(out: Path, shards: list[Path]) -> Path:
 
 def _check_empty(out: Path) -> None:
     if out.exists() and any(p.name != LOCK_FILE for p in out.iterdir()):
-        raise ScenegenError(f"{out}: exists and is not empty; choose a new folder for the merged dataset")
+        raise DatasetError(f"{out}: exists and is not empty; choose a new folder for the merged dataset")
 
 
 def _write_merged(out: Path, links: list[tuple[Path, Path]], first: DatasetFile, expected: list[int]) -> Path:
@@ -70,7 +70,7 @@ def _frame_links(out: Path, dataset: DatasetFile, index: int) -> list[tuple[Path
     record = next(iter_records(folder, [index], dataset))
     problems = frame_problems(folder, record)
     if problems:
-        raise ScenegenError(f"frame {index} of {folder} is damaged: {problems[0]}; render it again (rerun the shard)")
+        raise DatasetError(f"frame {index} of {folder} is damaged: {problems[0]}; render it again (rerun the shard)")
     source = record_path(folder, index)
     links = [(file_path(folder, record, k), path_inside(out, e["path"], source)) for k, e in record["files"].items()]
     return [*links, (source, record_path(out, index))]
@@ -79,7 +79,7 @@ def _frame_links(out: Path, dataset: DatasetFile, index: int) -> list[tuple[Path
 def _complete(folder: Path) -> DatasetFile:
     dataset = read_dataset_file(folder)
     if dataset.status != "complete":
-        raise ScenegenError(f"{folder}: the shard did not finish; rerun its command to complete it")
+        raise DatasetError(f"{folder}: the shard did not finish; rerun its command to complete it")
     return dataset
 
 

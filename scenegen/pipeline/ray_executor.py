@@ -25,9 +25,9 @@ from typing import Any
 from tqdm import tqdm
 
 from scenegen.config.schema import Config
-from scenegen.errors import ScenegenError
+from scenegen.errors import ConfigError, RenderError, ScenegenError
 from scenegen.pipeline import ray_reaper
-from scenegen.pipeline.executor import RESUME_HINT, Stats, failed_write, interrupt_on_sigterm
+from scenegen.pipeline.executor import Stats, failed_write, interrupt_on_sigterm
 from scenegen.pipeline.worker import FrameWorker
 
 CONNECT_SECONDS = 10.0  # the longest wait for ray.address to accept a connection
@@ -41,20 +41,20 @@ def check_ray(address: str) -> None:
     """ScenegenError naming ``ray.address`` unless Ray is installed and ``address`` is empty or of the form
     ``ADDRESS_FORM`` and accepts a TCP connection within ``CONNECT_SECONDS``."""
     if importlib.util.find_spec("ray") is None:
-        raise ScenegenError("config: executor=ray needs Ray: pip install 'ray>=2.40'")
+        raise ConfigError("config: executor=ray needs Ray: pip install 'ray>=2.40'")
     if not address:
         return
     match = ADDRESS.fullmatch(address)
     if not match or not 0 < int(match["port"]) < 65536:
-        raise ScenegenError(f"config: ray.address={address!r} is not {ADDRESS_FORM}")
+        raise ConfigError(f"config: ray.address={address!r} is not {ADDRESS_FORM}")
     if match[1] and importlib.util.find_spec("grpc") is None:
-        raise ScenegenError(f"config: ray.address={address} needs Ray's client: pip install 'ray[client]'")
+        raise ConfigError(f"config: ray.address={address} needs Ray's client: pip install 'ray[client]'")
     host = match["host"].strip("[]")
     try:
         socket.create_connection((host, int(match["port"])), timeout=CONNECT_SECONDS).close()
     except OSError as err:
         reason = "no answer" if isinstance(err, TimeoutError) else (err.strerror or str(err))
-        raise ScenegenError(
+        raise ConfigError(
             f"config: ray.address={address}: cannot connect within {CONNECT_SECONDS:g} s ({reason})"
         ) from None
 
@@ -117,7 +117,7 @@ def _join(ray: Any, cfg: Config) -> subprocess.Popen | None:
     try:
         ray.init(address=cfg.ray.address, **options)
     except ConnectionError as err:  # an OSError, but no file is to blame
-        raise ScenegenError(f"config: ray.address={cfg.ray.address}: no Ray cluster answers there ({err})") from None
+        raise ConfigError(f"config: ray.address={cfg.ray.address}: no Ray cluster answers there ({err})") from None
     return None
 
 
@@ -129,8 +129,8 @@ def _result(ray: Any, ref: Any) -> Any:
         if isinstance(err.cause, OSError):
             raise failed_write(err.cause) from None
         if isinstance(err.cause, ScenegenError):
-            raise ScenegenError(str(err.cause)) from None
+            raise err.cause from None
         cause = f"{type(err.cause).__name__}: {err.cause}" if err.cause else str(err).strip().splitlines()[-1]
-        raise ScenegenError(f"a Ray worker failed ({cause}); {RESUME_HINT}") from None
+        raise RenderError(f"a Ray worker failed ({cause})") from None
     except ray.exceptions.RayError as err:  # the actor's process died: killed, out of memory, its node lost
-        raise ScenegenError(f"a Ray worker died ({type(err).__name__}); {RESUME_HINT}") from None
+        raise RenderError(f"a Ray worker died ({type(err).__name__})") from None

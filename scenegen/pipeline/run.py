@@ -56,7 +56,7 @@ def _render_locked(cfg: Config, catalog: Catalog, out: Path, progress: bool) -> 
     linked = hard_links(out, readable_records(out, dataset))  # exports' links, before their frames are rendered again
     try:
         stats = run_frames(cfg, out, todo, progress, catalog)
-    except ScenegenError as err:
-        raise ScenegenError(str(err) if RESUME_HINT in str(err) else f"{err}; {RESUME_HINT}") from None
+    except ScenegenError as err:  # of the kind it is, with the hint every failure of the run ends with
+        raise type(err)(f"{err}; {RESUME_HINT}") from None
     repair_links(out, iter_records(out, frames, dataset), linked)
     return finish_dataset(dataset, frames, stats, time.time() - started)

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import PIL.Image
 
-from scenegen.errors import ScenegenError
+from scenegen.errors import AssetError, ConfigError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
@@ -25,11 +25,11 @@ def list_images(folder: str, key: str) -> tuple[str, ...]:
     it is not a folder or holds none."""
     root = Path(folder).expanduser()
     if not root.is_dir():
-        raise ScenegenError(f"config: {key} {folder!r} is not a folder")
+        raise ConfigError(f"config: {key} {folder!r} is not a folder")
     images = tuple(sorted(str(p.resolve()) for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES))
     if not images:
         suffixes = ", ".join(sorted(IMAGE_SUFFIXES))
-        raise ScenegenError(f"config: {key} {folder!r} holds no images ({suffixes})")
+        raise ConfigError(f"config: {key} {folder!r} holds no images ({suffixes})")
     return images
 
 
@@ -44,7 +44,7 @@ def check_image(path: str, key: str, max_pixels: int) -> None:
     """ScenegenError naming the config ``key`` and ``path`` unless it is a regular file with a readable image
     header (and, for PNG, chunks) of at most ``max_pixels`` (width x height); no pixel is decoded."""
     if not Path(path).is_file():  # a FIFO or a device would block or never end
-        raise ScenegenError(f"config: {key}: {path}: not a regular file")
+        raise ConfigError(f"config: {key}: {path}: not a regular file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
@@ -55,10 +55,10 @@ def check_image(path: str, key: str, max_pixels: int) -> None:
         found = re.search(r"\((\d+) pixels\)", str(err))
         size = int(found[1]) if found else max_pixels + 1
     except (OSError, ValueError, SyntaxError) as err:
-        raise ScenegenError(f"config: {key}: {path} is not a readable image ({type(err).__name__})") from None
+        raise ConfigError(f"config: {key}: {path} is not a readable image ({type(err).__name__})") from None
     if size > max_pixels:
         key_of_limit = f"{key.split('.')[0]}.max_image_pixels"
-        raise ScenegenError(f"config: {key}: {path}: {size} pixels is over {key_of_limit}={max_pixels}")
+        raise ConfigError(f"config: {key}: {path}: {size} pixels is over {key_of_limit}={max_pixels}")
 
 
 @lru_cache(maxsize=4)  # a frame's backdrop and textures often crop the same few images
@@ -66,7 +66,7 @@ def read_rgb(path: str) -> np.ndarray:
     """(h, w, 3) uint8 RGB of the image file ``path``, read-only; ScenegenError naming it if it cannot be decoded."""
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
-        raise ScenegenError(f"{path}: cannot read the image")
+        raise AssetError(f"{path}: cannot read the image")
     rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     rgb.flags.writeable = False
     return rgb

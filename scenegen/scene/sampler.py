@@ -10,7 +10,7 @@ import numpy as np
 
 from scenegen.assets.catalog import Catalog
 from scenegen.config.schema import Config
-from scenegen.errors import ScenegenError
+from scenegen.errors import ConfigError
 from scenegen.scene.camera import sample_camera
 from scenegen.scene.draws import integer, uniform
 from scenegen.scene.drop import sample_dropped_objects
@@ -96,19 +96,19 @@ def class_probabilities(catalog: Catalog, cfg: Config) -> np.ndarray:
     _check_class_keys(catalog, "materials.class_hue", cfg.materials.class_hue)
     for name, weight in weights.items():
         if not weight >= 0:
-            raise ScenegenError(f"config: objects.class_weights.{name} = {weight} must be >= 0")
+            raise ConfigError(f"config: objects.class_weights.{name} = {weight} must be >= 0")
     for name, span in cfg.materials.class_hue.items():
         if len(span) != 2 or not 0 <= span[0] <= span[1] <= 1:
-            raise ScenegenError(f"config: materials.class_hue.{name} = {list(span)} must be [min, max] within [0, 1]")
+            raise ConfigError(f"config: materials.class_hue.{name} = {list(span)} must be [min, max] within [0, 1]")
     p = np.array([float(weights.get(c, 1.0)) for c in catalog.classes])
     if cfg.objects.balance == "assets":
         p *= [len(catalog.assets_by_class[c]) for c in catalog.classes]
     if p.sum() <= 0:
-        raise ScenegenError("config: objects.class_weights are all zero")
+        raise ConfigError("config: objects.class_weights are all zero")
     return p / p.sum()
 
 
 def _check_class_keys(catalog: Catalog, key: str, mapping: dict) -> None:
     for name in mapping:
         if name not in catalog.classes:
-            raise ScenegenError(f"config: {key}.{name}: unknown class; known: {list(catalog.classes)}")
+            raise ConfigError(f"config: {key}.{name}: unknown class; known: {list(catalog.classes)}")

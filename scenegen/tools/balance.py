@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scenegen.errors import ScenegenError
+from scenegen.errors import ConfigError
 from scenegen.formats.coco_reader import read_coco
 
 
@@ -28,7 +28,7 @@ def balance_weights(real: dict[str, int], classes: list[str], synthetic: float) 
     """Weights (summing to 1) over ``classes`` so that ``real`` plus ``synthetic`` instances drawn with
     them is as balanced as it can be (see the module docstring)."""
     if synthetic <= 0:
-        raise ScenegenError("balance: the synthetic dataset must have instances to place (> 0)")
+        raise ConfigError("balance: the synthetic dataset must have instances to place (> 0)")
     counts = np.array([real.get(c, 0) for c in classes], dtype=float)
     low, high = counts.min(), counts.max() + synthetic
     for _ in range(100):  # bisection on the level T

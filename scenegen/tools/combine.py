@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scenegen.dataset import atomic
-from scenegen.errors import ScenegenError
+from scenegen.errors import ExportError
 from scenegen.formats.coco_reader import read_coco
 
 
@@ -31,7 +31,7 @@ def combine_coco(out: Path, sources: list[Path]) -> dict[str, Any]:
     files = [read_coco(source) for source in sources]  # checked: integer ids, unique per file, known references
     for source, coco in zip(sources, files, strict=True):
         if coco.path.resolve() == target:
-            raise ScenegenError(f"{out}: is the COCO file of the source {source}; choose another OUT file")
+            raise ExportError(f"{out}: is the COCO file of the source {source}; choose another OUT file")
     for source, coco in zip(sources, files, strict=True):
         category_of = {}
         for category in coco.data["categories"]:
@@ -42,7 +42,7 @@ def combine_coco(out: Path, sources: list[Path]) -> dict[str, Any]:
         for image in coco.data["images"]:
             path = (coco.images_dir / image["file_name"]).resolve()
             if not path.is_relative_to(folder):
-                raise ScenegenError(
+                raise ExportError(
                     f"{source}: image {image['file_name']!r} is outside {folder}, the folder of {out}; "
                     "write OUT in a folder that holds every source"
                 )
@@ -72,5 +72,5 @@ def combine_coco(out: Path, sources: list[Path]) -> dict[str, Any]:
         merged |= {"annotations": annotations, "categories": list(categories.values())}
         atomic.write_json(out.resolve(), merged)
     except OSError as err:
-        raise ScenegenError(f"{out}: cannot write: {err.strerror}") from None
+        raise ExportError(f"{out}: cannot write: {err.strerror}") from None
     return counts

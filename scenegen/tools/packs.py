@@ -18,7 +18,7 @@ from scenegen.assets.limits import MeshLimits
 from scenegen.assets.manifest import MESH_SUFFIXES
 from scenegen.assets.packs import builtin_packs, check_pack, installed_packs, pack_path
 from scenegen.config.schema import CollisionConfig
-from scenegen.errors import ScenegenError
+from scenegen.errors import AssetError, ScenegenError
 
 MESHES = "meshes"
 
@@ -29,15 +29,15 @@ def new_pack(dest: Path, source: Path, target_size: float) -> tuple[Path, int]:
     Return the manifest's path and the number of assets. Names go into the manifest as YAML strings, whatever
     they hold; a name with a control character (a newline, a tab) is refused before anything is written."""
     if not source.is_dir():
-        raise ScenegenError(f"--from {source}: not a folder")
+        raise AssetError(f"--from {source}: not a folder")
     if dest.exists() and any(dest.iterdir()):
-        raise ScenegenError(f"{dest}: exists and is not empty; choose a new folder for the pack")
+        raise AssetError(f"{dest}: exists and is not empty; choose a new folder for the pack")
     meshes = sorted(p.relative_to(source) for p in source.rglob("*") if p.suffix.lower() in MESH_SUFFIXES)
     if not meshes:
-        raise ScenegenError(f"--from {source}: no mesh files ({', '.join(MESH_SUFFIXES)})")
+        raise AssetError(f"--from {source}: no mesh files ({', '.join(MESH_SUFFIXES)})")
     for name, where in ((str(dest), "the pack folder"), *((m.as_posix(), f"--from {source}") for m in meshes)):
         if any(unicodedata.category(c) == "Cc" for c in name):
-            raise ScenegenError(f"{where}: {name!r} has a control character; rename it")
+            raise AssetError(f"{where}: {name!r} has a control character; rename it")
     shutil.copytree(source, dest / MESHES, symlinks=False, dirs_exist_ok=True)
     lines = [
         f"# Asset pack made by `scenegen pack new` from {json.dumps(str(source.resolve()), ensure_ascii=False)}.",

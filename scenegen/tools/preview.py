@@ -9,7 +9,7 @@ import numpy as np
 
 from scenegen.dataset import atomic
 from scenegen.dataset.record import encode_png
-from scenegen.errors import ScenegenError
+from scenegen.errors import ConfigError, ExportError
 from scenegen.formats.coco_reader import CocoDataset, load_dataset
 
 TILE_WIDTH = 320
@@ -49,10 +49,10 @@ def preview(
     """Write a grid of the first ``count`` images of ``dataset`` (a scenegen folder or COCO JSON) with
     their labels; return its path (default ``<folder>/preview.png`` or ``<json stem>_preview.png``)."""
     if count < 1 or columns < 1:
-        raise ScenegenError(f"preview: --count {count} must be at least 1")
+        raise ConfigError(f"preview: --count {count} must be at least 1")
     out = out or (dataset / "preview.png" if dataset.is_dir() else dataset.with_name(f"{dataset.stem}_preview.png"))
     if not out.parent.is_dir():
-        raise ScenegenError(f"--out {out}: no folder {out.parent} to write it in")
+        raise ExportError(f"--out {out}: no folder {out.parent} to write it in")
     ds = load_dataset(dataset, images)
     tiles = [annotated_tile(ds, image_id) for image_id in sorted(ds.images)[:count]]
     height = max(t.shape[0] for t in tiles)
@@ -62,5 +62,5 @@ def preview(
     try:
         atomic.write_bytes(out.resolve(), encode_png(sheet))  # the path the user named, links resolved
     except OSError as err:
-        raise ScenegenError(f"--out {out}: cannot write: {err.strerror}") from None
+        raise ExportError(f"--out {out}: cannot write: {err.strerror}") from None
     return out

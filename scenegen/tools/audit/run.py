@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scenegen.errors import ScenegenError
+from scenegen.errors import ExportError
 from scenegen.formats.coco_reader import load_dataset
 from scenegen.tools.audit.config import AuditConfig, load_audit_config
 from scenegen.tools.audit.measure import measure
@@ -34,7 +34,7 @@ def audit(dataset: Path, cfg: AuditConfig, images_dir: Path | None = None, out: 
         figures = make_plots(ds.classes, m, summary, cfg, out)
         return {**summary, "report": str(write_report(out, summary, figures))}
     except OSError as err:
-        raise ScenegenError(f"cannot write the report to {out}: {err.strerror}; choose --out DIR") from None
+        raise ExportError(f"cannot write the report to {out}: {err.strerror}; choose --out DIR") from None
 
 
 def terminal_summary(summary: dict[str, Any]) -> str:

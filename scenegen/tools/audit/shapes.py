@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from scenegen.dataset.record import read_record, record_path
-from scenegen.errors import ScenegenError
+from scenegen.errors import DatasetError
 
 SHAPE_KEYS = ("shape",)  # object keys of a record's spec that tell apart two meshes of one asset
 MAX_LISTED_SHAPES = 50  # shapes listed per class in the summary; all are counted
@@ -86,14 +86,14 @@ def _instances(record: Mapping[str, Any], path: Path) -> list[tuple[str, str, np
         where = f"{path}: annotations[{n}]"
         name, asset = ann.get("class_name"), ann.get("asset_id")
         if not isinstance(name, str) or not isinstance(asset, str):
-            raise ScenegenError(f"{where}: needs class_name and asset_id (strings)")
+            raise DatasetError(f"{where}: needs class_name and asset_id (strings)")
         obj = objects.get(ann.get("instance_id"), {})
         parameters = json.dumps({key: obj[key] for key in SHAPE_KEYS if obj.get(key) is not None}, sort_keys=True)
         shape = asset if parameters == "{}" else f"{asset} {parameters}"
         keypoints = _numbers(ann.get("keypoints"), (9, 3))
         rotation, translation = _numbers(ann.get("cam_R_m2c"), (9,)), _numbers(ann.get("cam_t_m2c"), (3,))
         if keypoints is None or rotation is None or translation is None or K is None:
-            raise ScenegenError(f"{where}: keypoints (9 x 3), cam_R_m2c (9), cam_t_m2c (3) and the camera's K "
+            raise DatasetError(f"{where}: keypoints (9 x 3), cam_R_m2c (9), cam_t_m2c (3) and the camera's K "
                                 "(3 x 3) must be finite numbers")  # fmt: skip
         inside = (keypoints[:, 2] > 0).all()
         sides = box_sides(keypoints[:, :2], rotation.reshape(3, 3), translation, K) if inside else None

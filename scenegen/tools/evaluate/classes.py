@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scenegen.errors import ScenegenError, shown
+from scenegen.errors import ConfigError, DatasetError, shown
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,9 @@ def parse_map(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         target, sep, synthetic = pair.partition("=")
         if not sep or not target.strip() or not synthetic.strip():
-            raise ScenegenError(f"--map {shown(pair)}: expected TARGET_CLASS=SYNTHETIC_CLASS, e.g. --map cup=mug")
+            raise ConfigError(f"--map {shown(pair)}: expected TARGET_CLASS=SYNTHETIC_CLASS, e.g. --map cup=mug")
         if target.strip() in mapping:
-            raise ScenegenError(f"--map {shown(pair)}: {shown(target.strip())} is mapped twice")
+            raise ConfigError(f"--map {shown(pair)}: {shown(target.strip())} is mapped twice")
         mapping[target.strip()] = synthetic.strip()
     return mapping
 
@@ -37,14 +37,14 @@ def match_classes(target: list[str], synthetic: list[str], mapping: dict[str, st
     the synthetic class of the same name; a mapping naming a class that does not exist is an error."""
     for name, onto in mapping.items():
         if name not in target:
-            raise ScenegenError(f"--map {name}={onto}: the target has no class {shown(name)} (it has {shown(target)})")
+            raise ConfigError(f"--map {name}={onto}: the target has no class {shown(name)} (it has {shown(target)})")
         if onto not in synthetic:
-            raise ScenegenError(f"--map {name}={onto}: the synthetic dataset has no class {shown(onto)}")
+            raise ConfigError(f"--map {name}={onto}: the synthetic dataset has no class {shown(onto)}")
     named = {name: mapping.get(name, name) for name in target}
     matched = {name: onto for name, onto in named.items() if onto in synthetic}
     classes = [name for name in synthetic if name in matched.values()]
     if not classes:
-        raise ScenegenError(
+        raise DatasetError(
             f"no class in common: the target has {shown(target)}, the synthetic dataset {shown(synthetic)}; "
             "match names with --map TARGET=SYNTHETIC"
         )

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from scenegen.errors import ScenegenError
+from scenegen.errors import ConfigError, ScenegenError
 
 WEIGHTS_URL = "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth"  # IMAGENET1K_V1
 SIZE = 299
@@ -28,7 +28,7 @@ def cached_weights() -> Path:
     """The weights file; ScenegenError telling how to get it when it is not on this machine."""
     path = weights_path()
     if not path.is_file():
-        raise ScenegenError(
+        raise ConfigError(
             f"--features inception: the Inception-v3 weights are not on this machine ({path}); scenegen downloads "
             'nothing: fetch them once with  python -c "import torchvision; torchvision.models.inception_v3('
             "weights='IMAGENET1K_V1')\"  (or copy the file there), or use --features probe"
@@ -42,7 +42,7 @@ def inception_model(weights: Path | None) -> nn.Module:
     try:
         from torchvision.models.inception import Inception3
     except Exception as err:  # a torchvision built for another torch fails on import in several ways
-        raise ScenegenError(
+        raise ConfigError(
             f"--features inception needs torchvision built for torch {torch.__version__}, and it does not import "
             f"here ({' '.join(str(err).split())[:120]}); reinstall it: pip install 'scenegen[evaluate]'"
         ) from None

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from scenegen.errors import ScenegenError
+from scenegen.errors import ConfigError
 
 WIDTHS = (16, 32, 64, 128, 128)
 FEATURES = WIDTHS[-1]
@@ -35,7 +35,7 @@ def setup(device: str, threads: int) -> torch.device:
     """Make torch deterministic on ``device`` ("cpu" or "cuda") with ``threads`` CPU threads."""
     if device == "cuda":
         if not torch.cuda.is_available():
-            raise ScenegenError(f"--device cuda: torch {torch.__version__} sees no GPU here; use --device cpu")
+            raise ConfigError(f"--device cuda: torch {torch.__version__} sees no GPU here; use --device cpu")
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
         torch.backends.cudnn.benchmark = False
     torch.use_deterministic_algorithms(True)

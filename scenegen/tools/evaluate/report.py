@@ -12,7 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from scenegen.dataset import atomic
-from scenegen.errors import ScenegenError
+from scenegen.errors import ExportError
 from scenegen.tools.audit.report import STYLE, json_safe
 
 SETTINGS = {
@@ -33,7 +33,7 @@ def write_report(out: Path, summary: dict[str, Any]) -> Path:
         if summary["mistakes"]:
             figures["mistakes"] = _mistakes_figure(summary, extra, out)
     except OSError as err:
-        raise ScenegenError(f"cannot write the report to {out}: {err.strerror}; choose --out DIR") from None
+        raise ExportError(f"cannot write the report to {out}: {err.strerror}; choose --out DIR") from None
     atomic.write_json(out / "evaluate.json", json_safe(summary))
     path = out / "evaluate.html"
     atomic.write_bytes(path, render_html(summary, figures).encode())

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from scenegen import __version__
-from scenegen.errors import ScenegenError
+from scenegen.errors import DatasetError, ScenegenError
 from scenegen.formats.coco_reader import CocoDataset, load_dataset
 from scenegen.tools.evaluate import crops as crop_tools
 from scenegen.tools.evaluate.classes import ClassMatch, match_classes, parse_map
@@ -153,13 +153,13 @@ def _crops(synth: CocoDataset, target: CocoDataset, match: ClassMatch, cfg: Eval
     counts = np.bincount(np.array(labels, dtype=np.int64), minlength=len(match.classes))
     few = {name: int(n) for name, n in zip(match.classes, counts, strict=True) if n < cfg.min_crops}
     if few:
-        raise ScenegenError(
+        raise DatasetError(
             f"{synth.source}: too few synthetic crops to train: {few} (min_crops={cfg.min_crops}; boxes under "
             f"min_box_pixels={cfg.min_box_pixels} or less visible than min_visible={cfg.min_visible} are skipped)"
         )
     test_chosen, test_skipped = crop_tools.select(target, match.target_to_probe, cfg.min_box_pixels)
     if len(test_chosen) < cfg.min_crops:
-        raise ScenegenError(
+        raise DatasetError(
             f"{target.annotations_file}: too few target crops to test: {len(test_chosen)} of the classes "
             f"{match.classes} with boxes of min_box_pixels={cfg.min_box_pixels} or more (min_crops={cfg.min_crops})"
         )
