@@ -97,6 +97,20 @@ def test_collision_shapes_are_cached_on_disk_by_content_and_parameters(tmp_path,
     assert shape_key(moved, params) != shape_key(mesh, params)
 
 
+def test_a_family_shape_of_more_pieces_than_max_parts_is_read_back_from_the_cache(tmp_path, catalog, monkeypatch):
+    """A family's shape has one part per piece of its own, more than CoACD's ``max_parts`` for a bowl: its
+    cached file is still used, not computed again on every run."""
+    params = small_config(tmp_path).physics.collision
+    bowl = max(catalog.variants["bowl"], key=lambda asset: len(asset.shape.build().pieces))
+    assert len(bowl.shape.build().pieces) > params.max_parts
+    shape = collision_shape(bowl, params, tmp_path / "cache")
+    assert len(shape.parts) == len(bowl.shape.build().pieces)
+    monkeypatch.setattr(collision, "_LOADED", {})
+    monkeypatch.setattr(collision, "convex_parts", lambda *a: pytest.fail("recomputed a cached family shape"))
+    again = collision_shape(bowl, params, tmp_path / "cache")
+    assert all(np.array_equal(a, b) for a, b in zip(again.parts, shape.parts, strict=True))
+
+
 def test_a_damaged_cache_file_is_computed_again(tmp_path, catalog):
     params = small_config(tmp_path).physics.collision
     shape = collision_shape(catalog.asset("cone"), params, tmp_path / "first")

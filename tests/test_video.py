@@ -74,6 +74,24 @@ def test_thrown_objects_start_settled_fly_and_land(tmp_path, catalog):
     assert np.abs(centres[-1] - centres[-2]).max() < 1e-3 and not np.allclose(heights[-1], heights[0])  # at rest
 
 
+def test_the_last_scene_sampled_is_kept_for_its_config_only(tmp_path, catalog):
+    """No GL: a run's checks sample its first scene, then its worker does; the second call gives the same
+    frames without simulating again, while another config, scene or catalog samples afresh."""
+    import scenegen.scene.frames as frames_module
+
+    drop = ("scene.layout=drop", "sequence.frames=6", "sequence.camera_motions=[static]")
+    cfg = small_config(tmp_path, *drop)
+    first = sample_frames(cfg, catalog, 1)
+    kept = frames_module._last[repr(cfg), 1][1]
+    again = sample_frames(cfg, catalog, 1)
+    assert again == first and again is not kept and all(a is b for a, b in zip(again, kept, strict=True))
+    cfg.sequence.throw_speed = [0.1, 0.2]  # the same object, another config
+    thrown_slower = sample_frames(cfg, catalog, 1)
+    assert thrown_slower[-1].objects != first[-1].objects
+    fresh = sample_frames(small_config(tmp_path, *drop), catalog, 1)  # sampled again: the same frames
+    assert fresh == first and fresh[-1] is not first[-1]
+
+
 @pytest.mark.slow
 def test_views_of_a_dropped_scene_share_its_settled_poses(tmp_path):
     """With scene.layout=drop the scene is settled once: every view shows the same resting poses."""

@@ -168,9 +168,11 @@ def write_parts(path: Path, parts: list[np.ndarray]) -> None:
         raise
 
 
-def shape_bytes(params: CollisionConfig) -> int:
-    """The most bytes a shape file written with ``params`` can hold."""
-    return BYTES_PER_VERTEX * (params.hull_vertices + params.max_parts * params.part_vertices) + 1024
+def shape_bytes(params: CollisionConfig, most_parts: int | None = None) -> int:
+    """The most bytes a shape file written with ``params`` can hold, of at most ``most_parts`` parts
+    (``params.max_parts`` unless given)."""
+    parts = params.max_parts if most_parts is None else most_parts
+    return BYTES_PER_VERTEX * (params.hull_vertices + parts * params.part_vertices) + 1024
 
 
 def read_parts(path: Path, max_bytes: int) -> list[np.ndarray]:
@@ -213,12 +215,12 @@ def read_parts(path: Path, max_bytes: int) -> list[np.ndarray]:
     return arrays
 
 
-def check_parts(parts: list[np.ndarray], mesh: trimesh.Trimesh, params: CollisionConfig) -> None:
+def check_parts(parts: list[np.ndarray], mesh: trimesh.Trimesh, params: CollisionConfig, most_parts: int) -> None:
     """ValueError saying why ``parts`` (read back from a cache) cannot be ``mesh``'s shape with ``params``:
-    too many parts or vertices, a flat part, a part beyond the mesh's bounding box (1% of its size around
-    it), or a vertex of the mesh's hull outside every part."""
-    if len(parts) > max(1, params.max_parts):
-        raise ValueError(f"{len(parts)} parts, over physics.collision.max_parts={params.max_parts}")
+    more than ``most_parts`` parts, too many vertices, a flat part, a part beyond the mesh's bounding box (1%
+    of its size around it), or a vertex of the mesh's hull outside every part."""
+    if len(parts) > most_parts:
+        raise ValueError(f"{len(parts)} parts, over the {most_parts} its shape can have")
     most = max(8, params.hull_vertices, params.part_vertices)  # a part starts as a box: 8 corners
     if max(len(part) for part in parts) > most:
         raise ValueError(f"a part of {max(len(part) for part in parts)} vertices, over the {most} allowed")
@@ -250,9 +252,10 @@ def _shape(
     path = cache_dir / "collision" / f"{shape_key(mesh, params, pieces)}.obj"
     if pieces is None:
         _decomposed(mesh, params)  # a mesh over the limit is refused whether its shape is cached or not
+    most_parts = max(1, params.max_parts) if pieces is None else len(pieces)  # CoACD's, or one a piece
     try:
-        parts = read_parts(path, shape_bytes(params))
-        check_parts(parts, mesh, params)
+        parts = read_parts(path, shape_bytes(params, most_parts))
+        check_parts(parts, mesh, params, most_parts)
     except FileNotFoundError:
         parts = None
     except (OSError, ValueError) as err:  # damaged, edited, or not a file: never trusted, computed again

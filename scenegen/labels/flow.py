@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from scenegen.geometry import rigid_inverse, world_to_camera_cv
-from scenegen.labels.visibility import depth_test
+from scenegen.labels.visibility import depth_test, landing
 from scenegen.scene.spec import SceneSpec
 
 
@@ -81,16 +81,29 @@ def optical_flow(
         table[k] = camera_to_camera(a, b, int(k))[:3]
     table[-1, :, :3] = table[0, :, :3]  # a direction: only the rotation acts on it
     which = np.where(backdrop & at_infinity, len(table) - 1, ids_a)
-    x, y, z = (sum(table[which, i, j] * point[j] for j in range(3)) + table[which, i, 3] for i in range(3))
+    # id 0 (most pixels) with its transform's scalars, then the rest (objects, directions) by their rows
+    x, y, z = (sum(table[0, i, j] * point[j] for j in range(3)) + table[0, i, 3] for i in range(3))
+    rest = np.flatnonzero(which)
+    moved, by = [p.take(rest) for p in point], table[which.take(rest)]
+    for i, out in enumerate((x, y, z)):
+        out.ravel()[rest] = sum(by[:, i, j] * moved[j] for j in range(3)) + by[:, i, 3]
     with np.errstate(divide="ignore", invalid="ignore"):
         u = np.float32(K_b[0, 0]) * x / z + np.float32(K_b[0, 2])
         v = np.float32(K_b[1, 1]) * y / z + np.float32(K_b[1, 2])
-    test = depth_test(depth_b, slopes_b, np.stack([u, v], axis=-1), z)
-    visible = np.where(backdrop, test.inside & (test.surface == 0), test.seen & (ids_b[test.row, test.col] == ids_a))
+    # the depth test for what has a surface; a backdrop direction only asks whether b shows the backdrop there
+    uv, depth_z, visible = np.stack([u, v], axis=-1).reshape(-1, 2), z.ravel(), np.empty(h * w, bool)
+    surface, sky = np.flatnonzero(~backdrop), np.flatnonzero(backdrop)
+    test = depth_test(depth_b, slopes_b, uv[surface], depth_z[surface])
+    visible[surface] = test.seen & (ids_b.ravel().take(test.row * w + test.col) == ids_a.ravel().take(surface))
+    if at_infinity:
+        land = landing((h, w), uv[sky], depth_z[sky])
+        visible[sky] = land.inside & (depth_b.ravel().take(land.r * w + land.c) == 0)
+    else:  # fixed to the screen: the backdrop stays, and shows where b shows it
+        visible[sky] = depth_b.ravel().take(sky) <= 0
+    visible = visible.reshape(h, w)
     flow = np.stack([u - col, v - row], axis=-1)
-    if not at_infinity:  # fixed to the screen: the backdrop stays, and shows where b shows it
+    if not at_infinity:
         flow[backdrop] = 0.0
-        visible[backdrop] = depth_b[backdrop] <= 0
     flow[z <= 0] = 0.0  # behind the camera
     return flow, ~visible
 

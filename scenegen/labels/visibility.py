@@ -51,6 +51,32 @@ class DepthTest(NamedTuple):
     col: np.ndarray
 
 
+class Landing(NamedTuple):
+    """Where points land: ``u``, ``v`` (-1 where not finite or behind the camera), the nearest pixel centre
+    ``col``, ``row`` (floats), whether it is ``inside`` the image in front of the camera, and that pixel's
+    ``r``, ``c`` (intp, 0 where not inside)."""
+
+    u: np.ndarray
+    v: np.ndarray
+    col: np.ndarray
+    row: np.ndarray
+    inside: np.ndarray
+    r: np.ndarray
+    c: np.ndarray
+
+
+def landing(shape: tuple[int, ...], uv: np.ndarray, z: np.ndarray) -> Landing:
+    """Where the points at ``uv`` (..., 2) with depths ``z`` (...) land in an image of ``shape`` (h, w)."""
+    h, w = shape
+    u, v = uv[..., 0], uv[..., 1]
+    finite = np.isfinite(u) & np.isfinite(v) & (z > 0)
+    u, v = np.where(finite, u, -1.0), np.where(finite, v, -1.0)
+    col, row = np.floor(u + 0.5), np.floor(v + 0.5)
+    inside = finite & (col >= 0) & (col < w) & (row >= 0) & (row < h)
+    c, r = np.where(inside, col, 0).astype(np.intp), np.where(inside, row, 0).astype(np.intp)
+    return Landing(u, v, col, row, inside, r, c)
+
+
 def depth_test(depth: np.ndarray, slopes: np.ndarray, uv: np.ndarray, z: np.ndarray) -> DepthTest:
     """The depth test of points at ``uv`` (..., 2) with depths ``z`` (...) against ``depth`` (h, w) and its
     ``depth_slopes``.
@@ -62,15 +88,11 @@ def depth_test(depth: np.ndarray, slopes: np.ndarray, uv: np.ndarray, z: np.ndar
     """
     h, w = depth.shape
     d = np.asarray(depth, dtype=uv.dtype).ravel()
-    u, v = uv[..., 0], uv[..., 1]
-    finite = np.isfinite(u) & np.isfinite(v) & (z > 0)
-    u, v = np.where(finite, u, -1.0).astype(d.dtype), np.where(finite, v, -1.0).astype(d.dtype)
-    col, row = np.floor(u + 0.5), np.floor(v + 0.5)
-    inside = finite & (col >= 0) & (col < w) & (row >= 0) & (row < h)
-    c, r = np.where(inside, col, 0).astype(np.intp), np.where(inside, row, 0).astype(np.intp)
+    u, v, col, row, inside, r, c = landing((h, w), uv, z)
     at = r * w + c  # flat index: take() gathers several times faster than two index arrays
     nearest = np.where(inside, d.take(at), 0.0)
-    slope_term = np.abs(u - col) * slopes[..., 0].ravel().take(at) + np.abs(v - row) * slopes[..., 1].ravel().take(at)
+    slope = np.reshape(slopes, (-1, 2)).take(at, axis=0)  # (..., 2): x, y
+    slope_term = np.abs(u - col) * slope[..., 0] + np.abs(v - row) * slope[..., 1]
     tolerance = ABS + REL * z + np.maximum(slope_term, EDGE_REL * z)
     x0, y0 = np.floor(u), np.floor(v)
     cell = inside & (x0 >= 0) & (x0 + 1 < w) & (y0 >= 0) & (y0 + 1 < h) & (nearest > 0)

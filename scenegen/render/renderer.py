@@ -90,6 +90,7 @@ class SceneRenderer:
         )
         self._camera = self._scene.add(pyrender.PerspectiveCamera(yfov=1.0))
         self._lights: list[pyrender.Node] = []
+        self._light_specs: Sequence[LightSpec] | None = None  # what ``_lights`` show
         self._painted: dict[pyrender.Node, MaterialSpec] = {}  # each node's material, kept while it stays the same
 
     def render(self, spec: SceneSpec, alone: Sequence[Sequence[int]] = ()) -> RenderOutput:
@@ -160,9 +161,11 @@ class SceneRenderer:
             node.matrix = np.asarray(distractor.pose) @ np.diag([*distractor.size, 1.0])
             self._paint(node, distractor.material)
             seg_map[node] = id_color(0)  # occludes, never labelled
-        for node in self._lights:
-            self._scene.remove_node(node)
-        self._lights = [self._scene.add(_light(light), pose=np.asarray(light.pose)) for light in spec.lights]
+        if spec.lights != self._light_specs:  # views and sequences keep their scene's lights (and shadow maps)
+            for node in self._lights:
+                self._scene.remove_node(node)
+            self._lights = [self._scene.add(_light(light), pose=np.asarray(light.pose)) for light in spec.lights]
+            self._light_specs = spec.lights
         if spec.shadows:  # after adding nodes, which resets the scene's bounds
             frame_shadows(self._scene, list(seg_map))
         return seg_map

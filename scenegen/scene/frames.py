@@ -81,8 +81,22 @@ def place_of(cfg: Config, index: int) -> FramePlace:
     return FramePlace(scene, k if cfg.scene.views_per_scene > 1 else 0, k if cfg.sequence.frames > 1 else 0)
 
 
+_last: dict[tuple[str, int], tuple[Catalog, list[SceneSpec]]] = {}  # the last scene sampled in this process
+
+
 def sample_frames(cfg: Config, catalog: Catalog, scene: int) -> list[SceneSpec]:
-    """The SceneSpecs of scene ``scene``'s frames, in frame order."""
+    """The SceneSpecs of scene ``scene``'s frames, in frame order. The last scene's are kept: a run's checks
+    sample its first scene (physics included), then its worker in the same process renders it."""
+    key = (repr(cfg), scene)
+    if key in _last and _last[key][0] is catalog:
+        return list(_last[key][1])
+    specs = _sample_frames(cfg, catalog, scene)
+    _last.clear()
+    _last[key] = (catalog, specs)
+    return list(specs)
+
+
+def _sample_frames(cfg: Config, catalog: Catalog, scene: int) -> list[SceneSpec]:
     spec, centre = draw_scene(cfg, catalog, scene)
     first = scene_frames(cfg, scene).start
     if frames_per_scene(cfg) == 1:
