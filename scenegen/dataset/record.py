@@ -32,7 +32,7 @@ from scenegen.dataset.inside import path_inside
 from scenegen.dataset.readback import BadValue, checked, read_json
 from scenegen.errors import ScenegenError, shown
 from scenegen.labels.rle import parse_counts
-from scenegen.outputs.registry import FILE_KINDS, OUTPUTS, frame_kinds
+from scenegen.outputs.registry import DECLARED, FILE_KINDS, frame_kinds
 from scenegen.scene.frames import in_shard, place_of
 from scenegen.scene.spec import SceneSpec
 
@@ -239,7 +239,7 @@ def _check_record(record: FrameRecord, spec: SceneSpec) -> None:
         if value != expected:
             raise BadValue(key, f"{shown(value)} disagrees with the frame's {expected}")
     for kind, entry in record["files"].items():
-        relative = file_relative(kind, record["scene_index"] if OUTPUTS[kind].per_scene else index)
+        relative = file_relative(kind, record["scene_index"] if DECLARED[kind].per_scene else index)
         if entry["path"] != relative:
             raise BadValue(f"files.{kind}.path", f"{shown(entry['path'])} is not the {kind} file {relative!r}")
         _at_least(entry["bytes"], 0, f"files.{kind}.bytes")

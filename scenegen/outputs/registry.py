@@ -40,16 +40,16 @@ def discover_outputs() -> dict[str, FileOutput]:
 
 BUILT_IN = ("image", "masks", "depth", "normals", "flow", "tracks")  # their order: the records' and messages'
 
-OUTPUTS: dict[str, FileOutput] = discover_outputs()
+DECLARED: dict[str, FileOutput] = discover_outputs()  # kind -> its declaration
 
 # kind -> (folder, suffix) of a frame's files: FOLDER/NNNNNN{suffix}
-FILE_KINDS: dict[str, tuple[str, str]] = {kind: (o.folder, o.suffix) for kind, o in OUTPUTS.items()}
+FILE_KINDS: dict[str, tuple[str, str]] = {kind: (o.folder, o.suffix) for kind, o in DECLARED.items()}
 
 # the output.* keys of the kinds only sequences have (sequence.frames > 1)
-SEQUENCE_FLAGS: list[str] = list(dict.fromkeys(o.flag for o in OUTPUTS.values() if o.sequences and o.flag))
+SEQUENCE_FLAGS: list[str] = list(dict.fromkeys(o.flag for o in DECLARED.values() if o.sequences and o.flag))
 
 
 def frame_kinds(cfg: Config, place: FramePlace) -> set[str]:
     """The kinds of file (``FILE_KINDS``) a frame of ``cfg`` at ``place`` has, as ``pipeline.worker`` writes
     them: the image, what ``output.*`` asks, flow to the next and previous frames, the sequence's tracks."""
-    return {kind for kind, output in OUTPUTS.items() if output.wanted(cfg, place)}
+    return {kind for kind, output in DECLARED.items() if output.wanted(cfg, place)}

@@ -41,7 +41,7 @@ from scenegen.labels.flow_png import encode_kitti
 from scenegen.labels.tracks import TrackFollower, sample_queries
 from scenegen.labels.visibility import depth_slopes
 from scenegen.outputs.output import FrameData
-from scenegen.outputs.registry import OUTPUTS, frame_kinds
+from scenegen.outputs.registry import DECLARED, frame_kinds
 from scenegen.render import backend
 from scenegen.render.postfx import apply_postfx
 from scenegen.scene.frames import TRACK_STREAM, place_of, sample_frames
@@ -227,7 +227,7 @@ class FrameWorker:
         data, kinds = FrameData(spec, image, ids, depth, annotations), frame_kinds(self.cfg, place)
         files = {
             kind: encode_file(kind, output.make(data))
-            for kind, output in OUTPUTS.items()
+            for kind, output in DECLARED.items()
             if output.make is not None and kind in kinds
         }
         self.seconds["encode"] += time.perf_counter() - start
