@@ -47,7 +47,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,7 +65,7 @@ from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import FrameRecord, ObjectLabel, encode_png, file_path, frame_name, image_suffix, spec_of
 from scenegen.errors import ScenegenError
-from scenegen.formats.job import Export, ExportJob
+from scenegen.formats.job import Export, ExportJob, ExportLink
 from scenegen.geometry import world_to_camera_cv
 from scenegen.labels.masks import depth_millimetres
 from scenegen.labels.rle import decode_rle
@@ -420,4 +420,14 @@ def _bop(job: ExportJob) -> Path:
     return write_bop(job.dataset_dir, job.records, job.config, job.copy)
 
 
-EXPORTS = (Export("bop", _bop, needs=bop_problem, links_images=True),)
+def frame_links(record: FrameRecord) -> Iterator[ExportLink]:
+    """The links to ``record``'s image and, when the run wrote ``depth/NNNNNN.png``, its depth (else the export
+    wrote its own depth image)."""
+    scene = f"{FOLDER}/{SPLIT}/{frame_name(record['index'] // SCENE_SIZE)}"
+    image = frame_name(record["index"] % SCENE_SIZE)
+    yield ExportLink(FOLDER, "image", (f"{scene}/rgb/{image}{image_suffix(record)}",))
+    if "depth_png" in record["files"]:
+        yield ExportLink(FOLDER, "depth_png", (f"{scene}/depth/{image}.png",))
+
+
+EXPORTS = (Export("bop", _bop, needs=bop_problem, links=frame_links),)
