@@ -53,6 +53,36 @@ def decoded(path: Path) -> np.ndarray:
     return image
 
 
+def test_export_links_follow_each_exports_declaration(tmp_path, monkeypatch):
+    """An export that declares links is checked where its folder is: a toy one added to the registry, besides
+    the built-in ones, for a frame of a sequence with its depth image."""
+    from scenegen.formats import registry
+    from scenegen.formats.job import Export, ExportLink
+
+    def toy_links(record):
+        yield ExportLink("toy", "image", (f"toy/{record['index']}.png",))
+
+    toy = Export("toy", lambda job: tmp_path, links=toy_links)
+    monkeypatch.setitem(registry.FORMATS, "toy", toy)
+    record = {
+        "index": 1003,
+        "scene_index": 250,
+        "view": 0,
+        "frame_in_sequence": 3,
+        "files": {"image": {"path": "images/001003.png"}, "depth_png": {"path": "depth/001003.png"}},
+    }
+    assert list(export_links(tmp_path, record)) == []
+    for name in ("yolo_seg", "bop", "mot", "toy", "coco"):
+        (tmp_path / name).mkdir()
+    assert list(export_links(tmp_path, record)) == [
+        ExportLink("yolo_seg", "image", ("yolo_seg/images/train/001003.png", "yolo_seg/images/val/001003.png")),
+        ExportLink("bop", "image", ("bop/train_pbr/000001/rgb/000003.png",)),
+        ExportLink("bop", "depth_png", ("bop/train_pbr/000001/depth/000003.png",)),
+        ExportLink("mot", "image", ("mot/000250/img1/000004.png",)),
+        ExportLink("toy", "image", ("toy/1003.png",)),
+    ]
+
+
 @pytest.mark.slow
 def test_export_links_are_where_each_export_put_its_hard_links(tmp_path):
     """Against the exports themselves: every file an export hard-linked to a frame's file (found by inode) is

@@ -19,40 +19,25 @@ import io
 import os
 import stat
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
 import cv2
 import numpy as np
 
-from scenegen.config.schema import Config
 from scenegen.dataset import atomic
 from scenegen.dataset.dataset_file import DatasetFile, read_dataset_file
 from scenegen.dataset.inside import path_inside
 from scenegen.dataset.readback import BadValue, checked, read_json
 from scenegen.errors import DatasetError, ScenegenError, shown
 from scenegen.labels.rle import parse_counts
-from scenegen.scene.frames import FramePlace, in_shard, place_of
+from scenegen.outputs.registry import DECLARED, FILE_KINDS, frame_kinds
+from scenegen.scene.frames import in_shard, place_of
 from scenegen.scene.spec import SceneSpec
 
 FORMAT = "scenegen.frame/3"
 MAX_RECORD_BYTES = 32 << 20  # a record of 200 objects at 4K is a few MB
-
-# kind -> (folder, suffix) of a frame's files; "image" is always there, the others when output.* asks.
-FILE_KINDS: dict[str, tuple[str, str]] = {
-    "image": ("images", ".png"),
-    "instance_mask": ("masks", ".png"),
-    "semantic_mask": ("semantic", ".png"),
-    "depth_png": ("depth", ".png"),
-    "depth_npy": ("depth", ".npy"),
-    "normals": ("normals", ".png"),
-    "flow_fw": ("flow", "_fw.npy"),  # sequences with output.flow: to the next frame (not on the last)
-    "flow_bw": ("flow", "_bw.npy"),  # to the previous frame (not on the first)
-    "flow_fw_png": ("flow", "_fw.png"),  # the same in KITTI's 16-bit PNG encoding, occlusion included
-    "flow_bw_png": ("flow", "_bw.png"),
-    "tracks": ("tracks", ".npz"),  # sequences with output.tracks: one file per sequence, named by its scene
-}
 
 
 class FileEntry(TypedDict):
@@ -131,8 +116,8 @@ def record_path(out: Path, index: int) -> Path:
 
 
 def file_relative(kind: str, index: int) -> str:
-    """Where frame ``index``'s file of ``kind`` goes, relative to the dataset folder (for ``tracks``,
-    ``index`` is the scene's)."""
+    """Where frame ``index``'s file of ``kind`` (``FILE_KINDS``) goes, relative to the dataset folder (for a
+    kind written per scene, such as ``tracks``, ``index`` is the scene's)."""
     folder, suffix = FILE_KINDS[kind]
     return f"{folder}/{frame_name(index)}{suffix}"
 
@@ -164,6 +149,16 @@ def encode_npz(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
+ENCODERS: dict[str, Callable[[Any], bytes]] = {".png": encode_png, ".npy": encode_npy, ".npz": encode_npz}
+
+
+def encode_file(kind: str, content: Any) -> bytes:
+    """The bytes of a file of ``kind`` holding ``content``, in the encoding its suffix names (``ENCODERS``):
+    ``.png`` an image array, ``.npy`` an array, ``.npz`` a dict of named arrays."""
+    suffix = FILE_KINDS[kind][1]
+    return ENCODERS[suffix[suffix.rfind(".") :]](content)
+
+
 def write_frame_file(out: Path, relative: str, data: bytes) -> FileEntry:
     """Atomically write ``out/relative``, making its folder if needed; return its entry for the record."""
     (out / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -186,27 +181,6 @@ KEYPOINTS = 9  # the centre and the 8 box corners
 def is_annotated(ann: ObjectLabel) -> bool:
     """Whether the object has its box, area and mask: at least ``output.min_visible_pixels`` visible."""
     return "bbox" in ann
-
-
-def frame_kinds(cfg: Config, place: FramePlace) -> set[str]:
-    """The kinds of file (``FILE_KINDS``) a frame of ``cfg`` at ``place`` has, as ``pipeline.worker``
-    writes them: the image, what ``output.*`` asks, flow to the next and previous frames, the sequence's
-    tracks."""
-    output, frames = cfg.output, cfg.sequence.frames
-    flow = output.flow and frames > 1
-    wanted = {
-        "image": True,
-        "instance_mask": output.instance_masks,
-        "semantic_mask": output.semantic_masks,
-        "depth_png": output.depth_png,
-        "depth_npy": output.depth_npy,
-        "normals": output.normals,
-        "flow_fw": flow and place.frame_in_sequence < frames - 1,
-        "flow_bw": flow and place.frame_in_sequence > 0,
-        "tracks": frames > 1 and output.tracks > 0,
-    }
-    wanted["flow_fw_png"], wanted["flow_bw_png"] = wanted["flow_fw"], wanted["flow_bw"]
-    return {kind for kind, on in wanted.items() if on}
 
 
 def read_record(path: Path, dataset: DatasetFile | None = None) -> FrameRecord:
@@ -265,7 +239,7 @@ def _check_record(record: FrameRecord, spec: SceneSpec) -> None:
         if value != expected:
             raise BadValue(key, f"{shown(value)} disagrees with the frame's {expected}")
     for kind, entry in record["files"].items():
-        relative = file_relative(kind, record["scene_index"] if kind == "tracks" else index)
+        relative = file_relative(kind, record["scene_index"] if DECLARED[kind].per_scene else index)
         if entry["path"] != relative:
             raise BadValue(f"files.{kind}.path", f"{shown(entry['path'])} is not the {kind} file {relative!r}")
         _at_least(entry["bytes"], 0, f"files.{kind}.bytes")

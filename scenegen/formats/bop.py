@@ -27,7 +27,7 @@ and the ground-truth info are described there).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import FrameRecord, encode_png, file_path, frame_name, image_suffix
 from scenegen.formats.bop_gt import frame_gt, scene_camera_entry, write_camera
 from scenegen.formats.bop_models import Model, add_models, write_models
-from scenegen.formats.job import Export, ExportJob
+from scenegen.formats.job import Export, ExportJob, ExportLink
 from scenegen.render.silhouette_pass import SilhouettePass
 
 FOLDER = "bop"
@@ -123,4 +123,14 @@ def _bop(job: ExportJob) -> Path:
     return write_bop(job.dataset_dir, job.records, job.config, job.copy)
 
 
-EXPORTS = (Export("bop", _bop, needs=bop_problem, links_images=True),)
+def frame_links(record: FrameRecord) -> Iterator[ExportLink]:
+    """The links to ``record``'s image and, when the run wrote ``depth/NNNNNN.png``, its depth (else the export
+    wrote its own depth image)."""
+    scene = f"{FOLDER}/{SPLIT}/{frame_name(record['index'] // SCENE_SIZE)}"
+    image = frame_name(record["index"] % SCENE_SIZE)
+    yield ExportLink(FOLDER, "image", (f"{scene}/rgb/{image}{image_suffix(record)}",))
+    if "depth_png" in record["files"]:
+        yield ExportLink(FOLDER, "depth_png", (f"{scene}/depth/{image}.png",))
+
+
+EXPORTS = (Export("bop", _bop, needs=bop_problem, links=frame_links),)

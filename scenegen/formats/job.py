@@ -1,12 +1,13 @@
 """What an export is made from (``ExportJob``) and how an export module declares itself (``Export``).
 
 A module of ``scenegen/formats/`` that defines ``EXPORTS``, a tuple of ``Export``, is an export: the
-registry finds it, and ``output.formats``, ``scenegen export --format`` and its help, the run's checks and
-the note on hard links all follow from the declaration. A new export is one new module."""
+registry finds it, and ``output.formats``, ``scenegen export --format`` and its help, the run's checks, the
+note on hard links and the check and repair of its links (``links.py``) all follow from the declaration. A new
+export is one new module."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,13 +46,23 @@ class ExportJob:
 
 
 @dataclass(frozen=True)
+class ExportLink:
+    """One export file standing for a frame's file of ``kind``: ``places`` are the paths it may have, relative
+    to the dataset (two for YOLO, its train and val folders, as the split depends on ``--val-fraction``)."""
+
+    export: str  # the format that wrote it
+    kind: str  # the frame's file it stands for: "image" or "depth_png"
+    places: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Export:
     """One export: its ``name`` (``output.formats``, ``--format``), ``write(job)`` returning the main file or
     folder written, ``needs(output)`` saying in one line what the run's ``output`` config (a plain dict)
-    lacks for it (None when nothing), and whether its folder (named ``name``) holds hard links to the
-    dataset's images (``links_images``; copies with ``--copy``)."""
+    lacks for it (None when nothing), and, for an export whose folder (named ``name``) holds hard links to
+    the dataset's files (copies with ``--copy``), ``links(record)``: the links it makes for that frame."""
 
     name: str
     write: Callable[[ExportJob], Path]
     needs: Callable[[dict[str, Any]], str | None] | None = None
-    links_images: bool = False
+    links: Callable[[FrameRecord], Iterator[ExportLink]] | None = None

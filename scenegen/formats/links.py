@@ -1,11 +1,12 @@
 """The exports' links to a frame's own files: where they are, whether they still are that file, and repair.
 
-YOLO's, BOP's and MOT's images (and BOP's depth, when the run wrote ``depth/NNNNNN.png``) are hard links to the
-dataset's files, or copies (``scenegen export --copy``, or where links fail). A frame rendered again (resume)
-is written to new files, so an export made before still names the old ones, whatever became of them (a
-truncated image stays truncated in ``yolo/images/val/``). ``repair_links`` makes such a link the frame's file
-again, and ``link_problems`` (``scenegen verify``) names an export file that is missing, not a regular file,
-or neither the frame's file (same inode) nor a copy of it (the size and SHA-256 the frame's record lists).
+The files of the exports that declare links (``Export.links``: YOLO's, BOP's and MOT's images, and BOP's depth
+when the run wrote ``depth/NNNNNN.png``) are hard links to the dataset's files, or copies (``scenegen export
+--copy``, or where links fail). A frame rendered again (resume) is written to new files, so an export made
+before still names the old ones, whatever became of them (a truncated image stays truncated in
+``yolo/images/val/``). ``repair_links`` makes such a link the frame's file again, and ``link_problems``
+(``scenegen verify``) names an export file that is missing, not a regular file, or neither the frame's file
+(same inode) nor a copy of it (the size and SHA-256 the frame's record lists).
 """
 
 from __future__ import annotations
@@ -14,45 +15,26 @@ import os
 import stat
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.dataset_file import DatasetFile
 from scenegen.dataset.inside import path_inside
-from scenegen.dataset.record import FileEntry, FrameRecord, file_path, file_sha256, frame_name, read_record
+from scenegen.dataset.record import FileEntry, FrameRecord, file_path, file_sha256, read_record
 from scenegen.errors import ExportError, ScenegenError
-from scenegen.formats import bop, yolo
+from scenegen.formats.job import ExportLink
 
-MOT_FOLDER = "mot"
 REPAIR_HINT = "rerun its render command to repair it"
 
 
-@dataclass(frozen=True)
-class ExportLink:
-    """One export file standing for a frame's file of ``kind``: ``places`` are the paths it may have, relative
-    to the dataset (two for YOLO, its train and val folders, as the split depends on ``--val-fraction``)."""
-
-    export: str  # the format that wrote it
-    kind: str  # the frame's file it stands for: "image" or "depth_png"
-    places: tuple[str, ...]
-
-
 def export_links(folder: Path, record: FrameRecord) -> Iterator[ExportLink]:
-    """The links to ``record``'s files of every export that ``folder`` holds, named as each export names them."""
-    name, ext = frame_name(record["index"]), Path(record["files"]["image"]["path"]).suffix
-    for export in (yolo.FOLDER, f"{yolo.FOLDER}_seg"):
-        if (folder / export).is_dir():
-            yield ExportLink(export, "image", tuple(f"{export}/images/{s}/{name}{ext}" for s in yolo.SPLITS))
-    if (folder / bop.FOLDER).is_dir():
-        scene = f"{bop.FOLDER}/{bop.SPLIT}/{frame_name(record['index'] // bop.SCENE_SIZE)}"
-        image = frame_name(record["index"] % bop.SCENE_SIZE)
-        yield ExportLink(bop.FOLDER, "image", (f"{scene}/rgb/{image}{ext}",))
-        if "depth_png" in record["files"]:  # else the export wrote its own depth image
-            yield ExportLink(bop.FOLDER, "depth_png", (f"{scene}/depth/{image}.png",))
-    if (folder / MOT_FOLDER).is_dir():  # one sequence per scene, its frames numbered from 1
-        sequence, number = frame_name(record["scene_index"]), record["view"] + record["frame_in_sequence"] + 1
-        yield ExportLink(MOT_FOLDER, "image", (f"{MOT_FOLDER}/{sequence}/img1/{number:06d}{ext}",))
+    """The links to ``record``'s files of every export that ``folder`` holds (its folder, named by the export,
+    is there), as each export declares them (``Export.links``)."""
+    from scenegen.formats.registry import FORMATS  # here: the registry imports every module of the package
+
+    for export in FORMATS.values():
+        if export.links is not None and (folder / export.name).is_dir():
+            yield from export.links(record)
 
 
 def readable_records(folder: Path, dataset: DatasetFile | None = None) -> Iterator[FrameRecord]:

@@ -15,7 +15,7 @@ MOT17 classes (distractors, vehicles); the object's own category is in ``gt/cate
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import FrameRecord, ObjectLabel, file_path, image_suffix
 from scenegen.errors import ExportError
-from scenegen.formats.job import Export, ExportJob
+from scenegen.formats.job import Export, ExportJob, ExportLink
 from scenegen.formats.youtube_vis import videos_of
 
 MOT_CLASS = 1  # MOT17's pedestrian: the one class MOTChallenge's evaluation counts
@@ -94,4 +94,10 @@ def _mot(job: ExportJob) -> Path:
     return write_mot(job.dataset_dir, job.records, job.copy)
 
 
-EXPORTS = (Export("mot", _mot, needs=mot_problem, links_images=True),)
+def image_links(record: FrameRecord) -> Iterator[ExportLink]:
+    """The link to ``record``'s image: one sequence per scene, its frames numbered from 1."""
+    sequence, number = record["scene_index"], record["view"] + record["frame_in_sequence"] + 1
+    yield ExportLink("mot", "image", (f"mot/{sequence:06d}/img1/{number:06d}{image_suffix(record)}",))
+
+
+EXPORTS = (Export("mot", _mot, needs=mot_problem, links=image_links),)

@@ -43,7 +43,7 @@ FORMATS: dict[str, Export] = discover_exports()
 # name -> what the format needs of the run's ``output`` config: the problem in one line, or None
 NEEDS: dict[str, Callable[[dict[str, Any]], str | None]] = {e.name: e.needs for e in FORMATS.values() if e.needs}
 
-LINKS_IMAGES: list[str] = [e.name for e in FORMATS.values() if e.links_images]  # their folders: hard links
+LINKS_IMAGES: list[str] = [e.name for e in FORMATS.values() if e.links]  # their folders: hard links
 
 
 def check_formats(names: list[str], output: dict[str, Any], where: str = "config: output.formats") -> None:

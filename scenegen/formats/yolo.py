@@ -38,7 +38,8 @@ Ultralytics would read it as a box.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -49,7 +50,7 @@ from scipy.spatial import KDTree
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import FrameRecord, ObjectLabel, file_path, frame_name, image_suffix, is_annotated
-from scenegen.formats.job import Export, ExportJob
+from scenegen.formats.job import Export, ExportJob, ExportLink
 from scenegen.formats.split import Split
 from scenegen.labels.rle import decode_rle
 
@@ -169,4 +170,13 @@ def _segment(job: ExportJob) -> Path:
     return write_yolo(job.dataset_dir, job.records, job.class_names, "segment", job.split, job.copy)
 
 
-EXPORTS = (Export("yolo", _detect, links_images=True), Export("yolo_seg", _segment, links_images=True))
+def image_links(export: str, record: FrameRecord) -> Iterator[ExportLink]:
+    """The link to ``record``'s image in the YOLO export ``export``: in its train or its val folder."""
+    name = f"{frame_name(record['index'])}{image_suffix(record)}"
+    yield ExportLink(export, "image", tuple(f"{export}/images/{side}/{name}" for side in SPLITS))
+
+
+EXPORTS = (
+    Export("yolo", _detect, links=partial(image_links, FOLDER)),
+    Export("yolo_seg", _segment, links=partial(image_links, f"{FOLDER}_seg")),
+)

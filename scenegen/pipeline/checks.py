@@ -23,6 +23,7 @@ from scenegen.dataset.inside import refuse_links
 from scenegen.dataset.lock import LOCK_FILE
 from scenegen.errors import ConfigError
 from scenegen.formats.registry import check_formats
+from scenegen.outputs.registry import SEQUENCE_FLAGS
 from scenegen.pipeline.ray_executor import check_ray
 from scenegen.render.backend import choose_backend, library_missing
 from scenegen.scene.drop import cache_dir
@@ -92,9 +93,9 @@ def check_frames(cfg: Config) -> None:
     if num_frames(cfg) > MAX_FRAMES:
         raise ConfigError(f"config: num_scenes x frames per scene = {num_frames(cfg)} is over {MAX_FRAMES} frames")
     if cfg.sequence.frames == 1:
-        for key, value in (("output.flow", cfg.output.flow), ("output.tracks", cfg.output.tracks)):
-            if value:
-                raise ConfigError(f"config: {key}={value} needs sequences: set sequence.frames above 1")
+        for flag in SEQUENCE_FLAGS:
+            if value := getattr(cfg.output, flag):
+                raise ConfigError(f"config: output.{flag}={value} needs sequences: set sequence.frames above 1")
 
 
 def check_output_dir(cfg: Config) -> Path:

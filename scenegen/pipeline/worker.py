@@ -29,9 +29,7 @@ from scenegen.dataset.record import (
     FORMAT,
     FrameRecord,
     ObjectLabel,
-    encode_npy,
-    encode_npz,
-    encode_png,
+    encode_file,
     file_relative,
     is_annotated,
     write_frame_file,
@@ -40,10 +38,10 @@ from scenegen.dataset.record import (
 from scenegen.labels.annotate import amodal_crops, amodal_groups, annotate, project_objects
 from scenegen.labels.flow import optical_flow
 from scenegen.labels.flow_png import encode_kitti
-from scenegen.labels.masks import depth_millimetres, semantic_image
-from scenegen.labels.normals import encode_normals, normals_from_depth
 from scenegen.labels.tracks import TrackFollower, sample_queries
 from scenegen.labels.visibility import depth_slopes
+from scenegen.outputs.output import FrameData
+from scenegen.outputs.registry import DECLARED, frame_kinds
 from scenegen.render import backend
 from scenegen.render.postfx import apply_postfx
 from scenegen.scene.frames import TRACK_STREAM, place_of, sample_frames
@@ -183,7 +181,7 @@ class FrameWorker:
             self._emit(writes, writes.previous, writes.backward)
         if writes.tracks is not None:
             start = time.perf_counter()
-            data = encode_npz(writes.tracks.tracks().arrays())
+            data = encode_file("tracks", writes.tracks.tracks().arrays())
             self.seconds["tracks"] += time.perf_counter() - start
             entry = write_frame_file(self.out, file_relative("tracks", writes.scene), data)
             for record in writes.records:
@@ -208,41 +206,34 @@ class FrameWorker:
             )
             files.append(
                 {
-                    f"flow_{direction}": encode_npy(flow),
-                    f"flow_{direction}_png": encode_png(encode_kitti(flow, ~occluded)),
+                    f"flow_{direction}": encode_file(f"flow_{direction}", flow),
+                    f"flow_{direction}_png": encode_file(f"flow_{direction}_png", encode_kitti(flow, ~occluded)),
                 }
             )
         self.seconds["flow"] += time.perf_counter() - start
         return files[0], files[1]
 
     def _write(self, frame: Frame, extra: dict[str, bytes]) -> FrameRecord:
-        """Apply the sensor effects, encode and write the frame's files; return its record, for the caller to
-        write once the files are (a frame whose record exists is whole). ``extra``: more encoded files."""
+        """Apply the sensor effects, encode and write the frame's files (each declared output it has that is
+        made from one frame); return its record, for the caller to write once the files are (a frame whose
+        record exists is whole). ``extra``: more encoded files (flow)."""
         spec, color, ids, depth, annotations = frame.spec, frame.color, frame.ids, frame.depth, frame.annotations
         start = time.perf_counter()
         rng = np.random.default_rng([spec.seed, spec.index, 1])
         image, effects = apply_postfx(color, self.cfg.postfx, rng)
         self.seconds["postfx"] += time.perf_counter() - start
         start = time.perf_counter()
-        output, index = self.cfg.output, spec.index
-        files = {"image": encode_png(image)}
-        if output.instance_masks:
-            files["instance_mask"] = encode_png(ids)
-        if output.semantic_masks:
-            categories = np.array([0] + [a["category_id"] for a in annotations])
-            files["semantic_mask"] = encode_png(semantic_image(ids, categories))
-        if output.depth_png:
-            files["depth_png"] = encode_png(depth_millimetres(depth))
-        if output.depth_npy:
-            files["depth_npy"] = encode_npy(depth)
-        if output.normals:
-            normals = normals_from_depth(depth, np.asarray(spec.camera.K), ids)
-            files["normals"] = encode_png(encode_normals(normals))
+        index, place = spec.index, place_of(self.cfg, spec.index)
+        data, kinds = FrameData(spec, image, ids, depth, annotations), frame_kinds(self.cfg, place)
+        files = {
+            kind: encode_file(kind, output.make(data))
+            for kind, output in DECLARED.items()
+            if output.make is not None and kind in kinds
+        }
         self.seconds["encode"] += time.perf_counter() - start
         start = time.perf_counter()
         files.update(extra)
-        written = {kind: write_frame_file(self.out, file_relative(kind, index), data) for kind, data in files.items()}
-        place = place_of(self.cfg, index)
+        written = {kind: write_frame_file(self.out, file_relative(kind, index), f) for kind, f in files.items()}
         record: FrameRecord = {
             "format": FORMAT,
             "index": index,
