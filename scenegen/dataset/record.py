@@ -140,8 +140,8 @@ def file_relative(kind: str, index: int) -> str:
 
 
 # cv2.imencode's parameters by dtype, chosen with scripts/png_settings.py: zlib level 1, with its RLE
-# strategy and PNG's "up" row filter for 8-bit images (colour, normals, semantic masks), its default strategy
-# and the "sub" filter for 16-bit ones (instance masks, depth, KITTI flow).
+# strategy and PNG's "up" row filter for 8-bit images (colour, normals), its default strategy and no row
+# filter for 16-bit ones (instance and semantic masks, depth, KITTI flow).
 PNG_SETTINGS = {
     "uint8": [
         cv2.IMWRITE_PNG_COMPRESSION,
@@ -157,7 +157,7 @@ PNG_SETTINGS = {
         cv2.IMWRITE_PNG_STRATEGY,
         cv2.IMWRITE_PNG_STRATEGY_DEFAULT,
         cv2.IMWRITE_PNG_FILTER,
-        cv2.IMWRITE_PNG_FILTER_SUB,
+        cv2.IMWRITE_PNG_FILTER_NONE,
     ],
 }
 
