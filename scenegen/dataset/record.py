@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import stat
 import zipfile
@@ -199,11 +198,11 @@ def write_frame_file(out: Path, relative: str, data: bytes) -> FileEntry:
 
 
 def write_record(out: Path, record: FrameRecord) -> None:
-    """Write the record of a frame whose files are written, as compact JSON: from now on the frame counts as
-    done. Atomic, not synced: a record a power loss left empty or cut reads as not done."""
+    """Write the record of a frame whose files are written: from now on the frame counts as done. Atomic, not
+    synced: a record a power loss left empty or cut reads as not done."""
     path = record_path(out, record["index"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_bytes(path, (json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n").encode(), sync=False)
+    atomic.write_json(path, record, sync=False)
 
 
 ANNOTATED_KEYS = ("bbox", "area", "segmentation")  # an object with at least output.min_visible_pixels
