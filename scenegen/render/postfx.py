@@ -91,7 +91,7 @@ class _Pixels:
     def levels(self) -> np.ndarray:
         """The pending table, to change in place (clipped after the effect); a float32 image is rounded first."""
         if self.image.dtype == np.float32:
-            self.image = self.uint8()
+            self.uint8()
         if self.table is None:
             self.table = _LEVELS.copy()
         return self.table
