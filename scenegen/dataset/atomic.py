@@ -68,10 +68,10 @@ def sync_all() -> None:
     os.sync()
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Atomically write ``data`` as indented JSON with a trailing newline; NaN and infinities (not JSON)
-    raise ValueError."""
-    write_bytes(path, (json.dumps(data, indent=1, allow_nan=False) + "\n").encode())
+def write_json(path: Path, data: Any, sync: bool = True) -> None:
+    """Atomically write ``data`` as indented JSON with a trailing newline (``sync``: as ``write_bytes``); NaN
+    and infinities (not JSON) raise ValueError."""
+    write_bytes(path, (json.dumps(data, indent=1, allow_nan=False) + "\n").encode(), sync)
 
 
 def link_or_copy(source: Path, target: Path, copy: bool = False) -> None:

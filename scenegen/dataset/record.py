@@ -1,13 +1,14 @@
 """The frame record ``labels/NNNNNN.json``: the one typed definition, its writer and its reader.
 
-A frame's files are written first (and synced to disk), the record last, so a frame whose record exists
-is complete. The record lists each file with its size and SHA-256, holds the frame's labels and its whole
-``SceneSpec``. Every reader (resume, verify, merge, every export, audit) reads frames through
-:func:`read_record` / :func:`iter_records`, the one validating reader: a regular file of strict JSON, every
-key of its type, finite and in bounds, consistent with its own spec, its files at their kind's path inside
-the dataset, and, against the dataset's ``dataset.json``, in its place by the frame arithmetic
-(``scene.frames``) with the dataset's kinds of file and categories; anything else is one line naming the
-file and the key. Readers then use the accessors here (:func:`is_annotated`, :func:`file_path`,
+A frame's files are written first (each atomically), the record last, so a frame whose record exists is
+complete; none is synced on its own (:func:`frame_done` checks each file against its record on resume, and a
+render syncs everything before it says complete). The record lists each file with its size and SHA-256,
+holds the frame's labels and its whole ``SceneSpec``. Every reader (resume, verify, merge, every export,
+audit) reads frames through :func:`read_record` / :func:`iter_records`, the one validating reader: a regular
+file of strict JSON, every key of its type, finite and in bounds, consistent with its own spec, its files at
+their kind's path inside the dataset, and, against the dataset's ``dataset.json``, in its place by the frame
+arithmetic (``scene.frames``) with the dataset's kinds of file and categories; anything else is one line
+naming the file and the key. Readers then use the accessors here (:func:`is_annotated`, :func:`file_path`,
 :func:`image_suffix`, :func:`spec_of`). :func:`frame_problems` checks a frame's files against its record
 (resume, merge, ``scenegen verify``).
 """
@@ -122,11 +123,34 @@ def file_relative(kind: str, index: int) -> str:
     return f"{folder}/{frame_name(index)}{suffix}"
 
 
+# cv2.imencode's parameters by dtype, chosen with scripts/png_settings.py: zlib level 1, with its RLE
+# strategy and PNG's "up" row filter for 8-bit images (colour, normals), its default strategy and no row
+# filter for 16-bit ones (instance and semantic masks, depth, KITTI flow).
+PNG_SETTINGS = {
+    "uint8": [
+        cv2.IMWRITE_PNG_COMPRESSION,
+        1,
+        cv2.IMWRITE_PNG_STRATEGY,
+        cv2.IMWRITE_PNG_STRATEGY_RLE,
+        cv2.IMWRITE_PNG_FILTER,
+        cv2.IMWRITE_PNG_FILTER_UP,
+    ],
+    "uint16": [
+        cv2.IMWRITE_PNG_COMPRESSION,
+        1,
+        cv2.IMWRITE_PNG_STRATEGY,
+        cv2.IMWRITE_PNG_STRATEGY_DEFAULT,
+        cv2.IMWRITE_PNG_FILTER,
+        cv2.IMWRITE_PNG_FILTER_NONE,
+    ],
+}
+
+
 def encode_png(image: np.ndarray) -> bytes:
     """PNG bytes of an (h, w, 3) uint8 RGB image or an (h, w) uint8/uint16 image."""
     if image.ndim == 3:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, data = cv2.imencode(".png", image)
+    ok, data = cv2.imencode(".png", image, PNG_SETTINGS[image.dtype.name])
     if not ok:
         raise RuntimeError("PNG encoding failed")
     return data.tobytes()
@@ -160,17 +184,20 @@ def encode_file(kind: str, content: Any) -> bytes:
 
 
 def write_frame_file(out: Path, relative: str, data: bytes) -> FileEntry:
-    """Atomically write ``out/relative``, making its folder if needed; return its entry for the record."""
+    """Atomically write ``out/relative``, making its folder if needed; return its entry for the record.
+    Not synced: its record's size and SHA-256 catch a file a power loss damaged (resume renders the frame
+    again), and the render syncs everything before ``dataset.json`` says complete."""
     (out / relative).parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_bytes(out / relative, data)
+    atomic.write_bytes(out / relative, data, sync=False)
     return {"path": relative, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
 
 def write_record(out: Path, record: FrameRecord) -> None:
-    """Write the record of a frame whose files are written: from now on the frame counts as done."""
+    """Write the record of a frame whose files are written: from now on the frame counts as done. Atomic, not
+    synced: a record a power loss left empty or cut reads as not done."""
     path = record_path(out, record["index"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic.write_json(path, record)
+    atomic.write_json(path, record, sync=False)
 
 
 ANNOTATED_KEYS = ("bbox", "area", "segmentation")  # an object with at least output.min_visible_pixels
