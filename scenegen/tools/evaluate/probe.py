@@ -169,4 +169,4 @@ def predict(model: Probe, pixels: np.ndarray, device: torch.device) -> tuple[np.
 def new_probe(classes: int, seed: int) -> Probe:
     """A probe with its weights initialised from ``seed``."""
     torch.manual_seed(seed)
-    return Probe(classes).to(memory_format=LAYOUT)
+    return Probe(classes).to(memory_format=LAYOUT)  # type: ignore[call-overload]  # torch's stubs lack it
