@@ -168,6 +168,22 @@ def test_same_seed_same_json(datasets, tmp_path):
     assert (tmp_path / "other" / "evaluate.json").read_bytes() != outputs[0]
 
 
+@pytest.mark.slow
+def test_the_numbers_do_not_depend_on_how_many_probes_train_at_once(datasets, tmp_path):
+    a, b = datasets
+    args = [str(a), "--target", str(b / "annotations" / "coco.json"), *FAST, "epochs=3", "real_epochs=1"]
+    summaries = []
+    for workers in (1, 3):
+        out = tmp_path / f"workers_{workers}"
+        code, _, stderr = evaluate(*args, "min_real_per_class=5", f"workers={workers}", "--out", str(out))
+        assert code == 0, stderr
+        summary = read_summary(out)
+        assert summary["config"].pop("workers") == workers
+        summaries.append(summary)
+    assert summaries[0]["real_only"] is not None  # the k-fold probes too
+    assert summaries[0] == summaries[1]
+
+
 def bad_inputs(a: Path, b: Path, tmp_path: Path) -> dict[str, tuple[list[str], str]]:
     coco = str(b / "annotations" / "coco.json")
     not_json = tmp_path / "broken.json"

@@ -24,7 +24,8 @@ class EvaluateConfig:
     batch_size: int = bounded(2, 4096)
     learning_rate: float = bounded(1e-6, 10.0)
     weight_decay: float = bounded(0.0, 1.0)
-    threads: int = bounded(1, 256)
+    threads: int = bounded(1, 256)  # torch CPU threads of each probe's training
+    workers: int = bounded(1, 64)  # probes trained at once (the numbers do not depend on it)
     min_real_per_class: int = bounded(2, 1_000_000)  # target crops per class for real-only and real + synthetic
     folds: int = bounded(2, 20)
     real_epochs: int = bounded(1, 1000)

@@ -11,6 +11,7 @@ import copy
 import importlib.metadata
 import platform
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -71,37 +72,47 @@ def evaluate(
     rng = np.random.default_rng(cfg.seed)
     train, test = _crops(synth_ds, target_ds, match, cfg, rng, log)
 
-    def fit(pixels: np.ndarray, labels: np.ndarray, epochs: int, seed: int, what: str, start=None):
-        model = copy.deepcopy(start) if start is not None else probe.new_probe(len(match.classes), seed)
-        return probe.train(
-            model, pixels, labels, epochs, cfg.batch_size, cfg.learning_rate, cfg.weight_decay, seed,
-            torch_device, what, progress,
-        )  # fmt: skip
+    with ThreadPoolExecutor(cfg.workers) as pool:  # probes train at once, each on one thread of its own
 
-    synthetic_probe = fit(train.pixels, train.labels, cfg.epochs, cfg.seed, "synthetic probe")
-    probabilities, target_features = probe.predict(synthetic_probe, test.pixels, torch_device)
-    _, synth_features = probe.predict(synthetic_probe, train.pixels, torch_device)
-    predicted = probabilities.argmax(1)
-    cas = classification(test.labels, predicted, match.classes, cfg.bootstrap, rng)
-    result: dict[str, Any] = {"synthetic_only": cas}
+        def fit(pixels: np.ndarray, labels: np.ndarray, epochs: int, seed: int, what: str, start=None) -> Future:
+            """The future of a probe trained on ``pixels``: a new one from ``seed``, or a copy of the future
+            probe ``start``. New probes are drawn here, on this thread, in the order asked for."""
+            model = None if start is not None else probe.new_probe(len(match.classes), seed)
 
-    per_class = np.bincount(test.labels, minlength=len(match.classes))
-    present = per_class[per_class > 0]
-    if present.min() >= cfg.min_real_per_class:
+            def job():
+                return probe.train(
+                    copy.deepcopy(start.result()) if model is None else model, pixels, labels, epochs, cfg.batch_size,
+                    cfg.learning_rate, cfg.weight_decay, seed, torch_device, what, progress,
+                )  # fmt: skip
 
-        def labels_of(model, pixels: np.ndarray) -> np.ndarray:
-            return probe.predict(model, pixels, torch_device)[0].argmax(1)
+            return pool.submit(job)
 
-        real, mixed = _kfold(train, test, match.classes, cfg, rng, fit, labels_of, synthetic_probe)
-        result["real_only"], result["real_plus_synthetic"] = real, mixed
-        real_ba = real["balanced_accuracy"]
-        result["cas_over_real"] = cas["balanced_accuracy"] / real_ba if real_ba > 0 else None
-    else:
-        low = [match.classes[c] for c in np.flatnonzero((per_class > 0) & (per_class < cfg.min_real_per_class))]
-        result["real_only"] = result["real_plus_synthetic"] = result["cas_over_real"] = None
-        result["real_note"] = (
-            f"not run: the target has fewer than min_real_per_class={cfg.min_real_per_class} crops of {low}"
-        )
+        per_class = np.bincount(test.labels, minlength=len(match.classes))
+        present = per_class[per_class > 0]
+        training = fit(train.pixels, train.labels, cfg.epochs, cfg.seed, "synthetic probe")  # the first job
+        folds = _kfold_jobs(train, test, cfg, rng, fit, training) if present.min() >= cfg.min_real_per_class else None
+        synthetic_probe = training.result()
+        probabilities, target_features = probe.predict(synthetic_probe, test.pixels, torch_device)
+        _, synth_features = probe.predict(synthetic_probe, train.pixels, torch_device)
+        predicted = probabilities.argmax(1)
+        cas = classification(test.labels, predicted, match.classes, cfg.bootstrap, rng)
+        result: dict[str, Any] = {"synthetic_only": cas}
+
+        if folds is not None:
+
+            def labels_of(model, pixels: np.ndarray) -> np.ndarray:
+                return probe.predict(model, pixels, torch_device)[0].argmax(1)
+
+            real, mixed = _kfold_scores(test, match.classes, cfg, rng, folds, labels_of)
+            result["real_only"], result["real_plus_synthetic"] = real, mixed
+            real_ba = real["balanced_accuracy"]
+            result["cas_over_real"] = cas["balanced_accuracy"] / real_ba if real_ba > 0 else None
+        else:
+            low = [match.classes[c] for c in np.flatnonzero((per_class > 0) & (per_class < cfg.min_real_per_class))]
+            result["real_only"] = result["real_plus_synthetic"] = result["cas_over_real"] = None
+            result["real_note"] = (
+                f"not run: the target has fewer than min_real_per_class={cfg.min_real_per_class} crops of {low}"
+            )
 
     gap = {"probe": kid(synth_features, target_features, cfg.kid_subsets, cfg.kid_subset_size, rng)}
     if features == "inception":
@@ -169,30 +180,40 @@ def _crops(synth: CocoDataset, target: CocoDataset, match: ClassMatch, cfg: Eval
     return train, test
 
 
-def _kfold(
-    train: Crops, test: Crops, classes: list[str], cfg: EvaluateConfig, rng, fit, labels_of, start
-) -> tuple[dict, dict]:
-    """Out-of-fold predictions of every target crop by a probe trained on the other folds' crops from scratch
-    (real-only) and by the synthetic probe ``start`` trained further on them plus as many synthetic crops
-    (real + synthetic); both for ``real_epochs`` over the fold's real crops. ``fit`` trains, ``labels_of``
-    predicts."""
+def _kfold_jobs(train: Crops, test: Crops, cfg: EvaluateConfig, rng, fit, start: Future) -> list[tuple]:
+    """The k-fold's probes, as futures: for each fold, its held-out target crops (a mask), a probe trained on
+    the other folds' crops from scratch (real-only) and the synthetic probe ``start`` trained further on them
+    plus as many synthetic crops (real + synthetic); both for ``real_epochs`` over the fold's real crops.
+    ``fit`` trains. The real-only probes are asked for first: they need not wait for ``start``."""
     fold = image_folds(test.image_ids, cfg.folds, rng)
-    real_pred = np.empty(len(test.labels), np.int64)
-    mixed_pred = np.empty(len(test.labels), np.int64)
+    held = [fold == k for k in range(cfg.folds)]
+    real = {}
     for k in range(cfg.folds):
-        inside, held = fold != k, fold == k
-        if not held.any():
-            continue
-        pixels, labels = test.pixels[inside], test.labels[inside]
-        seed = cfg.seed + 1 + k
-        real = fit(pixels, labels, cfg.real_epochs, seed, f"fold {k + 1}/{cfg.folds} real-only")
-        real_pred[held] = labels_of(real, test.pixels[held])
+        if held[k].any():
+            pixels, labels = test.pixels[~held[k]], test.labels[~held[k]]
+            real[k] = fit(pixels, labels, cfg.real_epochs, cfg.seed + 1 + k, f"fold {k + 1}/{cfg.folds} real-only")
+    jobs = []
+    for k in real:
+        pixels, labels = test.pixels[~held[k]], test.labels[~held[k]]
         extra = rng.choice(len(train.labels), min(len(labels), len(train.labels)), replace=False)
         mixed_pixels = np.concatenate([pixels, train.pixels[extra]])
         mixed_labels = np.concatenate([labels, train.labels[extra]])
         what = f"fold {k + 1}/{cfg.folds} real+synthetic"
-        mixed = fit(mixed_pixels, mixed_labels, cfg.real_epochs, seed, what, start=start)
-        mixed_pred[held] = labels_of(mixed, test.pixels[held])
+        mixed = fit(mixed_pixels, mixed_labels, cfg.real_epochs, cfg.seed + 1 + k, what, start=start)
+        jobs.append((held[k], real[k], mixed))
+    return jobs
+
+
+def _kfold_scores(
+    test: Crops, classes: list[str], cfg: EvaluateConfig, rng, jobs: list[tuple], labels_of
+) -> tuple[dict, dict]:
+    """The real-only and real + synthetic scores of the out-of-fold predictions of every target crop by the
+    probes of ``_kfold_jobs``; ``labels_of`` predicts."""
+    real_pred = np.empty(len(test.labels), np.int64)
+    mixed_pred = np.empty(len(test.labels), np.int64)
+    for held, real, mixed in jobs:
+        real_pred[held] = labels_of(real.result(), test.pixels[held])
+        mixed_pred[held] = labels_of(mixed.result(), test.pixels[held])
     folds = {"folds": cfg.folds, "split": "by target image"}
     real_result = {**classification(test.labels, real_pred, classes, cfg.bootstrap, rng), **folds}
     mixed_result = {**classification(test.labels, mixed_pred, classes, cfg.bootstrap, rng), **folds}
