@@ -22,6 +22,7 @@ from scenegen.assets.primitives import unit_primitive
 from scenegen.render.backdrop import backdrop_image, composite
 from scenegen.render.msaa import SingleSamplePasses, set_msaa_samples
 from scenegen.render.panorama import panorama_image
+from scenegen.render.readback import read_region
 from scenegen.render.shadows import bind_empty_shadow_slots, frame_shadows, set_shadow_map_size
 from scenegen.scene.spec import LightSpec, MaterialSpec, SceneSpec, TextureSpec
 from scenegen.scene.textures import WRAPPED_KINDS, texture_image, with_uv, wrapped_uv
@@ -92,13 +93,16 @@ class SceneRenderer:
         self._lights: list[pyrender.Node] = []
         self._painted: dict[pyrender.Node, MaterialSpec] = {}  # each node's material, kept while it stays the same
 
-    def render(self, spec: SceneSpec, alone: Sequence[Sequence[int]] = ()) -> RenderOutput:
+    def render(
+        self, spec: SceneSpec, alone: Sequence[Sequence[int]] = (), regions: Sequence[Sequence[int]] | None = None
+    ) -> RenderOutput:
         """Colour in one pass over the backdrop (anti-aliased when asked), then the flat id pass, which
         also gives the depth, then one id pass per group of instance ids in ``alone`` that draws only
         those objects: with the same camera and rasterization, an object's pixels there are its
-        unoccluded (amodal) mask. The id passes are single-sample whatever the anti-aliasing, so ids
-        and depth are the pixel centres' values. With ``spec.shadows``, directional and spot lights cast
-        shadows in the colour pass."""
+        unoccluded (amodal) mask. ``regions``: for each group, the box [x0, y0, x1, y1] (inclusive) that
+        holds its objects' pixels, the only part of its pass read back (None: the whole image). The id
+        passes are single-sample whatever the anti-aliasing, so ids and depth are the pixel centres'
+        values. With ``spec.shadows``, directional and spot lights cast shadows in the colour pass."""
         clock = [time.perf_counter()]
 
         def lap() -> float:
@@ -116,9 +120,10 @@ class SceneRenderer:
             seconds["id_pass"] = lap()
             node_of = {color: node for node, color in seg_map.items() if color != id_color(0)}
             alone_ids = []
-            for group in alone:
+            whole: list[Sequence[int] | None] = [None] * len(alone)
+            for group, region in zip(alone, regions if regions is not None else whole, strict=True):
                 only = {node_of[id_color(k)]: id_color(k) for k in group}
-                alone_ids.append(decode_ids(self._renderer.render(self._scene, pyrender.RenderFlags.SEG, only)[0]))
+                alone_ids.append(self._ids_in(only, region))
             seconds["amodal"] = lap()
         cam = spec.camera
         if spec.backdrop.at_infinity:
@@ -128,6 +133,18 @@ class SceneRenderer:
         color = composite(rgba, backdrop)
         seconds["backdrop"] = lap()
         return RenderOutput(color, depth.astype(np.float32, copy=False), decode_ids(seg), alone_ids, seconds)
+
+    def _ids_in(self, seg_map: dict[pyrender.Node, tuple[int, int, int]], region: Sequence[int] | None) -> np.ndarray:
+        """(h, w) uint16 ids of a flat pass of ``seg_map``'s nodes, read back only inside ``region`` (zero
+        outside; the whole image where the platform has no framebuffer objects)."""
+        if region is None or not self._renderer._platform.supports_framebuffers():
+            return decode_ids(self._renderer.render(self._scene, pyrender.RenderFlags.SEG, seg_map)[0])
+        with read_region(self._renderer, region) as read:
+            self._renderer.render(self._scene, pyrender.RenderFlags.SEG, seg_map)
+        ids = np.zeros((self._renderer.viewport_height, self._renderer.viewport_width), np.uint16)
+        x0, y0, x1, y1 = region
+        ids[y0 : y1 + 1, x0 : x1 + 1] = decode_ids(read[0])
+        return ids
 
     def close(self) -> None:
         self._renderer.delete()
