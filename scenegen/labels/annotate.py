@@ -165,6 +165,8 @@ def annotate(
             visible=record["visible_pixels"] > 0,
         )
         if amodal is not None and projections is not None:
-            mask = amodal.get(obj.instance_id) or visible[obj.instance_id - 1] or empty
-            record.update(amodal_fields(mask, record["visible_pixels"], projections[i].truncated))
+            whole = amodal.get(obj.instance_id)
+            mask = whole or visible[obj.instance_id - 1] or empty
+            rle = None if whole is not None or "segmentation" not in record else dict(record["segmentation"])
+            record.update(amodal_fields(mask, record["visible_pixels"], projections[i].truncated, rle))
     return records

@@ -62,14 +62,15 @@ def disjoint(a: list[int], b: list[int]) -> bool:
     return a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1]
 
 
-def amodal_fields(amodal: Crop, visible_pixels: int, truncated: bool) -> dict:
+def amodal_fields(amodal: Crop, visible_pixels: int, truncated: bool, rle: dict | None = None) -> dict:
     """Amodal box, area and RLE of the unoccluded mask, ``visib_fract`` = visible pixels / amodal pixels
-    (0 when the object covers no pixel), and ``truncated`` (cut by the image border)."""
+    (0 when the object covers no pixel), and ``truncated`` (cut by the image border); ``rle``: the mask's
+    RLE when the caller has it (an unoccluded object's visible one)."""
     area = int(np.count_nonzero(amodal.mask))
     return {
         "amodal_bbox": amodal.box() if area else None,
         "amodal_area": area,
-        "amodal_segmentation": encode_rle(amodal),
+        "amodal_segmentation": rle if rle is not None else encode_rle(amodal),
         "visib_fract": visible_pixels / area if area else 0.0,
         "truncated": truncated,
     }
