@@ -112,12 +112,18 @@ class OneShotRenderer:
     def __init__(self, catalog):
         self.catalog = catalog
 
-    def render(self, spec: SceneSpec, antialias: bool = False, alone: list[list[int]] = ()):
+    def render(
+        self,
+        spec: SceneSpec,
+        antialias: bool = False,
+        alone: list[list[int]] = (),
+        regions: list[list[int]] | None = None,
+    ):
         from scenegen.render.renderer import SceneRenderer
 
         renderer = SceneRenderer(self.catalog, spec.camera.width, spec.camera.height, antialias=antialias)
         try:
-            return renderer.render(spec, alone)
+            return renderer.render(spec, alone, regions)
         finally:
             renderer.close()
 

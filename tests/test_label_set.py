@@ -13,10 +13,13 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from conftest import H, W, placed, render_small, run_cli, scene
+from scenegen.config.load import load_config
 from scenegen.geometry import intrinsics
-from scenegen.labels.annotate import amodal_crops, amodal_groups, annotate, project_objects
+from scenegen.labels.annotate import amodal_crops, amodal_groups, annotate, group_regions, project_objects
+from scenegen.labels.masks import disjoint_groups
 from scenegen.labels.normals import decode_normals
 from scenegen.labels.rle import decode_rle
+from scenegen.scene.frames import sample_frames
 from scenegen.scene.spec import BackdropSpec, CameraSpec, SceneSpec
 
 BOX = (0.15, 0.10, 0.06)  # the built-in box's extents in metres (x, y, z), resting on z = 0
@@ -50,6 +53,30 @@ def test_object_alone_amodal_equals_visible(renderer, catalog):
     amodal = decode_rle(ann["amodal_segmentation"])
     assert np.array_equal(amodal, out.ids == 1)
     assert ann["visib_fract"] == 1.0 and ann["amodal_bbox"] == ann["bbox"] and not ann["truncated"]
+
+
+@pytest.mark.parametrize("antialias", [False, True])
+def test_amodal_passes_where_something_may_hide_read_in_regions_equal_passes_of_all(renderer, catalog, antialias):
+    """Sampled scenes (distractors, the plane), labelled as the pipeline does: a pass only for the objects
+    that something may hide, read back in its group's region; the labels are those of a pass for every
+    object read whole, and both kinds of object occur."""
+    cfg = load_config([f"render.width={W}", f"render.height={H}", "scene.objects_per_scene=[8,8]", "seed=3"])
+    skipped = drawn = 0
+    for index in range(3):
+        (spec,) = sample_frames(cfg, catalog, index)
+        projections = project_objects(spec, catalog)
+        every = [[spec.objects[i].instance_id for i in g] for g in disjoint_groups([p.box for p in projections])]
+        groups = amodal_groups(spec, projections)
+        whole = renderer.render(spec, antialias, alone=every)
+        lean = renderer.render(spec, antialias, alone=groups, regions=group_regions(spec, groups, projections))
+        assert np.array_equal(whole.ids, lean.ids)
+        expected = annotate(spec, whole.ids, whole.depth, catalog, 1, amodal_crops(every, whole.alone), projections)
+        assert (
+            annotate(spec, lean.ids, lean.depth, catalog, 1, amodal_crops(groups, lean.alone), projections) == expected
+        )
+        drawn += sum(map(len, groups))
+        skipped += len(spec.objects) - sum(map(len, groups))
+    assert skipped > 0 and drawn > 0
 
 
 def test_partly_hidden_object_visible_subset_of_amodal(renderer, catalog):

@@ -19,6 +19,7 @@ from scenegen.assets.limits import MeshLimits
 from scenegen.assets.manifest import MAX_SIZE, MIN_SIZE
 from scenegen.assets.mesh_file import load_mesh_file
 from scenegen.assets.pose_cache import pose_path, read_poses, write_poses
+from scenegen.assets.stable import stable_poses
 from scenegen.errors import AssetError
 
 UP_ROTATIONS = {  # (3, 3) rotation taking each up axis to +Z
@@ -126,7 +127,7 @@ class Asset:
             hull = upright.convex_hull
             simplified = len(hull.faces) > self.limits.max_pose_hull_faces
             shape = _simplified(hull, self.limits.max_pose_hull_faces) if simplified else upright
-            transforms, probs = trimesh.poses.compute_stable_poses(shape, center_mass=upright.center_mass)
+            transforms, probs = stable_poses(shape, upright.center_mass)
         except Exception as err:  # qhull and numpy raise many types for flat or degenerate meshes
             raise AssetError(
                 f"{self.where}: no resting poses can be found: the mesh is flat or degenerate, its convex hull "
@@ -136,7 +137,7 @@ class Asset:
         for transform in transforms if simplified else []:  # the mesh, not the simplified hull, rests on z = 0
             transform[2, 3] -= trimesh.transform_points(hull.vertices, transform)[:, 2].min()
         transforms = transforms @ self.up_rotation
-        radii = [np.max(np.linalg.norm(trimesh.transform_points(mesh.vertices, t)[:, :2], axis=1)) for t in transforms]
+        radii = [np.max(np.linalg.norm(mesh.vertices @ t[:2, :3].T + t[:2, 3], axis=1)) for t in transforms]
         probabilities = np.asarray(probs, dtype=float)
         finite = len(transforms) and np.isfinite(transforms).all() and np.isfinite(probabilities).all()
         if not (finite and probabilities.sum() > 0 and np.isfinite(radii).all()):

@@ -15,11 +15,14 @@ from scenegen.labels.crop import Crop, instance_crops
 from scenegen.labels.rle import encode_rle
 
 
-def instance_annotations(ids: np.ndarray, num_instances: int, min_visible_pixels: int) -> list[dict[str, Any]]:
+def instance_annotations(
+    ids: np.ndarray, num_instances: int, min_visible_pixels: int, crops: list[Crop | None] | None = None
+) -> list[dict[str, Any]]:
     """One dict per instance 1..num_instances: ``instance_id``, ``visible_pixels``, and when it has at
-    least ``min_visible_pixels`` (and at least one) also ``bbox``, ``area`` and ``segmentation``."""
+    least ``min_visible_pixels`` (and at least one) also ``bbox``, ``area`` and ``segmentation``;
+    ``crops``: ``instance_crops(ids, num_instances)`` when the caller has them."""
     out = []
-    for k, crop in enumerate(instance_crops(ids, num_instances), start=1):
+    for k, crop in enumerate(crops if crops is not None else instance_crops(ids, num_instances), start=1):
         area = 0 if crop is None else int(np.count_nonzero(crop.mask))
         record: dict[str, Any] = {"instance_id": k, "visible_pixels": area}
         if crop is not None and area >= min_visible_pixels:
@@ -46,7 +49,7 @@ def disjoint_groups(boxes: list[list[int] | None]) -> list[list[int]]:
         if box is None:
             continue
         for group in groups:
-            if all(_disjoint(box, boxes[j]) for j in group):  # type: ignore[arg-type]
+            if all(disjoint(box, boxes[j]) for j in group):  # type: ignore[arg-type]
                 group.append(i)
                 break
         else:
@@ -54,18 +57,20 @@ def disjoint_groups(boxes: list[list[int] | None]) -> list[list[int]]:
     return groups
 
 
-def _disjoint(a: list[int], b: list[int]) -> bool:
+def disjoint(a: list[int], b: list[int]) -> bool:
+    """Whether boxes ``a`` and ``b`` ([x0, y0, x1, y1] inclusive) share no pixel."""
     return a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1]
 
 
-def amodal_fields(amodal: Crop, visible_pixels: int, truncated: bool) -> dict:
+def amodal_fields(amodal: Crop, visible_pixels: int, truncated: bool, rle: dict | None = None) -> dict:
     """Amodal box, area and RLE of the unoccluded mask, ``visib_fract`` = visible pixels / amodal pixels
-    (0 when the object covers no pixel), and ``truncated`` (cut by the image border)."""
+    (0 when the object covers no pixel), and ``truncated`` (cut by the image border); ``rle``: the mask's
+    RLE when the caller has it (an unoccluded object's visible one)."""
     area = int(np.count_nonzero(amodal.mask))
     return {
         "amodal_bbox": amodal.box() if area else None,
         "amodal_area": area,
-        "amodal_segmentation": encode_rle(amodal),
+        "amodal_segmentation": rle if rle is not None else encode_rle(amodal),
         "visib_fract": visible_pixels / area if area else 0.0,
         "truncated": truncated,
     }

@@ -35,7 +35,7 @@ from scenegen.dataset.record import (
     write_frame_file,
     write_record,
 )
-from scenegen.labels.annotate import amodal_crops, amodal_groups, annotate, project_objects
+from scenegen.labels.annotate import amodal_crops, amodal_groups, annotate, group_regions, project_objects
 from scenegen.labels.flow import optical_flow
 from scenegen.labels.flow_png import encode_kitti
 from scenegen.labels.tracks import TrackFollower, sample_queries
@@ -125,10 +125,11 @@ class FrameWorker:
         cfg, catalog = self.cfg, self.catalog
         projections = project_objects(spec, catalog) if cfg.output.amodal else None
         groups = amodal_groups(spec, projections) if projections is not None else []
+        regions = group_regions(spec, groups, projections) if projections is not None else []
         for path, key, limit in image_files(spec, cfg):  # checked before the run; again before they are decoded
             check_image(path, key, limit)
         self.seconds["sample"] += time.perf_counter() - start
-        rendered = self.renderer.render(spec, groups)
+        rendered = self.renderer.render(spec, groups, regions)
         for stage, seconds in rendered.seconds.items():
             self.seconds[stage] += seconds
         start = time.perf_counter()

@@ -22,6 +22,7 @@ from scenegen.assets.primitives import unit_primitive
 from scenegen.render.backdrop import backdrop_image, composite
 from scenegen.render.msaa import SingleSamplePasses, set_msaa_samples
 from scenegen.render.panorama import panorama_image
+from scenegen.render.readback import lean_read
 from scenegen.render.shadows import bind_empty_shadow_slots, frame_shadows, set_shadow_map_size
 from scenegen.scene.spec import LightSpec, MaterialSpec, SceneSpec, TextureSpec
 from scenegen.scene.textures import WRAPPED_KINDS, texture_image, with_uv, wrapped_uv
@@ -78,6 +79,7 @@ class SceneRenderer:
         set_shadow_map_size(shadow_map_size)
         bind_empty_shadow_slots()
         self._catalog = catalog
+        self._antialias = antialias
         self._texture_repeat = texture_repeat
         self._renderer = pyrender.OffscreenRenderer(width, height)
         self._exact = SingleSamplePasses(self._renderer)
@@ -93,13 +95,16 @@ class SceneRenderer:
         self._light_specs: Sequence[LightSpec] | None = None  # what ``_lights`` show
         self._painted: dict[pyrender.Node, MaterialSpec] = {}  # each node's material, kept while it stays the same
 
-    def render(self, spec: SceneSpec, alone: Sequence[Sequence[int]] = ()) -> RenderOutput:
+    def render(
+        self, spec: SceneSpec, alone: Sequence[Sequence[int]] = (), regions: Sequence[Sequence[int]] | None = None
+    ) -> RenderOutput:
         """Colour in one pass over the backdrop (anti-aliased when asked), then the flat id pass, which
         also gives the depth, then one id pass per group of instance ids in ``alone`` that draws only
         those objects: with the same camera and rasterization, an object's pixels there are its
-        unoccluded (amodal) mask. The id passes are single-sample whatever the anti-aliasing, so ids
-        and depth are the pixel centres' values. With ``spec.shadows``, directional and spot lights cast
-        shadows in the colour pass."""
+        unoccluded (amodal) mask. ``regions``: for each group, the box [x0, y0, x1, y1] (inclusive) that
+        holds its objects' pixels, the only part of its pass read back (None: the whole image). The id
+        passes are single-sample whatever the anti-aliasing, so ids and depth are the pixel centres'
+        values. With ``spec.shadows``, directional and spot lights cast shadows in the colour pass."""
         clock = [time.perf_counter()]
 
         def lap() -> float:
@@ -108,18 +113,20 @@ class SceneRenderer:
 
         seg_map = self._stage(spec)
         flags = pyrender.RenderFlags.RGBA | (SHADOWS if spec.shadows else 0)
-        rgba, coverage = self._renderer.render(self._scene, flags)
+        rgba, coverage = self._pass(flags, depth=False, resolve=self._antialias)
         if rgba.shape[2] == 3:  # OSMesa has no framebuffer objects, so pyrender returns no alpha: use coverage
+            assert coverage is not None  # pyrender's own read: depth always
             rgba = np.dstack([rgba, np.where(coverage > 0, 255, 0).astype(np.uint8)])
         seconds = {"render": lap()}
         with self._exact.single_sample():
-            seg, depth = self._renderer.render(self._scene, pyrender.RenderFlags.SEG, seg_map)
+            seg, depth = self._pass(pyrender.RenderFlags.SEG, seg_map)
             seconds["id_pass"] = lap()
             node_of = {color: node for node, color in seg_map.items() if color != id_color(0)}
             alone_ids = []
-            for group in alone:
+            whole: list[Sequence[int] | None] = [None] * len(alone)
+            for group, region in zip(alone, regions if regions is not None else whole, strict=True):
                 only = {node_of[id_color(k)]: id_color(k) for k in group}
-                alone_ids.append(decode_ids(self._renderer.render(self._scene, pyrender.RenderFlags.SEG, only)[0]))
+                alone_ids.append(self._ids_in(only, region))
             seconds["amodal"] = lap()
         cam = spec.camera
         if spec.backdrop.at_infinity:
@@ -128,7 +135,37 @@ class SceneRenderer:
             backdrop = backdrop_image(spec.backdrop, cam.width, cam.height)
         color = composite(rgba, backdrop)
         seconds["backdrop"] = lap()
+        assert depth is not None  # the id pass reads it
         return RenderOutput(color, depth.astype(np.float32, copy=False), decode_ids(seg), alone_ids, seconds)
+
+    def _ids_in(self, seg_map: dict[pyrender.Node, tuple[int, int, int]], region: Sequence[int] | None) -> np.ndarray:
+        """(h, w) uint16 ids of a flat pass of ``seg_map``'s nodes, read back only inside ``region`` (zero
+        outside; None: the whole image)."""
+        if region is None:
+            return decode_ids(self._pass(pyrender.RenderFlags.SEG, seg_map, depth=False)[0])
+        ids = np.zeros((self._renderer.viewport_height, self._renderer.viewport_width), np.uint16)
+        x0, y0, x1, y1 = region
+        ids[y0 : y1 + 1, x0 : x1 + 1] = decode_ids(self._pass(pyrender.RenderFlags.SEG, seg_map, False, region)[0])
+        return ids
+
+    def _pass(
+        self,
+        flags: int,
+        seg_map: dict[pyrender.Node, tuple[int, int, int]] | None = None,
+        depth: bool = True,
+        region: Sequence[int] | None = None,
+        resolve: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Render the staged scene: ``(colour, depth)`` as ``readback.lean_read`` reads them; where the platform
+        has no framebuffer objects (OSMesa), pyrender's own read (depth always), cut to ``region``."""
+        if self._renderer._platform.supports_framebuffers():
+            with lean_read(self._renderer, depth, region, resolve):
+                return self._renderer.render(self._scene, flags, seg_map)
+        colour, metres = self._renderer.render(self._scene, flags, seg_map)
+        if region is not None:
+            x0, y0, x1, y1 = region
+            colour = colour[y0 : y1 + 1, x0 : x1 + 1]
+        return colour, metres
 
     def close(self) -> None:
         self._renderer.delete()
