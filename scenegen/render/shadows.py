@@ -19,10 +19,9 @@
 - **Filter.** pyrender's ``mesh.frag`` softens shadow edges with 9 bilinear comparisons, each 4 nearest
   reads of the map: 36 reads a light a pixel. Shadowed passes use scenegen's copy, ``shaders/mesh.frag``,
   which gets the same kernel from 4 hardware-filtered comparisons (``sampler2DShadow``; colours within a
-  level of pyrender's, a shadowed colour pass about 0.7x the time on llvmpipe): ``ShadowMap`` is a light's
-  depth map set up for them (linear filtering, comparison on), and ``DirectionalLight`` and ``SpotLight``
-  are pyrender's with that map.
-  Unshadowed passes keep pyrender's own shader.
+  level of pyrender's, a shadowed colour pass in about 0.6x the time on llvmpipe): ``ShadowMap`` is a
+  light's depth map set up for them (linear filtering, comparison on), and ``DirectionalLight`` and
+  ``SpotLight`` are pyrender's with that map. Unshadowed passes keep pyrender's own shader.
 
 Tested in ``tests/test_render.py`` and by the workers test of ``tests/test_physics.py``.
 """
