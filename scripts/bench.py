@@ -204,6 +204,56 @@ def child_settle(args: list[str], frames: int) -> dict:
     }
 
 
+def child_gl(args: list[str], frames: int) -> dict:
+    """The full pipeline (workers=1, so it renders in this process) with its GL work counted: the device
+    (GL_RENDERER, GL_VENDOR, GL_VERSION) and the EGL devices here; bytes read back per frame, by pass (colour:
+    the colour pass, ids: the id and amodal passes) and kind (colour, depth); id passes per frame; the
+    shadow-map passes per frame and their ms (timed between glFinish calls, so a GPU's are its own)."""
+    import pyrender
+    import pyrender.renderer
+    from OpenGL import GL
+
+    device: dict = {}
+    read = {f"{p} {k}": 0 for p in ("colour", "ids") for k in ("colour", "depth")}
+    passes = {"colour": 0, "ids": 0, "shadow_map": 0}
+    shadow_seconds = [0.0]
+    kind = ["colour"]
+    render, read_pixels = pyrender.OffscreenRenderer.render, pyrender.renderer.glReadPixels
+    shadow_pass = pyrender.renderer.Renderer._shadow_mapping_pass
+
+    def counted_render(self, scene, flags, *rest):
+        kind[0] = "ids" if flags & pyrender.RenderFlags.SEG else "colour"
+        passes[kind[0]] += 1
+        return render(self, scene, flags, *rest)
+
+    def counted_read(x, y, width, height, fmt, data_type):
+        if not device:
+            names = {"renderer": GL.GL_RENDERER, "vendor": GL.GL_VENDOR, "version": GL.GL_VERSION}
+            device.update({k: GL.glGetString(v).decode() for k, v in names.items()})
+        pixels = read_pixels(x, y, width, height, fmt, data_type)
+        read[f"{kind[0]} {'depth' if fmt == GL.GL_DEPTH_COMPONENT else 'colour'}"] += memoryview(pixels).nbytes
+        return pixels
+
+    def timed_shadow_pass(self, *rest):
+        GL.glFinish()
+        start = time.perf_counter()
+        shadow_pass(self, *rest)
+        GL.glFinish()
+        shadow_seconds[0] += time.perf_counter() - start
+        passes["shadow_map"] += 1
+
+    pyrender.OffscreenRenderer.render = counted_render
+    pyrender.renderer.glReadPixels = counted_read
+    pyrender.renderer.Renderer._shadow_mapping_pass = timed_shadow_pass
+    result = child_pipeline(args, frames)
+    if os.environ.get("PYOPENGL_PLATFORM") == "egl":
+        from pyrender.platforms import egl
+
+        device["egl_devices"] = [d.name or "(no DRM device file)" for d in egl.query_devices()]
+    per_frame = {k: v / frames for k, v in {**read, **passes}.items()}
+    return {**result, "device": device, "per_frame": per_frame, "shadow_map_ms": 1000 * shadow_seconds[0] / frames}
+
+
 def child_memory(args: list[str], frames: int) -> dict:
     """Resident memory of one FrameWorker after 200 frames and after ``frames``."""
     from scenegen.config.load import load_config
@@ -275,6 +325,7 @@ def main() -> None:
     parser.add_argument("--video", action=argparse.BooleanOptionalAction, default=True, help="views, sequences")
     parser.add_argument("--physics", action=argparse.BooleanOptionalAction, default=True, help="settle times, drop")
     parser.add_argument("--shadows", action=argparse.BooleanOptionalAction, default=True, help="the cost of shadows")
+    parser.add_argument("--gl", action=argparse.BooleanOptionalAction, default=True, help="GL device, passes, reads")
     parser.add_argument("--settle-scenes", type=int, default=100, help="scenes per settle-time measurement (100)")
     parser.add_argument(
         "--evaluate",
@@ -296,6 +347,7 @@ def main() -> None:
             "views8": lambda: child_pipeline(rest, frames, views=8),
             "memory": lambda: child_memory(rest, frames),
             "settle": lambda: child_settle(rest, frames),
+            "gl": lambda: child_gl(rest, frames),
         }[mode]
         print(json.dumps(child()))
         return
@@ -312,6 +364,8 @@ def main() -> None:
             physics(args, scratch)
         if args.shadows:
             shadows(args, scratch)
+        if args.gl:
+            gl_figures(args, scratch)
         if args.video:
             bench_video(args.frames, scratch)
         if args.evaluate:
@@ -420,6 +474,31 @@ def shadows(args: argparse.Namespace, scratch: Path) -> None:
     print(
         f"  the default config (shadow_probability, shadow_map_size): {default:5.1f} ({default / none:.2f}), "
         f"{mixed['stages']['render']:6.1f} ms"
+    )
+
+
+def gl_figures(args: argparse.Namespace, scratch: Path) -> None:
+    """The figures of the README's GPU table: the GL device, each pass's ms per frame, read-back bytes per frame
+    (the full pipeline, workers=1, unshadowed and every frame shadowed)."""
+    runs = {}
+    for name, probability in (("unshadowed", 0), ("every frame shadowed", 1)):
+        configured = [a for a in overrides(640, 480, 10) if not a.startswith("lighting.shadow_probability")]
+        runs[name] = run_child("gl", args.frames, [*configured, f"lighting.shadow_probability={probability}"], scratch)
+    device = runs["unshadowed"]["device"]
+    print(f"\nGL: {device.get('renderer')} ({device.get('vendor')}; OpenGL {device.get('version')})")
+    print(f"  EGL devices here: {len(device.get('egl_devices', []))} {device.get('egl_devices', [])}")
+    print(f"  640x480, 10 objects, workers=1, {args.frames} frames, ms per frame (a pass includes its read-back):")
+    for name, result in runs.items():
+        stages, frame = result["stages"], result["per_frame"]
+        print(
+            f"    {name}: colour pass {stages['render']:.1f} (shadow maps {result['shadow_map_ms']:.1f}, "
+            f"{frame['shadow_map']:.2f} a frame), id pass {stages['id_pass']:.1f}, amodal passes "
+            f"{stages['amodal']:.1f} ({frame['ids'] - 1:.2f} a frame), backdrop {stages['backdrop']:.1f}"
+        )
+    frame = runs["unshadowed"]["per_frame"]
+    print(
+        "  read back per frame, MB: colour pass {:.2f} colour + {:.2f} depth; id and amodal passes {:.2f} ids + "
+        "{:.2f} depth".format(*(frame[k] / 1e6 for k in ("colour colour", "colour depth", "ids colour", "ids depth")))
     )
 
 

@@ -158,3 +158,31 @@ def test_binding_empty_shadow_slots_changes_no_pixel(renderer, monkeypatch):
     plain = renderer.render(spec)
     assert np.array_equal(patched.color, plain.color)
     assert np.count_nonzero(patched.ids == 1) > 100  # the textured box is in view
+
+
+def test_shadow_filter_has_pyrender_look_and_changes_no_label(renderer, monkeypatch):
+    """scenegen's 4 hardware-filtered comparisons against pyrender's 36 reads (its own shader, its lights'
+    maps): a shadowed frame with a spot and a directional light is within a level of pyrender's colour,
+    and its ids, depth and amodal masks are the unshadowed frame's. Unshadowed frames keep pyrender's
+    shader, byte for byte."""
+    import pyrender
+
+    from scenegen.render import renderer as renderer_module
+
+    objects = [placed(1, "box", [0.0, 0.0, 0.06]), placed(2, "ball", [0.1, 0.05, 0.0]), placed(3, "can", [-0.1, 0, 0])]
+    spec = scene(objects, eye=[0.5, -0.2, 0.45], target=[0.0, 0.0, 0.0])
+    sun = LightSpec("directional", [1.0, 1.0, 1.0], 3.0, look_at(np.array([0.4, 0.2, 2.0]), np.zeros(3)).tolist())
+    spot = LightSpec("spot", [1.0, 0.9, 0.8], 8.0, look_at(np.array([-0.4, 0.3, 0.9]), np.zeros(3)).tolist(), 0.2, 0.6)
+    spec = replace(spec, lights=[sun, spot], plane=PlaneSpec(2.0, GREY), ambient_light=[0.1, 0.1, 0.1])
+    groups = [[1], [2, 3]]
+    ours, lit = renderer.render(replace(spec, shadows=True), alone=groups), renderer.render(spec, alone=groups)
+    monkeypatch.setattr(renderer_module, "use_shadow_shaders", lambda offscreen: None)
+    monkeypatch.setattr(renderer_module, "DirectionalLight", pyrender.DirectionalLight)
+    monkeypatch.setattr(renderer_module, "SpotLight", pyrender.SpotLight)
+    theirs, their_lit = renderer.render(replace(spec, shadows=True)), renderer.render(spec)
+    assert np.array_equal(ours.ids, lit.ids) and np.array_equal(ours.depth, lit.depth)
+    assert all(np.array_equal(a, b) for a, b in zip(ours.alone, lit.alone, strict=True))
+    darker = ours.color.astype(int).sum(axis=2) < lit.color.astype(int).sum(axis=2) - 30
+    assert np.count_nonzero(darker) > 500  # shadows are drawn (of 160 x 120 pixels)
+    assert np.abs(ours.color.astype(int) - theirs.color).max() <= 1
+    assert np.array_equal(lit.color, their_lit.color)

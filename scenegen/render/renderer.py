@@ -23,7 +23,14 @@ from scenegen.render.backdrop import backdrop_image, composite
 from scenegen.render.msaa import SingleSamplePasses, set_msaa_samples
 from scenegen.render.panorama import panorama_image
 from scenegen.render.readback import lean_read
-from scenegen.render.shadows import bind_empty_shadow_slots, frame_shadows, set_shadow_map_size
+from scenegen.render.shadows import (
+    DirectionalLight,
+    SpotLight,
+    bind_empty_shadow_slots,
+    frame_shadows,
+    set_shadow_map_size,
+    use_shadow_shaders,
+)
 from scenegen.scene.spec import LightSpec, MaterialSpec, SceneSpec, TextureSpec
 from scenegen.scene.textures import WRAPPED_KINDS, texture_image, with_uv, wrapped_uv
 
@@ -82,6 +89,7 @@ class SceneRenderer:
         self._antialias = antialias
         self._texture_repeat = texture_repeat
         self._renderer = pyrender.OffscreenRenderer(width, height)
+        use_shadow_shaders(self._renderer)
         self._exact = SingleSamplePasses(self._renderer)
         self._scene = pyrender.Scene(bg_color=[0.0, 0.0, 0.0, 0.0])
         self._pool: dict[tuple[str, str], list[pyrender.Node]] = {}
@@ -265,10 +273,10 @@ def _paint(mesh: pyrender.Mesh, material: MaterialSpec) -> None:
 
 def _light(light: LightSpec) -> pyrender.Light:
     if light.kind == "directional":
-        return pyrender.DirectionalLight(color=light.color, intensity=light.intensity)
+        return DirectionalLight(color=light.color, intensity=light.intensity)
     if light.kind == "point":
         return pyrender.PointLight(color=light.color, intensity=light.intensity)
-    return pyrender.SpotLight(
+    return SpotLight(
         color=light.color,
         intensity=light.intensity,
         innerConeAngle=light.inner_cone_angle,
