@@ -244,6 +244,7 @@ def child_gl(args: list[str], frames: int) -> dict:
 
     pyrender.OffscreenRenderer.render = counted_render
     pyrender.renderer.glReadPixels = counted_read
+    GL.glReadPixels = counted_read  # scenegen/render/readback.py reads through the module
     pyrender.renderer.Renderer._shadow_mapping_pass = timed_shadow_pass
     result = child_pipeline(args, frames)
     if os.environ.get("PYOPENGL_PLATFORM") == "egl":
