@@ -13,6 +13,7 @@ from conftest import dataset_files, render_small, run_cli
 
 SIZE = ["render.width=96", "render.height=72"]
 FRAMES = 9
+LONG_FRAMES = 30  # runs stopped midway (a 9-frame run can end between the check and the signal)
 
 
 EXPORTS = ("output.formats=[coco,yolo,bop]", "output.depth_png=true")  # BOP needs the run's depth
@@ -83,32 +84,42 @@ def wait_for_frames(out: Path, count: int, process: subprocess.Popen) -> None:
         time.sleep(0.05)
 
 
+@pytest.fixture(scope="module")
+def long_reference(tmp_path_factory) -> dict[str, bytes]:
+    """An uninterrupted single-process run of ``LONG_FRAMES``, for the runs that are stopped midway: long
+    enough that a signal sent after a few frames lands before the run's end, however fast or loaded."""
+    out = tmp_path_factory.mktemp("long_reference") / "out"
+    result = render_small(out, *EXPORTS, scenes=LONG_FRAMES)
+    assert result.returncode == 0, result.stderr
+    return dataset_files(out)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
-def test_killed_run_resumes_to_the_same_dataset(tmp_path, reference, workers):
+def test_killed_run_resumes_to_the_same_dataset(tmp_path, long_reference, workers):
     out = tmp_path / "out"
-    process = start_render(out, f"executor.workers={workers}")
+    process = start_render(out, f"executor.workers={workers}", frames=LONG_FRAMES)
     wait_for_frames(out, 3, process)
     os.killpg(process.pid, signal.SIGKILL)  # kill -9, worker processes included
     process.wait()
-    assert len(list((out / "labels").glob("*.json"))) < FRAMES
-    result = render_small(out, *EXPORTS, f"executor.workers={workers}", scenes=FRAMES)
+    assert len(list((out / "labels").glob("*.json"))) < LONG_FRAMES
+    result = render_small(out, *EXPORTS, f"executor.workers={workers}", scenes=LONG_FRAMES)
     assert result.returncode == 0, result.stderr
-    assert dataset_files(out) == reference
+    assert dataset_files(out) == long_reference
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, reference):
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path, long_reference):
     out = tmp_path / "out"
-    process = start_render(out, "executor.workers=2")
+    process = start_render(out, "executor.workers=2", frames=LONG_FRAMES)
     wait_for_frames(out, 2, process)
     os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "run the same command again to resume" in stderr.lower()
     assert "Traceback" not in stderr
-    result = render_small(out, *EXPORTS, scenes=FRAMES)
+    result = render_small(out, *EXPORTS, scenes=LONG_FRAMES)
     assert result.returncode == 0, result.stderr
-    assert dataset_files(out) == reference
+    assert dataset_files(out) == long_reference
 
 
 def children(pid: int) -> list[int]:
