@@ -47,7 +47,43 @@ ROWS = {
     "single meshes (no shape families)": ["objects.shape_variation=0"],
     "no printed surfaces": ["materials.print_probability=0"],
     "built-ins plus the YCB pack": [f"objects.packs=[builtin,{YCB_PACK}]", "materials.keep_asset_material=0.5"],
+    "photo textures": ["materials.image_dir=PHOTOS", "materials.image_probability=0.5"],  # PHOTOS: below
 }
+# Photographs the install already brings (none of the target's): a portrait and the photographic textures
+# of pybullet's example models (grass, wood, a tray, dominoes, motor and robot skins). "PHOTOS" in a row's
+# overrides becomes a folder of copies of them.
+PHOTO_FILES = {
+    "matplotlib": ["mpl-data/sample_data/grace_hopper.jpg"],
+    "pybullet_data": [
+        "roboschool/models_outdoor/stadium/stadium_grass.jpg",
+        "table/table.png",
+        "tray/tray.jpg",
+        "domino/domino.jpg",
+        "jenga/jenga.png",
+        "laikago/laikago_tex.jpg",
+        "quadruped/t-motor.jpg",
+        "racecar/meshes/wheel.jpg",
+    ],
+}
+
+
+def photo_folder(folder: Path) -> Path:
+    """``folder`` holding copies of ``PHOTO_FILES`` of the installed packages (those that are installed)."""
+    import importlib.util
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for package, files in PHOTO_FILES.items():
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            continue
+        for relative in files:
+            source, link = Path(spec.origin).parent / relative, folder / f"{package}_{Path(relative).name}"
+            if source.is_file() and not link.exists():
+                shutil.copyfile(source, link)
+    if not any(folder.iterdir()):
+        sys.exit(f"no photographs found for the photo-texture row (looked for {PHOTO_FILES})")
+    return folder
 
 
 def scenegen(*args: str) -> float:
@@ -77,7 +113,8 @@ def main() -> None:
     for index, name in enumerate(args.rows):
         folder = args.out / re.sub(r"[^a-z0-9]+", "_", name).strip("_")  # a Hydra override value: no brackets
         size = ["render.width=320", "render.height=240", f"num_scenes={args.scenes}", "executor.workers=1"]
-        render_s = scenegen("render", CLASSES, *size, *ROWS[name], f"output_dir={folder}", "--no-progress")
+        overrides = [o.replace("PHOTOS", str(photo_folder(args.out / "photos"))) for o in ROWS[name]]
+        render_s = scenegen("render", CLASSES, *size, *overrides, f"output_dir={folder}", "--no-progress")
         kfold = [] if name == "default" and args.kfold else ["min_real_per_class=1000000"]  # same real data every row
         evaluate_s = scenegen("evaluate", str(folder), "--target", str(coco), "--no-progress", *kfold)
         summary = json.loads((folder / "evaluate" / "evaluate.json").read_text())
