@@ -73,7 +73,21 @@ def start_render(out: Path, *overrides: str, frames: int = FRAMES) -> subprocess
         *EXPORTS,
     ]
     command += [*overrides, f"output_dir={out}", "--no-progress"]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_default_sigint,
+    )
+
+
+def _default_sigint() -> None:
+    """In the child: Ctrl-C at its default, as for a command in a terminal. A process started with SIGINT
+    ignored keeps it ignored (Python then installs no KeyboardInterrupt), and the pytest worker this runs in
+    may have been left so by an earlier test's in-process code (seen in CI: the render ran to its end)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for_frames(out: Path, count: int, process: subprocess.Popen) -> None:
