@@ -85,8 +85,9 @@ def start_render(out: Path, *overrides: str, frames: int = FRAMES) -> subprocess
 
 def _default_sigint() -> None:
     """In the child: Ctrl-C at its default, as for a command in a terminal. A process started with SIGINT
-    ignored keeps it ignored (Python then installs no KeyboardInterrupt), and the pytest worker this runs in
-    may have been left so by an earlier test's in-process code (seen in CI: the render ran to its end)."""
+    ignored keeps it ignored (Python then installs no KeyboardInterrupt), and a test suite started as a
+    background job of a non-interactive shell (``bash .ci/run &``) runs with SIGINT ignored: the render then
+    ran to its end and exited 0."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
