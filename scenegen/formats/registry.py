@@ -3,8 +3,6 @@ re-rendering, by ``scenegen export``)."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from scenegen.dataset.dataset_file import DatasetFile, read_dataset_file
 from scenegen.dataset.inside import refuse_links
 from scenegen.dataset.lock import hold_lock
 from scenegen.dataset.record import file_path, frame_name, iter_records, record_indices
+from scenegen.declarations import declared
 from scenegen.errors import ConfigError, ExportError
 from scenegen.formats.job import Categories, Export, ExportJob, Records
 from scenegen.scene.frames import scene_frames, shard_scenes
@@ -23,16 +22,11 @@ from scenegen.scene.frames import scene_frames, shard_scenes
 def discover_exports() -> dict[str, Export]:
     """Every export declared by a module of ``scenegen.formats`` (its ``EXPORTS``), by name: the built-in
     ones in a fixed order, then any other module's (found on the package's path) by module name."""
-    import scenegen.formats as package
-
-    names = [*BUILT_IN, *sorted({m.name for m in pkgutil.iter_modules(package.__path__)} - set(BUILT_IN))]
     found: dict[str, Export] = {}
-    for name in names:
-        declared = getattr(importlib.import_module(f"scenegen.formats.{name}"), "EXPORTS", ())
-        for entry in declared:
-            if entry.name in found:
-                raise ExportError(f"scenegen.formats.{name}: export {entry.name!r} is declared twice")
-            found[entry.name] = entry
+    for module, entry in declared("scenegen.formats", BUILT_IN, "EXPORTS"):
+        if entry.name in found:
+            raise ExportError(f"{module}: export {entry.name!r} is declared twice")
+        found[entry.name] = entry
     return found
 
 

@@ -4,11 +4,10 @@ flags that need sequences."""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import fields
 
 from scenegen.config.schema import Config, OutputConfig
+from scenegen.declarations import declared
 from scenegen.errors import ScenegenError
 from scenegen.outputs.output import FileOutput
 from scenegen.scene.frames import FramePlace
@@ -19,22 +18,18 @@ def discover_outputs() -> dict[str, FileOutput]:
     built-in ones in a fixed order, then any other module's (found on the package's path) by module name.
     ScenegenError naming the module of a kind declared twice, of two kinds with one path, or of a flag that
     is no key of ``output``."""
-    import scenegen.outputs as package
-
-    names = [*BUILT_IN, *sorted({m.name for m in pkgutil.iter_modules(package.__path__)} - set(BUILT_IN))]
     keys = {f.name for f in fields(OutputConfig)}
     found: dict[str, FileOutput] = {}
-    for name in names:
-        for entry in getattr(importlib.import_module(f"scenegen.outputs.{name}"), "OUTPUTS", ()):
-            where = f"scenegen.outputs.{name}: {entry.kind!r}"
-            if entry.kind in found:
-                raise ScenegenError(f"{where} is declared twice")
-            clash = next((o.kind for o in found.values() if (o.folder, o.suffix) == (entry.folder, entry.suffix)), None)
-            if clash:
-                raise ScenegenError(f"{where} writes {entry.folder}/NNNNNN{entry.suffix}, as {clash!r} does")
-            if entry.flag is not None and entry.flag not in keys:
-                raise ScenegenError(f"{where} is asked for by output.{entry.flag}, which the config has not")
-            found[entry.kind] = entry
+    for module, entry in declared("scenegen.outputs", BUILT_IN, "OUTPUTS"):
+        where = f"{module}: {entry.kind!r}"
+        if entry.kind in found:
+            raise ScenegenError(f"{where} is declared twice")
+        clash = next((o.kind for o in found.values() if (o.folder, o.suffix) == (entry.folder, entry.suffix)), None)
+        if clash:
+            raise ScenegenError(f"{where} writes {entry.folder}/NNNNNN{entry.suffix}, as {clash!r} does")
+        if entry.flag is not None and entry.flag not in keys:
+            raise ScenegenError(f"{where} is asked for by output.{entry.flag}, which the config has not")
+        found[entry.kind] = entry
     return found
 
 
