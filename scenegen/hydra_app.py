@@ -40,6 +40,7 @@ from omegaconf.errors import OmegaConfBaseException
 from scenegen.config.load import describe_error, finish_config, load_config
 from scenegen.config.schema import register_schemas
 from scenegen.errors import ConfigError, ScenegenError
+from scenegen.outputs.registry import CONFIG_SCHEMA
 from scenegen.paths import conf_dir
 from scenegen.pipeline.executor import RESUME_HINT
 from scenegen.pipeline.run import render_dataset
@@ -121,7 +122,8 @@ def check_printed_config(argv: list[str]) -> None:
     args = get_args_parser().parse_args(argv)
     if args.cfg is None or args.multirun:
         return
-    load_config([o for o in args.overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/", "hydra="))])
+    overrides = [o for o in args.overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/", "hydra="))]
+    load_config(overrides, CONFIG_SCHEMA)
 
 
 def sweep_output_dir(output_dir: str, job_overrides: list[str], job_num: int) -> str:
@@ -142,7 +144,7 @@ def render(cfg: DictConfig) -> None:
     if hydra_cfg.mode == RunMode.MULTIRUN:
         cfg.output_dir = sweep_output_dir(cfg.output_dir, list(hydra_cfg.overrides.task), hydra_cfg.job.num)
     try:
-        out = render_dataset(finish_config(cfg), progress=False)
+        out = render_dataset(finish_config(cfg, CONFIG_SCHEMA), progress=False)
     except ScenegenError as err:
         print(f"scenegen: error: {err}", file=sys.stderr)
         sys.exit(2)
@@ -161,7 +163,7 @@ def main(argv: list[str] | None = None, prog: str = "scenegen-hydra") -> int:
     except ScenegenError as err:
         print(f"scenegen: error: {err}", file=sys.stderr)
         return 2
-    register_schemas()
+    register_schemas(CONFIG_SCHEMA)
     for name in ("OpenGL.acceleratesupport", "trimesh"):  # Hydra's logging shows their INFO and DEBUG lines
         logging.getLogger(name).setLevel(logging.WARNING)
     explain = "HYDRA_FULL_ERROR" not in os.environ  # a user who asked for Hydra's own traces gets them

@@ -29,9 +29,9 @@ DEFAULT_LIMITS = MeshLimits.of(load_config([]).objects)
 SMALL = ["render.width=160", "render.height=120", "num_scenes=4"]
 
 
-def small_config(tmp_path: Path, *overrides: str) -> Config:
-    """The default config at 160x120, 4 frames, writing under ``tmp_path``."""
-    return load_config([*SMALL, f"output_dir={tmp_path / 'out'}", *overrides])
+def small_config(tmp_path: Path, *overrides: str, schema: type[Config] = Config) -> Config:
+    """The default config (of ``schema``) at 160x120, 4 frames, writing under ``tmp_path``."""
+    return load_config([*SMALL, f"output_dir={tmp_path / 'out'}", *overrides], schema)
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -12,10 +12,11 @@ def render(args: argparse.Namespace) -> int:
     """``scenegen render``: the dataset of the composed config, or the config with ``--show-config``."""
     from scenegen.cli.hydra_args import read_override_file
     from scenegen.config.load import load_config, to_yaml
+    from scenegen.outputs.registry import CONFIG_SCHEMA
     from scenegen.pipeline.run import render_dataset
 
     from_file = read_override_file(args.overrides_file) if args.overrides_file else []
-    cfg = load_config([*from_file, *args.overrides])
+    cfg = load_config([*from_file, *args.overrides], CONFIG_SCHEMA)
     if args.show_config:
         print(to_yaml(cfg), end="")
         return 0
@@ -101,10 +102,11 @@ def balance(args: argparse.Namespace) -> int:
     from scenegen.assets.catalog import build_catalog
     from scenegen.assets.limits import MeshLimits
     from scenegen.config.load import load_config
+    from scenegen.outputs.registry import CONFIG_SCHEMA
     from scenegen.tools.balance import balance_weights, override_lines, real_class_counts
 
     real = real_class_counts(args.against)
-    cfg = load_config(args.overrides)
+    cfg = load_config(args.overrides, CONFIG_SCHEMA)
     catalog = build_catalog(list(cfg.objects.packs), list(cfg.objects.classes), MeshLimits.of(cfg.objects))
     low, high = cfg.scene.objects_per_scene
     synthetic = args.instances if args.instances is not None else cfg.num_scenes * (low + high) / 2
@@ -129,9 +131,10 @@ def pack_validate(args: argparse.Namespace) -> int:
     """``scenegen pack validate``: every problem of a pack, one line each on stderr; exit 2 when any."""
     from scenegen.assets.limits import MeshLimits
     from scenegen.config.load import load_config
+    from scenegen.outputs.registry import CONFIG_SCHEMA
     from scenegen.tools.packs import validate_pack
 
-    cfg = load_config(args.overrides)
+    cfg = load_config(args.overrides, CONFIG_SCHEMA)
     limits = MeshLimits.of(cfg.objects)
     if args.collision:
         from scenegen.scene.drop import cache_dir
@@ -151,9 +154,10 @@ def pack_list(args: argparse.Namespace) -> int:
     """``scenegen pack list``: the packs and classes the config sees."""
     from scenegen.assets.limits import MeshLimits
     from scenegen.config.load import load_config
+    from scenegen.outputs.registry import CONFIG_SCHEMA
     from scenegen.tools.packs import describe_packs
 
-    cfg = load_config(args.overrides)
+    cfg = load_config(args.overrides, CONFIG_SCHEMA)
     print("\n".join(describe_packs(list(cfg.objects.packs), MeshLimits.of(cfg.objects))))
     return 0
 

@@ -22,13 +22,14 @@ from scenegen.errors import ConfigError, shown
 from scenegen.paths import conf_dir
 
 
-def load_config(overrides: list[str]) -> Config:
-    """Compose ``conf/config.yaml`` with Hydra ``overrides``, validate it, return it as dataclasses.
+def load_config(overrides: list[str], schema: type[Config] = Config) -> Config:
+    """Compose ``conf/config.yaml`` with Hydra ``overrides``, validate it against ``schema`` (``Config``, or
+    the run's, with its outputs' own keys: ``outputs.registry.CONFIG_SCHEMA``), return it as dataclasses.
 
     Raises ConfigError with a one-line message naming the key on any problem.
     """
-    register_schemas()
-    cfg: Config = compose_config("config", Config, overrides)
+    register_schemas(schema)
+    cfg: Config = compose_config("config", schema, overrides)
     return cfg
 
 
@@ -121,14 +122,16 @@ def describe_error(err: BaseException) -> str:
     return first_line or type(err).__name__
 
 
-def config_from_data(data: Any) -> Config:
-    """A config stored as plain data (``to_container``'s, in ``dataset.json``), validated as a composed one is;
-    ScenegenError naming the key. Interpolations (``${...}``) are refused: stored configs are resolved."""
+def config_from_data(data: Any, schema: type[Config] = Config) -> Config:
+    """A config stored as plain data (``to_container``'s, in ``dataset.json``), validated against ``schema`` as
+    a composed one is; ScenegenError naming the key. Interpolations (``${...}``) are refused: stored configs
+    are resolved."""
     if not isinstance(data, dict):
         raise ConfigError(f"config: {shown(data)} is not a mapping of keys")
     _refuse_interpolations(data)
     try:
-        cfg: Config = finish_config(typing.cast(DictConfig, OmegaConf.merge(OmegaConf.structured(Config), data)))
+        merged = typing.cast(DictConfig, OmegaConf.merge(OmegaConf.structured(schema), data))
+        cfg: Config = finish_config(merged, schema)
         return cfg
     except OmegaConfBaseException as err:
         key = getattr(err, "full_key", None) or getattr(err.__cause__, "full_key", None)

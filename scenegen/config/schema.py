@@ -292,6 +292,7 @@ class Config:
     shard: ShardConfig = MISSING
 
 
-def register_schemas() -> None:
-    """Register ``Config`` as ``base_config``, the first entry of ``conf/config.yaml``'s defaults."""
-    ConfigStore.instance().store(name="base_config", node=Config)
+def register_schemas(schema: type[Config] = Config) -> None:
+    """Register ``schema`` (``Config`` or a subclass) as ``base_config``, the first entry of
+    ``conf/config.yaml``'s defaults."""
+    ConfigStore.instance().store(name="base_config", node=schema)

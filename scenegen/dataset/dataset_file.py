@@ -16,6 +16,7 @@ from scenegen.dataset import atomic
 from scenegen.dataset.inside import path_inside
 from scenegen.dataset.readback import BadValue, checked, read_json
 from scenegen.errors import ConfigError, DatasetError, shown
+from scenegen.outputs.registry import CONFIG_SCHEMA
 from scenegen.scene.frames import num_frames
 
 if TYPE_CHECKING:  # record.py imports this module
@@ -71,7 +72,7 @@ def read_dataset_file(folder: Path) -> DatasetFile:
     except ValueError as err:
         raise DatasetError(f"{path}: not a readable dataset file ({err})") from None
     try:
-        config = config_from_data(data["config"])
+        config = config_from_data(data["config"], CONFIG_SCHEMA)
     except ConfigError as err:
         raise DatasetError(f"{path}: {err}") from None
     if data["status"] not in STATUSES:

@@ -30,7 +30,8 @@ from scenegen.formats.bop_models import MM_PER_M, Model, model_mesh, record_obje
 from scenegen.geometry import world_to_camera_cv
 from scenegen.labels.masks import depth_millimetres
 from scenegen.labels.rle import decode_rle
-from scenegen.render.silhouette_pass import PosedModel, SilhouettePass
+from scenegen.render.posed_model import PosedModel
+from scenegen.render.silhouette_pass import SilhouettePass
 
 EMPTY_BOX = [-1, -1, -1, -1]
 DEPTH_SCALE = 1.0  # depth PNG units in millimetres

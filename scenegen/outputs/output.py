@@ -39,7 +39,10 @@ class FileOutput:
     count above 0; None: every frame has one). ``make(frame)`` is its content, encoded as its suffix says;
     None for the files the worker makes from a whole sequence (flow, tracks). ``sequences``: only in
     sequences (``sequence.frames`` > 1; the flag is refused without them), and ``in_sequence(frame, frames)``
-    says which frames of a sequence of ``frames`` have one (None: all)."""
+    says which frames of a sequence of ``frames`` have one (None: all). A flag that ``OutputConfig`` has not
+    is the output's own: the declaration gives its ``default`` (False, or a count) and the registry adds the
+    key to the config (``CONFIG_SCHEMA``); the defaults of ``OutputConfig``'s keys are in
+    ``conf/output/default.yaml``."""
 
     kind: str
     folder: str
@@ -49,6 +52,7 @@ class FileOutput:
     sequences: bool = False
     in_sequence: Callable[[int, int], bool] | None = None
     per_scene: bool = False
+    default: bool | int | None = None
 
     def wanted(self, cfg: Config, place: FramePlace) -> bool:
         """Whether the frame of ``cfg`` at ``place`` has a file of this kind."""

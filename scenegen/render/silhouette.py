@@ -15,8 +15,8 @@ import trimesh
 
 from scenegen.geometry import GL_TO_CV, image_extent
 from scenegen.labels.masks import disjoint_groups
+from scenegen.render.posed_model import PosedModel
 from scenegen.render.renderer import camera_for, decode_ids, id_color
-from scenegen.render.silhouette_pass import PosedModel
 
 CANVAS = 3  # canvas size in images per side, as bop_toolkit's calc_gt_info
 

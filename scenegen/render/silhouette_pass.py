@@ -7,29 +7,16 @@ starts no GL context.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import trimesh
 
 from scenegen.config.schema import RenderConfig
 from scenegen.render import backend
+from scenegen.render.posed_model import PosedModel
 
 if TYPE_CHECKING:
     from scenegen.render.silhouette import SilhouetteRenderer
-
-
-@dataclass(frozen=True)
-class PosedModel:
-    """One object: ``mesh`` (its model points, before ``scale``) at ``R @ (scale * p) + t`` in the OpenCV
-    camera (``R`` (3, 3), ``t`` (3,) metres); ``key`` names the mesh, uploaded once per key."""
-
-    key: str
-    mesh: trimesh.Trimesh
-    scale: float
-    R: np.ndarray
-    t: np.ndarray
 
 
 class SilhouettePass:

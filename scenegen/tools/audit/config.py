@@ -31,7 +31,7 @@ class AuditConfig:
 def load_audit_config(overrides: list[str]) -> AuditConfig:
     """Compose ``conf/audit.yaml`` with Hydra ``overrides``, validate it, return it as an AuditConfig.
 
-    Raises ScenegenError with a one-line message naming the key, as ``scenegen.config.schema.load_config`` does.
+    Raises ScenegenError with a one-line message naming the key, as ``scenegen.config.load.load_config`` does.
     """
     ConfigStore.instance().store(name="audit_schema", node=AuditConfig)
     return compose_config("audit", AuditConfig, overrides)
