@@ -61,8 +61,11 @@ class Asset:
 
     def check(self, resting: bool = True) -> None:
         """Compute now everything a render computes from this asset (mesh, size, bounding sphere, and with
-        ``resting`` its resting poses); ScenegenError naming the asset when any of it fails."""
-        extent = float(np.max(self.load_mesh().extents))
+        ``resting`` its resting poses); AssetError naming the asset (``where``) when the asset is at fault."""
+        try:
+            extent = float(np.max(self.load_mesh().extents))
+        except AssetError as err:  # the mesh file's problem (``mesh_file``), which names the file
+            raise AssetError(f"{err} (asset {self.id!r})") from None
         size = self.unit_scale * extent
         if not MIN_SIZE <= size <= MAX_SIZE:
             given = f"target_size {self.target_size:g}" if self.scale is None else f"scale {self.scale:g}"

@@ -75,8 +75,8 @@ def check_pack(root: Path, limits: MeshLimits, load_meshes: bool = True) -> tupl
         if problem is None and load_meshes:
             try:
                 _asset(entry, mesh_path, manifest, root.resolve(), limits).check()
-            except ScenegenError as err:
-                problem = str(err) if f"(asset {entry.id!r})" in str(err) else f"{err} (asset {entry.id!r})"
+            except ScenegenError as err:  # it names the asset
+                problem = str(err)
         if problem is not None:
             problems.append(problem)
             continue
