@@ -96,6 +96,20 @@ def test_package_graph_has_no_cycle():
     assert cycle is None, f"package import cycle:\n{shown}"
 
 
+# The rooms in the README's order: each imports only rooms before it (the leaves first, then the data path).
+LAYERS = ["errors", "paths", "geometry", "declarations", "config", "assets", "scene", "labels", "render", "outputs"]
+LAYERS += ["dataset", "formats", "pipeline", "tools", "hydra_app", "cli"]
+
+
+def test_packages_import_only_downwards_in_the_readme_order():
+    rooms = {p.stem for p in ROOT.iterdir() if p.suffix == ".py" or p.is_dir()} - {"__init__", "__pycache__"}
+    assert rooms == set(LAYERS), sorted(rooms ^ set(LAYERS))  # every room has its place
+    upwards = {edge: files for edge, files in package_graph().items() if LAYERS.index(edge[1]) > LAYERS.index(edge[0])}
+    assert not upwards, upwards
+    readme = (ROOT.parent / "README.md").read_text()
+    assert " -> ".join(LAYERS[4:]) in " ".join(readme.split()), "the README's order is not the test's"
+
+
 HEAVY = {"cv2", "trimesh", "scipy", "PIL", "hydra", "omegaconf", "pyrender", "OpenGL", "torch", "pybullet", "coacd"}
 HEAVY |= {"matplotlib", "yaml", "ray"}
 
