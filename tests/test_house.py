@@ -185,7 +185,7 @@ def write_toy(job: ExportJob) -> Path:
 
 
 def depth_problem(output):
-    return None if output["depth_png"] else "toy_depth needs output.depth_png=true"
+    return None if output.depth_png else "toy_depth needs output.depth_png=true"
 
 
 EXPORTS = (Export("toy", write_toy), Export("toy_depth", write_toy, needs=depth_problem))

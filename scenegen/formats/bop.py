@@ -29,13 +29,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from scenegen.assets.catalog import build_catalog
 from scenegen.assets.limits import MeshLimits
-from scenegen.config.schema import Config
+from scenegen.config.schema import Config, OutputConfig
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import FrameRecord, encode_png, file_path, frame_name, image_suffix
@@ -49,13 +48,13 @@ SPLIT = "train_pbr"
 SCENE_SIZE = 1000  # images per scene, as BOP's PBR training sets
 
 
-def bop_problem(output: dict[str, Any]) -> str | None:
+def bop_problem(output: OutputConfig) -> str | None:
     """What a run's ``output`` config lacks for a BOP export, in one line; None when nothing."""
-    if not (output["depth_png"] or output["depth_npy"]):
+    if not (output.depth_png or output.depth_npy):
         return "bop needs the run's depth images: render with output.depth_png=true (or output.depth_npy=true)"
-    if not output["amodal"]:
+    if not output.amodal:
         return "bop needs the unoccluded silhouettes: render with output.amodal=true"
-    if not output["instance_masks"]:
+    if not output.instance_masks:
         return "bop needs the instance masks: render with output.instance_masks=true"
     return None
 

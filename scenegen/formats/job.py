@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from scenegen.config.schema import Config
+from scenegen.config.schema import Config, OutputConfig
 from scenegen.dataset.dataset_file import Category
 from scenegen.dataset.record import FrameRecord
 from scenegen.formats.split import Split
@@ -58,11 +57,11 @@ class ExportLink:
 @dataclass(frozen=True)
 class Export:
     """One export: its ``name`` (``output.formats``, ``--format``), ``write(job)`` returning the main file or
-    folder written, ``needs(output)`` saying in one line what the run's ``output`` config (a plain dict)
+    folder written, ``needs(output)`` saying in one line what the run's ``output`` config (``OutputConfig``)
     lacks for it (None when nothing), and, for an export whose folder (named ``name``) holds hard links to
     the dataset's files (copies with ``--copy``), ``links(record)``: the links it makes for that frame."""
 
     name: str
     write: Callable[[ExportJob], Path]
-    needs: Callable[[dict[str, Any]], str | None] | None = None
+    needs: Callable[[OutputConfig], str | None] | None = None
     links: Callable[[FrameRecord], Iterator[ExportLink]] | None = None

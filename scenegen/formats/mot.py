@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from scenegen.config.schema import OutputConfig
 from scenegen.dataset import atomic
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.record import FrameRecord, ObjectLabel, file_path, image_suffix
@@ -29,9 +30,9 @@ from scenegen.formats.youtube_vis import videos_of
 MOT_CLASS = 1  # MOT17's pedestrian: the one class MOTChallenge's evaluation counts
 
 
-def mot_problem(output: dict[str, Any]) -> str | None:
+def mot_problem(output: OutputConfig) -> str | None:
     """What a run's ``output`` config lacks for a MOT export, in one line; None when nothing."""
-    if not output["amodal"]:
+    if not output.amodal:
         return "mot needs the unoccluded boxes: render with output.amodal=true"
     return None
 

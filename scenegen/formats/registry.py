@@ -7,8 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scenegen.config.load import to_container
-from scenegen.config.schema import Config
+from scenegen.config.schema import Config, OutputConfig
 from scenegen.dataset.dataset_file import DatasetFile, read_dataset_file
 from scenegen.dataset.inside import refuse_links
 from scenegen.dataset.lock import hold_lock
@@ -35,12 +34,12 @@ BUILT_IN = ("coco", "yolo", "bop", "youtube_vis", "mot")  # their order: the ord
 FORMATS: dict[str, Export] = discover_exports()
 
 # name -> what the format needs of the run's ``output`` config: the problem in one line, or None
-NEEDS: dict[str, Callable[[dict[str, Any]], str | None]] = {e.name: e.needs for e in FORMATS.values() if e.needs}
+NEEDS: dict[str, Callable[[OutputConfig], str | None]] = {e.name: e.needs for e in FORMATS.values() if e.needs}
 
 LINKS_IMAGES: list[str] = [e.name for e in FORMATS.values() if e.links]  # their folders: hard links
 
 
-def check_formats(names: list[str], output: dict[str, Any], where: str = "config: output.formats") -> None:
+def check_formats(names: list[str], output: OutputConfig, where: str = "config: output.formats") -> None:
     """Raise ScenegenError when a format of ``names`` is unknown, or needs an output ``output`` does not make."""
     unknown = [name for name in names if name not in FORMATS]
     if unknown:
@@ -76,7 +75,7 @@ def export_dataset(
     An incomplete dataset (its run not finished, or a frame of its scenes without a record) is refused,
     naming what is missing; with ``partial`` the scenes whose frames are all there are exported."""
     dataset = read_dataset_file(dataset_dir)
-    check_formats(names, to_container(dataset.config)["output"], where="--format")
+    check_formats(names, dataset.config.output, where="--format")
     if val_fraction is not None and not 0.0 <= val_fraction <= 1.0:
         raise ConfigError(f"--val-fraction {val_fraction} must be in [0, 1]")
     frames, left_out = _complete_scenes(dataset, partial)

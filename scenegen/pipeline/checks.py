@@ -64,7 +64,7 @@ def check_settings(cfg: Config) -> None:
         raise ConfigError(
             f"config: render.backend={backend} needs {missing}, which is not installed; see scenegen doctor"
         )
-    check_formats([str(name) for name in cfg.output.formats], to_container(cfg)["output"])
+    check_formats([str(name) for name in cfg.output.formats], cfg.output)
     for group in (cfg.background, cfg.materials):  # every header read, no pixel decoded
         if group.image_dir:
             key = "background.image_dir" if group is cfg.background else "materials.image_dir"
