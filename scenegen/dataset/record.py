@@ -383,13 +383,18 @@ def _at_least(value: float, low: float, key: str) -> None:
         raise BadValue(key, f"{shown(value)} is below {low}")
 
 
+def listed_records(out: Path) -> list[tuple[Path, int | None]]:
+    """Every ``.json`` file in ``out/labels``, by name, with the frame its name gives (None: no frame number)."""
+    return [(path, int(path.stem) if path.stem.isdigit() else None) for path in sorted((out / "labels").glob("*.json"))]
+
+
 def record_indices(out: Path) -> list[int]:
     """The frames of the records in ``out/labels``, sorted; ScenegenError on a file there not named as one."""
     indices = []
-    for path in (out / "labels").glob("*.json"):
-        if not path.stem.isdigit():
+    for path, index in listed_records(out):
+        if index is None:
             raise DatasetError(f"{path}: not a frame record (its name is not a frame number)")
-        indices.append(int(path.stem))
+        indices.append(index)
     return sorted(indices)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from scenegen.dataset.atomic import link_or_copy
 from scenegen.dataset.dataset_file import DatasetFile
 from scenegen.dataset.inside import path_inside
-from scenegen.dataset.record import FileEntry, FrameRecord, file_path, file_sha256, read_record
+from scenegen.dataset.record import FileEntry, FrameRecord, file_path, file_sha256, listed_records, read_record
 from scenegen.errors import ExportError, ScenegenError
 from scenegen.formats.job import ExportLink
 
@@ -40,8 +40,8 @@ def export_links(folder: Path, record: FrameRecord) -> Iterator[ExportLink]:
 def readable_records(folder: Path, dataset: DatasetFile | None = None) -> Iterator[FrameRecord]:
     """The frame records in ``folder/labels`` that read (and agree with ``dataset``, when given: ``scenegen
     verify`` names the others), in frame order."""
-    for path in sorted((folder / "labels").glob("*.json")):
-        if path.stem.isdigit() and path.is_file():  # not a FIFO, which would block the read
+    for path, index in listed_records(folder):
+        if index is not None and path.is_file():  # not a FIFO, which would block the read
             try:
                 yield read_record(path_inside(folder, f"labels/{path.name}", folder), dataset)
             except ScenegenError:

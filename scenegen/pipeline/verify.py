@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from scenegen.dataset.dataset_file import read_dataset_file
-from scenegen.dataset.record import frame_problems, read_record, record_file, record_path
+from scenegen.dataset.record import frame_problems, listed_records, read_record, record_file, record_path
 from scenegen.errors import ScenegenError
 from scenegen.formats.links import link_problems, readable_records
 from scenegen.scene.frames import in_shard, shard_frames
@@ -32,11 +32,11 @@ def verify_dataset(folder: Path, report: Callable[[str], None]) -> tuple[int, st
     if dataset.status != "complete":
         problem(f"{dataset.path}: status {dataset.status!r}, not complete; rerun its command")
     present = set()
-    for path in sorted((folder / "labels").glob("*.json")):
-        if not path.stem.isdigit():
+    for path, index in listed_records(folder):
+        if index is None:
             problem(f"{path}: not a frame record (its name is not a frame number)")
             continue
-        present.add(int(path.stem))
+        present.add(index)
     expected = shard_frames(dataset.config)
     frames = files = 0
     damaged: set[int] = set()  # frames whose own files are wrong: their exports' links are not checked too
