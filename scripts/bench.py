@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -158,7 +157,7 @@ def child_pipeline(args: list[str], frames: int, views: int = 1) -> dict:
     out = render_dataset(cfg, progress=False)
     seconds = time.perf_counter() - start
     timings = json.loads((out / "dataset.json").read_text())["timings"]
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _rss_mb("VmHWM")
     return {"seconds": seconds, "stages": timings["ms_per_frame_by_stage"], "peak_mb": peak_mb}
 
 
@@ -310,9 +309,11 @@ def bench_video(frames: int, scratch: Path, repeats: int = 3) -> None:
     )
 
 
-def _rss_mb() -> float:
+def _rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory (``VmRSS``) or its peak (``VmHWM``), in MB. Not ``getrusage``'s
+    ``ru_maxrss``: a child keeps its parent's peak there, through fork and exec."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
