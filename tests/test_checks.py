@@ -7,12 +7,16 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from conftest import REPO, render_small
+from conftest import REPO, render_small, small_config
+from scenegen.assets.shapes import run_catalog
 from scenegen.cli import main
 from scenegen.config.schema import Backend, CameraMotion, DistractorShape, LightKind, TextureKind
 from scenegen.render.backend import BACKENDS
+from scenegen.scene.placement import choose_asset, drawable_assets
+from scenegen.scene.sampler import class_probabilities
 from scenegen.scene.textures import TEXTURE_KINDS
 from scenegen.scene.trajectory import CAMERA_MOTIONS
 
@@ -154,3 +158,18 @@ def test_a_full_disk_is_one_line_with_the_resume_hint_and_the_rerun_completes(tm
     assert "cannot write" in lines[0] and "run the same command to resume" in lines[0]
     assert render_small(out, "executor.workers=" + str(workers), scenes=3).returncode == 0
     assert json.loads((out / "dataset.json").read_text())["status"] == "complete"
+
+
+def test_the_checks_load_exactly_the_assets_and_variants_a_frame_can_draw(tmp_path):
+    """No GL: ``drawable_assets``, what the checks load, is the set ``choose_asset`` draws from (20000 draws
+    reach every one of them): every shape-family variant of a class of weight above 0, and nothing of a class
+    of weight 0 (mug) nor the built-in meshes that a variant pool replaces."""
+    cfg = small_config(tmp_path, "+objects.class_weights={mug:0,ball:3}")
+    catalog = run_catalog(cfg.objects, cfg.seed, cfg.cache_dir)
+    probs = class_probabilities(catalog, cfg)
+    rng = np.random.default_rng(0)
+    drawn = {choose_asset(rng, catalog, probs).id for _ in range(20000)}
+    drawable = [asset.id for asset in drawable_assets(catalog, probs)]
+    assert sorted(drawable) == sorted(drawn) and len(drawable) == len(set(drawable))
+    variants = [v.id for name, pool in catalog.variants.items() if name != "mug" for v in pool]
+    assert sorted(drawable) == sorted(variants) and len(variants) == cfg.objects.shape_pool * (len(catalog.classes) - 1)

@@ -12,10 +12,11 @@ import pytest
 import trimesh
 import yaml
 
-from conftest import DEFAULT_LIMITS, REPO, pip_install_target, render_small, run_cli, run_main
+from conftest import DEFAULT_LIMITS, REPO, pip_install_target, render_small, run_cli, run_main, small_config
 from scenegen.assets.catalog import build_catalog
 from scenegen.assets.packs import check_pack
 from scenegen.errors import ScenegenError
+from scenegen.pipeline.checks import check_run
 
 EXAMPLE = REPO / "examples" / "scenegen-example-pack"
 
@@ -221,6 +222,23 @@ def test_a_bad_mesh_stops_the_run_before_anything_is_written(tmp_path):
     out = tmp_path / "out"
     result = render_small(out, f"objects.packs=[{pack}]", "+objects.class_weights={broken:0.001}", scenes=5)
     assert result.returncode == 2 and "bad.ply" in result.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("weight", [0.001, 0])
+def test_the_checks_stop_on_a_bad_mesh_a_frame_can_draw_and_only_on_such_a_one(tmp_path, weight):
+    """No GL: a bad mesh of a class a frame can draw (weight 0.001) stops the run's checks, naming the file;
+    one of a class of weight 0, which no frame draws, is not loaded."""
+    pack = write_pack(
+        tmp_path / "mixed", [box_asset(), box_asset(id="broken", **{"class": "broken"}, mesh="meshes/bad.ply")]
+    )
+    (pack / "meshes" / "bad.ply").write_bytes(b"ply\nformat ascii 1.0\nelement vertex 3\nend_header\n1 2\n")
+    cfg = small_config(tmp_path, f"objects.packs=[{pack}]", f"+objects.class_weights={{broken:{weight}}}")
+    if weight:
+        with pytest.raises(ScenegenError, match="bad.ply"):
+            check_run(cfg)
+    else:
+        catalog, out = check_run(cfg)
+        assert sorted(catalog.classes) == ["broken", "widget"] and not out.exists()
 
 
 @pytest.mark.parametrize("suffix", ["obj", "ply", "stl", "glb", "gltf", "off"])

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_main
+from scenegen.pipeline.ray_executor import ANSWER_SECONDS, check_ray
 
 pytest.importorskip("ray")
 
@@ -51,10 +53,35 @@ def test_a_bad_ray_address_is_one_line_before_anything_is_written(tmp_path, addr
     assert not out.exists()
 
 
+def test_a_port_that_speaks_another_protocol_is_refused_at_once_before_anything_is_written(tmp_path):
+    """A server that answers, but not as Ray's head (gRPC) does: one line naming ray.address, no waiting."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+
+        def answer() -> None:
+            connection, _ = server.accept()
+            with connection:
+                connection.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+                connection.recv(64)
+
+        thread = threading.Thread(target=answer)
+        thread.start()
+        start = time.monotonic()
+        code, _, stderr = run_main(
+            "render", "executor=ray", f"ray.address=127.0.0.1:{port}", f"output_dir={tmp_path / 'out'}"
+        )
+        thread.join()
+    lines = stderr.strip().splitlines()
+    assert code == 2 and len(lines) == 1, stderr
+    assert f"ray.address=127.0.0.1:{port}: no Ray cluster answers there" in lines[0], stderr
+    assert time.monotonic() - start < ANSWER_SECONDS  # told from a silent port by its answer, not a timeout
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_joining_an_address_where_no_ray_answers_gives_up_in_one_line(tmp_path):
     """A port that accepts connections and never answers (no Ray there): Ray alone waits minutes; scenegen
-    gives up within a bounded time, with one line naming ray.address."""
+    gives up within a bounded time, with one line naming ray.address, before anything is written."""
     with socket.create_server(("0.0.0.0", 0)) as silent:  # the kernel accepts; nobody ever answers
         port = silent.getsockname()[1]
         result = subprocess.run(
@@ -67,6 +94,7 @@ def test_joining_an_address_where_no_ray_answers_gives_up_in_one_line(tmp_path):
     lines = [line for line in result.stderr.splitlines() if line.startswith("scenegen:")]
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert len(lines) == 1 and f"ray.address=127.0.0.1:{port}: no Ray cluster answers there" in lines[0], lines
+    assert not (tmp_path / "out").exists()  # refused by the checks, before dataset.json
 
 
 @pytest.fixture
@@ -187,3 +215,24 @@ def test_a_dead_ray_actor_is_one_line_with_the_resume_hint(tmp_path, ray_tmpdir)
         "scenegen: error: a Ray worker died (ActorDiedError); finished frames are kept: run the same command to resume"
     ], stderr
     wait_until_gone(ray_tmpdir, 10)
+
+
+@pytest.mark.slow
+def test_a_real_ray_head_passes_the_address_check_and_the_run_joins_it(tmp_path, ray_tmpdir):
+    """``ray start --head`` (token authentication off, as on a cluster without it): ``check_ray`` accepts its
+    address at once, and a render joins it."""
+    port = free_port()
+    env = {**os.environ, "RAY_TMPDIR": ray_tmpdir, "RAY_AUTH_MODE": "disabled"}
+    ray = Path(sys.executable).with_name("ray")
+    head = [str(ray), "start", "--head", f"--port={port}", "--num-cpus=1", "--include-dashboard=false"]
+    started = subprocess.run([*head, f"--temp-dir={ray_tmpdir}"], capture_output=True, text=True, env=env, timeout=120)
+    assert started.returncode == 0, started.stderr
+    start = time.monotonic()
+    check_ray(f"127.0.0.1:{port}")
+    assert time.monotonic() - start < ANSWER_SECONDS
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "scenegen.cli", "render", "render.width=64", "render.height=48", "num_scenes=2"]
+    command += ["executor=ray", "executor.workers=1", f"ray.address=127.0.0.1:{port}", f"output_dir={out}"]
+    result = subprocess.run([*command, "--no-progress"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert records(out) == 2

@@ -5,7 +5,9 @@ descriptions), and the same bytes however the scenes are split (workers, shards,
 from __future__ import annotations
 
 import configparser
+import errno
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -13,7 +15,8 @@ import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
 
-from conftest import render_small, run_cli, small_config
+from conftest import render_small, run_cli, run_main, small_config, tree
+from scenegen.dataset.atomic import link_or_copy
 from scenegen.scene.frames import sample_frames
 from scenegen.scene.motion import object_sphere
 from scenegen.scene.placement import beyond_near_plane
@@ -246,8 +249,13 @@ def test_youtube_vis_export_read_from_its_format(sequence_dataset):
 def test_mot_export_read_from_its_format(sequence_dataset):
     """MOTChallenge: seqinfo.ini, img1/000001.png..., gt/gt.txt lines ``frame, id, left, top, width, height,
     conf, class, visibility``, frame numbers and box coordinates 1-based."""
+    check_mot_sequences(sequence_dataset, [0, 1])
+
+
+def check_mot_sequences(sequence_dataset: Path, scenes: list[int]) -> None:
+    """The MOT sequences of ``scenes`` (4 frames each) read from their format, against the frame records."""
     found = records(sequence_dataset)
-    for scene in (0, 1):
+    for scene in scenes:
         folder = sequence_dataset / "mot" / f"{scene:06d}"
         info = configparser.ConfigParser()
         info.read(folder / "seqinfo.ini")
@@ -283,8 +291,12 @@ def test_mot_export_read_from_its_format(sequence_dataset):
 def test_mot_ground_truth_scores_itself_perfectly_with_trackeval(sequence_dataset, tmp_path):
     """TrackEval's MotChallenge2DBox, with its defaults (MOT17, class pedestrian), reads the export as the
     ground truth and its gt.txt files as a tracker's results: HOTA, MOTA and IDF1 are 1."""
+    check_trackeval_scores_itself(sequence_dataset / "mot", tmp_path)
+
+
+def check_trackeval_scores_itself(mot: Path, tmp_path: Path) -> None:
+    """TrackEval reads ``mot/`` as ground truth and as a tracker's results, and scores it perfectly."""
     trackeval = pytest.importorskip("trackeval", reason="TrackEval is in the test extra (pip install trackeval)")
-    mot = sequence_dataset / "mot"
     sequences = sorted(p.name for p in mot.iterdir())
     tracker = tmp_path / "trackers" / "itself" / "data"
     tracker.mkdir(parents=True)
@@ -309,6 +321,46 @@ def test_mot_ground_truth_scores_itself_perfectly_with_trackeval(sequence_datase
     assert combined["CLEAR"]["CLR_TP"] == lines > 0
     assert np.allclose(combined["HOTA"]["HOTA"], 1.0)
     assert combined["CLEAR"]["MOTA"] == pytest.approx(1.0) and combined["Identity"]["IDF1"] == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+def test_a_partial_mot_export_leaves_only_its_own_sequences(sequence_dataset, tmp_path):
+    """After the run's full MOT export, a ``--partial`` one that leaves scene 1 out (a record missing): mot/
+    holds scene 0's sequence alone, which reads as before and which TrackEval scores; what a crashed export
+    left beside it (``.mot.tmp``) is gone."""
+    out = Path(shutil.copytree(sequence_dataset, tmp_path / "out"))
+    assert sorted(p.name for p in (out / "mot").iterdir()) == ["000000", "000001"]
+    (out / ".mot.tmp" / "000007" / "gt").mkdir(parents=True)  # an export killed part way
+    (out / "labels" / "000005.json").unlink()
+    code, _, stderr = run_main("export", str(out), "--format", "mot", "--partial")
+    assert code == 0 and "left out 1 of its 2 scenes: 1" in stderr, stderr
+    assert sorted(p.name for p in (out / "mot").iterdir()) == ["000000"]
+    assert not list(out.glob(".mot*"))
+    check_mot_sequences(out, [0])
+    check_trackeval_scores_itself(out / "mot", tmp_path)
+
+
+@pytest.mark.slow
+def test_a_mot_export_failing_part_way_leaves_the_earlier_one_as_it_was(sequence_dataset, tmp_path, monkeypatch):
+    """A write failing in the middle of the export (the third image link: disk full): the earlier mot/ is left
+    byte for byte, and nothing of the failed one."""
+    import scenegen.formats.mot as mot
+
+    out = Path(shutil.copytree(sequence_dataset, tmp_path / "out"))
+    before = tree(out)
+    links = []
+
+    def full_disk(source: Path, target: Path, copy: bool = False) -> None:
+        links.append(target)
+        if len(links) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        link_or_copy(source, target, copy)
+
+    monkeypatch.setattr(mot, "link_or_copy", full_disk)
+    code, _, stderr = run_main("export", str(out), "--format", "mot")
+    assert code == 2 and "No space left on device" in stderr, stderr
+    assert len(links) == 3 and links[0].parent.parent.parent == out / ".mot.tmp"  # built beside mot/
+    assert tree(out) == before
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """Crash-safe file writes: write to a temporary name in the same folder, sync it to disk, rename it, then
-sync the folder, so that after a crash or a power loss a file is either absent, the old one, or whole.
+sync the folder, so that after a crash or a power loss a file is either absent, the old one, or whole; a
+folder rewritten as a whole (``replaced_folder``) is built beside it and swapped in the same way.
 
 Writes never go through a symbolic link: a file whose folder's real path is not the path itself (a
 dataset's sub-folder linked elsewhere) is refused in one line, so callers pass real paths (resolved
@@ -12,6 +13,7 @@ import errno
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +93,43 @@ def link_or_copy(source: Path, target: Path, copy: bool = False) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def replaced_folder(path: Path) -> Iterator[Path]:
+    """An empty folder, the sibling ``.NAME.tmp`` of ``path``, in which to build what replaces the folder
+    ``path``: when the block ends, everything is synced and the new folder takes ``path``'s place (the old one
+    removed), so nothing of the old folder is left; if the block raises, the new folder is removed and ``path``
+    is left as it was. After a crash ``path`` is the old folder, the whole new one, or (between two renames)
+    absent; the siblings a crash leaves are removed by the next call (one writer at a time: the dataset's
+    lock)."""
+    refuse_linked_folder(path)
+    new, old = (path.with_name(f".{path.name}.{what}") for what in ("tmp", "old"))
+    try:
+        for leftover in (new, old):
+            _remove(leftover)
+        new.mkdir()
+    except OSError as err:
+        raise DatasetError(f"cannot write {new}: {err.strerror or err}") from None
+    try:
+        yield new
+    except BaseException:
+        _remove(new)
+        raise
+    try:
+        sync_all()  # the new folder on disk before its name says it is there
+        if path.is_symlink() or path.exists():
+            os.replace(path, old)
+        os.replace(new, path)
+        sync_folder(path.parent)
+        _remove(old)
+    except OSError as err:
+        raise DatasetError(f"cannot write {path}: {err.strerror or err}") from None
+
+
+def _remove(path: Path) -> None:
+    """Remove the folder ``path`` and all it holds (a link or file in its place: only that); nothing if absent."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)

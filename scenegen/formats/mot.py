@@ -69,26 +69,34 @@ def track_categories(frames: list[FrameRecord]) -> dict[str, dict[str, Any]]:
 
 def write_mot(dataset_dir: Path, records: Iterable[FrameRecord], copy: bool = False) -> Path:
     """Write ``mot/``, one sequence folder per scene, from one pass over ``records`` (in frame order); images
-    are hard links (copies with ``copy``); return the folder."""
+    are hard links (copies with ``copy``); return the folder. It is built beside the old ``mot/`` and then
+    replaces it (``atomic.replaced_folder``): it holds the sequences of ``records`` and nothing else (none of
+    an earlier export that this one leaves out), and a failure part way leaves the old one as it was."""
     root = Path(dataset_dir) / "mot"
+    with atomic.replaced_folder(root) as new:
+        _write_sequences(Path(dataset_dir), new, records, copy)
+    return root
+
+
+def _write_sequences(dataset_dir: Path, root: Path, records: Iterable[FrameRecord], copy: bool) -> None:
+    """One sequence folder per scene of ``records`` in the empty folder ``root``; files not synced."""
     for scene, frames in videos_of(records):
         lines, categories = gt_lines(frames), track_categories(frames)  # a record without labels stops here
         folder = root / f"{scene:06d}"
-        (folder / "gt").mkdir(parents=True, exist_ok=True)
-        (folder / "img1").mkdir(exist_ok=True)
+        (folder / "gt").mkdir(parents=True)
+        (folder / "img1").mkdir()
         ext = image_suffix(frames[0])  # one image format per run
         for number, frame in enumerate(frames, start=1):
-            link_or_copy(file_path(Path(dataset_dir), frame, "image"), folder / "img1" / f"{number:06d}{ext}", copy)
+            link_or_copy(file_path(dataset_dir, frame, "image"), folder / "img1" / f"{number:06d}{ext}", copy)
         times = [f["time"] for f in frames]
         rate = (len(frames) - 1) / (times[-1] - times[0]) if times[-1] > times[0] else 1.0
         info = (
             f"[Sequence]\nname={scene:06d}\nimDir=img1\nframeRate={rate:g}\nseqLength={len(frames)}\n"
             f"imWidth={frames[0]['width']}\nimHeight={frames[0]['height']}\nimExt={ext}\n"
         )
-        atomic.write_bytes(folder / "seqinfo.ini", info.encode())
-        atomic.write_bytes(folder / "gt" / "gt.txt", "".join(f"{line}\n" for line in lines).encode())
-        atomic.write_json(folder / "gt" / "categories.json", categories)
-    return root
+        atomic.write_bytes(folder / "seqinfo.ini", info.encode(), sync=False)  # synced by replaced_folder
+        atomic.write_bytes(folder / "gt" / "gt.txt", "".join(f"{line}\n" for line in lines).encode(), sync=False)
+        atomic.write_json(folder / "gt" / "categories.json", categories, sync=False)
 
 
 def _mot(job: ExportJob) -> Path:

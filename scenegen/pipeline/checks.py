@@ -3,9 +3,10 @@
 Loading already refused unknown keys, wrong types, names outside each choice (enums), values outside
 their bounds and non-finite numbers (``scenegen.config.load``). This module checks what needs more than
 one key or the world outside the config: camera clip planes, shards, the GL backend's libraries, EGL
-devices, the image folders (backgrounds, object textures), Ray, the drop layout's support, the packs with every
-mesh and its stable poses (and, for the drop layout, its collision shape, computed here once into the cache),
-classes and their weights, a first scene, and the output folder. Each problem is one ScenegenError line naming the key.
+devices, the image folders (backgrounds, object textures), Ray, the drop layout's support, classes and their
+weights, every mesh a frame can draw (each asset or shape-family variant of a class of weight above 0) and its
+stable poses (and, for the drop layout, its collision shape, computed here once into the cache), a first scene,
+and the output folder. Each problem is one ScenegenError line naming the key.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from scenegen.render.backend import choose_backend, library_missing
 from scenegen.scene.drop import cache_dir
 from scenegen.scene.frames import frames_per_scene, num_frames, sample_frames
 from scenegen.scene.images import check_images
+from scenegen.scene.placement import drawable_assets
 from scenegen.scene.sampler import class_probabilities
 
 
@@ -36,12 +38,10 @@ def check_run(cfg: Config) -> tuple[Catalog, Path]:
     """Check ``cfg`` and what it names; return the catalog of its packs and the resolved output folder."""
     check_settings(cfg)
     catalog = run_catalog(cfg.objects, cfg.seed, cfg.cache_dir)
-    for assets in [*catalog.assets_by_class.values(), *catalog.variants.values()]:
-        for asset in assets:  # as pack validate (resting poses only where objects rest): a bad one stops here
-            asset.check(resting=cfg.scene.layout == "tabletop")
-            if cfg.scene.layout == "drop":  # workers then read the shape from the cache, never compute it
-                collision_shape(asset, cfg.physics.collision, cache_dir(cfg))
-    class_probabilities(catalog, cfg)
+    for asset in drawable_assets(catalog, class_probabilities(catalog, cfg)):  # what a frame can draw
+        asset.check(resting=cfg.scene.layout == "tabletop")  # as pack validate: a bad one stops here
+        if cfg.scene.layout == "drop":  # workers then read the shape from the cache, never compute it
+            collision_shape(asset, cfg.physics.collision, cache_dir(cfg))
     sample_frames(cfg, catalog, 0)
     return catalog, check_output_dir(cfg)
 

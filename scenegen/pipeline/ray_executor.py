@@ -4,8 +4,9 @@ The run ends with scenegen, however scenegen ends: a local instance is shut down
 and SIGTERM included, which stop it as the process executor does), and after ``kill -9`` its ``ray_reaper``
 kills every process of it at once (actors and Ray's agents included), so nothing is written after scenegen.
 On a cluster, Ray ends the actors with their owner, the driver. An actor that dies (killed, out of memory) is one
-line with the resume hint. ``ray.address`` is checked before anything is written: its form, and that it
-accepts a connection within ``CONNECT_SECONDS``; joining the cluster then waits about half a minute at most.
+line with the resume hint. ``ray.address`` is checked before anything is written: its form, that it accepts a
+connection within ``CONNECT_SECONDS``, and that a gRPC server answers there, as Ray's head (GCS) and client server
+are (``answers_grpc``); joining the cluster then waits about half a minute at most.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from scenegen.pipeline.executor import Stats, failed_write, interrupt_on_sigterm
 from scenegen.pipeline.worker import FrameWorker
 
 CONNECT_SECONDS = 10.0  # the longest wait for ray.address to accept a connection
+ANSWER_SECONDS = 5.0  # then the longest wait for its gRPC server's first frame
+# HTTP/2's client connection preface (RFC 9113, 3.4): the magic, then an empty SETTINGS frame
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
 # Ray's own waits for a cluster's head (GCS) to answer, each attempt and how many: minutes by default
 RAY_WAITS = {"RAY_py_gcs_connect_timeout_s": "5", "RAY_gcs_server_port_wait_time_s": "2"}
 ADDRESS = re.compile(r"(ray://)?(?P<host>[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})")
@@ -39,7 +43,8 @@ ADDRESS_FORM = "HOST:PORT (a cluster's head) or ray://HOST:PORT (Ray's client); 
 
 def check_ray(address: str) -> None:
     """ScenegenError naming ``ray.address`` unless Ray is installed and ``address`` is empty or of the form
-    ``ADDRESS_FORM`` and accepts a TCP connection within ``CONNECT_SECONDS``."""
+    ``ADDRESS_FORM``, accepts a TCP connection within ``CONNECT_SECONDS`` and answers as a gRPC server does
+    (``answers_grpc``; not checked with ``RAY_USE_TLS``, whose handshake this does not make)."""
     if importlib.util.find_spec("ray") is None:
         raise ConfigError("config: executor=ray needs Ray: pip install 'ray>=2.40'")
     if not address:
@@ -51,12 +56,39 @@ def check_ray(address: str) -> None:
         raise ConfigError(f"config: ray.address={address} needs Ray's client: pip install 'ray[client]'")
     host = match["host"].strip("[]")
     try:
-        socket.create_connection((host, int(match["port"])), timeout=CONNECT_SECONDS).close()
+        connection = socket.create_connection((host, int(match["port"])), timeout=CONNECT_SECONDS)
     except OSError as err:
         reason = "no answer" if isinstance(err, TimeoutError) else (err.strerror or str(err))
         raise ConfigError(
             f"config: ray.address={address}: cannot connect within {CONNECT_SECONDS:g} s ({reason})"
         ) from None
+    with connection:
+        tls = os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true")
+        if not tls and not answers_grpc(connection):
+            raise ConfigError(
+                f"config: ray.address={address}: no Ray cluster answers there (no gRPC server answered"
+                f" within {ANSWER_SECONDS:g} s)"
+            )
+
+
+def answers_grpc(connection: socket.socket) -> bool:
+    """Whether the server at ``connection`` answers HTTP/2's client preface with a SETTINGS frame (its own
+    preface, RFC 9113 3.4) within ``ANSWER_SECONDS``, as a gRPC server, Ray's head among them, does at once; a
+    silent port or another protocol does not. Nothing else is sent: the connection is then closed."""
+    header = b""
+    deadline = time.monotonic() + ANSWER_SECONDS
+    try:
+        connection.settimeout(ANSWER_SECONDS)
+        connection.sendall(PREFACE)
+        while len(header) < 9:  # a frame header: length 3, type, flags, stream 4
+            connection.settimeout(max(deadline - time.monotonic(), 1e-3))
+            chunk = connection.recv(9 - len(header))
+            if not chunk:
+                break
+            header += chunk
+    except OSError:  # no answer in time, or the connection reset
+        return False
+    return len(header) == 9 and header[3] == 4 and not header[4] & 1 and not any(header[5:])
 
 
 def run_ray(cfg: Config, out: Path, todo: list[int], bar: tqdm, devices: list[int]) -> list[Stats]:

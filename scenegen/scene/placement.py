@@ -30,6 +30,17 @@ def choose_asset(rng: np.random.Generator, catalog: Catalog, probs: np.ndarray) 
     return pick(rng, variants) if variants else asset
 
 
+def drawable_assets(catalog: Catalog, probs: np.ndarray) -> list[Asset]:
+    """Every asset ``choose_asset`` can return with ``probs``: each asset (or, for one with a shape family, each
+    of its variants) of each class of probability above 0; a class of probability 0 is never drawn."""
+    drawable: list[Asset] = []
+    for name, p in zip(catalog.classes, probs, strict=True):
+        if p > 0:
+            for asset in catalog.assets_by_class[name]:
+                drawable += catalog.variants.get(asset.id) or (asset,)
+    return drawable
+
+
 def object_spec(
     instance_id: int, asset: Asset, pose: np.ndarray, scale: float, material: MaterialSpec | None
 ) -> ObjectSpec:
