@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -318,6 +319,22 @@ def test_bop_export_after_the_fact_with_truncated_objects(flying: Path) -> None:
     assert counts["truncated"] >= 3 and counts["objects"] > 20
     rgb = next((flying / "bop" / "train_pbr" / "000000" / "rgb").iterdir())
     assert rgb.stat().st_nlink == 1  # --copy: a copy, not a hard link to images/
+
+
+def test_a_partial_bop_export_holds_only_its_own_frames(tabletop: Path, tmp_path: Path) -> None:
+    """After the run's BOP export, a ``--partial`` one that leaves frame 3 out (its record missing): bop/ holds
+    the other frames alone (no image, depth or mask of frame 3 left from the earlier export), which read back
+    exactly; what a crashed export left beside it (``.bop.tmp``) is gone."""
+    out = Path(shutil.copytree(tabletop, tmp_path / "out"))
+    scene = out / "bop" / "train_pbr" / "000000"
+    assert {p.name for p in (scene / "rgb").iterdir()} >= {"000003.png"}
+    (out / ".bop.tmp" / "train_pbr").mkdir(parents=True)  # an export killed part way
+    (out / "labels" / "000003.json").unlink()
+    result = run_cli("export", str(out), "--format", "bop", "--partial")
+    assert result.returncode == 0 and "left out 1 of its 6 scenes: 3" in result.stderr, result.stderr
+    assert sorted(p.name for p in (scene / "rgb").iterdir()) == [f"{i:06d}.png" for i in (0, 1, 2, 4, 5)]
+    assert not [p for p in scene.rglob("000003*")] and not list(out.glob(".bop*"))
+    check_bop_dataset(out)  # every frame of bop/ against its record: frame 3 is in neither
 
 
 def test_models_are_the_assets_at_their_scales(tabletop: Path, flying: Path, catalog) -> None:

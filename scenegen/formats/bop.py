@@ -61,26 +61,29 @@ def bop_problem(output: OutputConfig) -> str | None:
 
 def write_bop(dataset_dir: Path, records: Iterable[FrameRecord], config: Config, copy: bool = False) -> Path:
     """Write ``bop/`` (see the module) from one pass over ``records`` (in frame order) of the run made with
-    ``config``; return it."""
+    ``config``; return it. It is built beside the old ``bop/`` and then replaces it (``atomic.replaced_folder``):
+    it holds the frames of ``records`` and nothing else (none of an earlier export that this one leaves out),
+    and a failure part way leaves the old one as it was."""
     dataset_dir = Path(dataset_dir)
-    out = dataset_dir / FOLDER
     objects = config.objects
     catalog = build_catalog(list(objects.packs), list(objects.classes), MeshLimits.of(objects))
     models: dict[tuple[str, float], Model] = {}
     silhouettes = SilhouettePass(config.render)
-    try:
-        scenes = itertools.groupby(records, key=lambda r: r["index"] // SCENE_SIZE)
-        for n, (scene_id, scene) in enumerate(scenes):
-            scene_records = list(scene)
-            if n == 0:  # the camera of every frame (one K per run)
-                write_camera(out, scene_records[0])
-            for record in scene_records:
-                add_models(models, record, catalog)
-            _write_scene(dataset_dir, out / SPLIT / frame_name(scene_id), scene_records, models, silhouettes, copy)
-    finally:
-        silhouettes.close()
-    write_models(out / "models", models)
-    return out
+    with atomic.replaced_folder(dataset_dir / FOLDER) as out:
+        try:
+            scenes = itertools.groupby(records, key=lambda r: r["index"] // SCENE_SIZE)
+            for n, (scene_id, scene) in enumerate(scenes):
+                scene_records = list(scene)
+                if n == 0:  # the camera of every frame (one K per run)
+                    write_camera(out, scene_records[0])
+                for record in scene_records:
+                    add_models(models, record, catalog)
+                folder = out / SPLIT / frame_name(scene_id)
+                _write_scene(dataset_dir, folder, scene_records, models, silhouettes, copy)
+        finally:
+            silhouettes.close()
+        write_models(out / "models", models)
+    return dataset_dir / FOLDER
 
 
 def _write_scene(
@@ -106,16 +109,16 @@ def _write_scene(
         if "depth_png" in record["files"]:
             link_or_copy(file_path(dataset_dir, record, "depth_png"), folder / "depth" / f"{name}.png", copy)
         else:
-            atomic.write_bytes(folder / "depth" / f"{name}.png", encode_png(depth))
+            atomic.write_bytes(folder / "depth" / f"{name}.png", encode_png(depth), sync=False)
         for gt_id, (whole, visible) in enumerate(masks):
             for sub, mask in (("mask", whole), ("mask_visib", visible)):
                 png = encode_png(mask.astype(np.uint8) * 255)
-                atomic.write_bytes(folder / sub / f"{name}_{frame_name(gt_id)}.png", png)
+                atomic.write_bytes(folder / sub / f"{name}_{frame_name(gt_id)}.png", png, sync=False)
         key = str(im_id)
         scene_camera[key], scene_gt[key], scene_gt_info[key] = scene_camera_entry(record), gt, info
-    atomic.write_json(folder / "scene_camera.json", scene_camera)
-    atomic.write_json(folder / "scene_gt.json", scene_gt)
-    atomic.write_json(folder / "scene_gt_info.json", scene_gt_info)
+    atomic.write_json(folder / "scene_camera.json", scene_camera, sync=False)
+    atomic.write_json(folder / "scene_gt.json", scene_gt, sync=False)
+    atomic.write_json(folder / "scene_gt_info.json", scene_gt_info, sync=False)
 
 
 def _bop(job: ExportJob) -> Path:

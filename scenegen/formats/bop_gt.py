@@ -47,11 +47,12 @@ def bop_K(K: Any) -> np.ndarray:
 
 
 def write_camera(out: Path, record: FrameRecord) -> None:
-    """``camera.json`` from a frame record (one K for the run), in BOP's pixel convention."""
+    """``camera.json`` from a frame record (one K for the run), in BOP's pixel convention; not synced (the export
+    is, as a whole)."""
     out.mkdir(parents=True, exist_ok=True)
     K = bop_K(record["spec"]["camera"]["K"])
     camera = {"cx": K[0, 2], "cy": K[1, 2], "depth_scale": DEPTH_SCALE, "fx": K[0, 0], "fy": K[1, 1]}
-    atomic.write_json(out / "camera.json", {**camera, "height": record["height"], "width": record["width"]})
+    atomic.write_json(out / "camera.json", {**camera, "height": record["height"], "width": record["width"]}, sync=False)
 
 
 def bop_box(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[int]:

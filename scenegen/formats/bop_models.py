@@ -126,13 +126,14 @@ def model_mesh(model: Model) -> trimesh.Trimesh:
 
 
 def write_models(folder: Path, models: dict[tuple[str, float], Model]) -> None:
-    """``models/``: one PLY per model, ``models_info.json`` and ``models_scenegen.json``."""
+    """``models/``: one PLY per model, ``models_info.json`` and ``models_scenegen.json``; not synced (the export
+    is, as a whole)."""
     folder.mkdir(parents=True, exist_ok=True)
     info, source = {}, {}
     for model in sorted(models.values(), key=lambda m: m.obj_id):
         comment = f"scenegen asset {model.asset_id} at scale {model.scale!r}, millimetres, origin at the box centre"
         ply = ply_text(model.vertices, model.faces, comment)
-        atomic.write_bytes(folder / f"obj_{model.obj_id:06d}.ply", ply.encode())
+        atomic.write_bytes(folder / f"obj_{model.obj_id:06d}.ply", ply.encode(), sync=False)
         info[str(model.obj_id)] = model_info(model.vertices)
         source[str(model.obj_id)] = {
             "asset_id": model.asset_id,
@@ -140,8 +141,8 @@ def write_models(folder: Path, models: dict[tuple[str, float], Model]) -> None:
             "category_id": model.category_id,
             "scale": model.scale,
         }
-    atomic.write_json(folder / "models_info.json", info)
-    atomic.write_json(folder / "models_scenegen.json", source)
+    atomic.write_json(folder / "models_info.json", info, sync=False)
+    atomic.write_json(folder / "models_scenegen.json", source, sync=False)
 
 
 def models_note(bop_folder: Path) -> str | None:
