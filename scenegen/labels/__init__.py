@@ -1,1 +1,2 @@
-"""Label math, numpy only: masks, boxes, RLE, geometry and projection, normals, per-object annotations."""
+"""Label math, numpy only and testable without GL: masks, boxes, RLE, normals, per-object annotations of a
+rendered frame, exact optical flow, its occlusion and point tracks."""
