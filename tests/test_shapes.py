@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import subprocess
 import sys
 
@@ -232,15 +234,35 @@ def test_resting_poses_are_kept_on_disk_and_a_damaged_file_is_computed_again(tmp
     path = pose_path(tmp_path.resolve(), asset.load_mesh())
     stored = np.load(path)
     np.testing.assert_array_equal(stored["transforms"], poses.transforms)
-    bent = poses.transforms.copy()
+    bent, lifted = poses.transforms.copy(), poses.transforms.copy()
     bent[0, :3, :3] *= 2  # not a rotation
-    for damage in (b"not a zip file", None):
-        if damage is None:
-            np.savez(path, transforms=bent, probabilities=poses.probabilities, radii=poses.radii)
+    lifted[-1, 2, 3] += 0.01  # a rigid pose that would float the mug 1 cm above the support
+    elsewhere = tmp_path / "elsewhere.npz"
+    np.savez(elsewhere, transforms=poses.transforms, probabilities=poses.probabilities, radii=poses.radii)
+
+    def timed_out(*_):
+        raise TimeoutError("reading the pose cache blocked")
+
+    for damage in ("not a zip file", "bent", "lifted", "fifo", "link"):
+        path.unlink()
+        if damage in ("bent", "lifted"):
+            transforms = bent if damage == "bent" else lifted
+            np.savez(path, transforms=transforms, probabilities=poses.probabilities, radii=poses.radii)
+        elif damage == "fifo":
+            os.mkfifo(path)  # never to be waited on
+        elif damage == "link":
+            path.symlink_to(elsewhere)  # sound poses, but a cache file is read only as itself
         else:
-            path.write_bytes(damage)
+            path.write_bytes(damage.encode())
         fresh = run_catalog(cfg.objects, cfg.seed, cfg.cache_dir).variants["mug"][0]
-        np.testing.assert_array_equal(fresh.resting_poses.transforms, poses.transforms)
+        previous = signal.signal(signal.SIGALRM, timed_out)
+        signal.alarm(60)
+        try:
+            np.testing.assert_array_equal(fresh.resting_poses.transforms, poses.transforms)
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+        assert path.is_file() and not path.is_symlink(), damage
         np.testing.assert_array_equal(np.load(path)["transforms"], poses.transforms)  # written again
 
 

@@ -113,7 +113,7 @@ class Asset:
         if self.pose_cache is None:
             return self._stable_poses()
         path = pose_path(self.pose_cache, self.load_mesh())
-        cached = read_poses(path)
+        cached = read_poses(path, self.load_mesh())
         if cached is not None:
             return RestingPoses(*cached)
         poses = self._stable_poses()

@@ -27,7 +27,6 @@ import atexit
 import hashlib
 import os
 import shutil
-import stat
 import sys
 import tempfile
 from dataclasses import asdict, astuple, dataclass
@@ -42,6 +41,7 @@ from scenegen.assets.asset import Asset
 from scenegen.assets.lathe import welded
 from scenegen.config.schema import CollisionConfig
 from scenegen.errors import AssetError
+from scenegen.files import read_regular
 
 ALGORITHM = 4  # bump when the shapes computed for the same mesh and parameters change
 _LOADED: dict[tuple, CollisionShape] = {}  # (asset, parameters, cache folder) -> shape, this process
@@ -181,21 +181,7 @@ def read_parts(path: Path, max_bytes: int) -> list[np.ndarray]:
     ValueError saying why when it is not a regular file (a link, a FIFO, a device), holds more than
     ``max_bytes``, or its checksum or numbers are wrong; OSError when it cannot be opened (FileNotFoundError:
     not there). Opening never blocks and never follows a link."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as err:
-        if os.path.islink(path):
-            raise ValueError("a symbolic link, not a regular file") from None
-        raise err
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("not a regular file")
-        if info.st_size > max_bytes:
-            raise ValueError(f"{info.st_size} bytes, over the {max_bytes} a shape can take")
-        data = file.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise ValueError(f"over the {max_bytes} bytes a shape can take")
+    data = read_regular(path, max_bytes, follow_links=False)
     first, _, body = data.decode("ascii").partition("\n")
     if first != f"{HEADER}{_checksum(path, body)}":
         raise ValueError("its checksum does not match its name and content (damaged or edited)")

@@ -3,8 +3,10 @@
 Finding a mesh's stable poses costs up to a tenth of a second (``stable.py``'s topple graph over its convex
 hull); a shape family's pool is many meshes, so a run keeps their poses where it keeps collision shapes, and
 every worker, and every later run with the same shapes, reads them. A file is written under a temporary name
-and renamed; one read back is used only when it holds what ``RestingPoses`` holds, of consistent sizes,
-finite, rigid transforms and non-negative probabilities; anything else is computed again (and rewritten).
+and renamed; one read back is used only when it is a regular file of bounded size (``files.read_regular``: a
+FIFO there is never waited on) holding what ``RestingPoses`` holds, of consistent sizes, finite, rigid
+transforms that rest the mesh on z = 0, the radii they give it, and non-negative probabilities; anything else is
+computed again (and rewritten).
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
+from scenegen.files import read_regular
+
 VERSION = 2  # bump when the poses computed for the same mesh change
 KEYS = ("transforms", "probabilities", "radii")
+MAX_BYTES = 16 << 20  # a pose file: 16 MB, about 100,000 poses
+TOLERANCE = 1e-6  # metres (of the unscaled mesh's units) a cached pose may put the mesh off z = 0
 
 
 def pose_path(cache_dir: Path, mesh: trimesh.Trimesh) -> Path:
@@ -32,11 +38,11 @@ def pose_path(cache_dir: Path, mesh: trimesh.Trimesh) -> Path:
     return Path(cache_dir) / "poses" / f"{digest.hexdigest()[:32]}.npz"
 
 
-def read_poses(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """``(transforms (n, 4, 4), probabilities (n,), radii (n,))`` from ``path``, or None when it is missing or
-    not a valid pose file."""
+def read_poses(path: Path, mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(transforms (n, 4, 4), probabilities (n,), radii (n,))`` of ``mesh`` from ``path``, or None when it is
+    missing or not a valid pose file of the mesh."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with np.load(io.BytesIO(read_regular(path, MAX_BYTES, follow_links=False)), allow_pickle=False) as data:
             if sorted(data.files) != sorted(KEYS):
                 return None
             transforms, probabilities, radii = (np.asarray(data[key], dtype=float) for key in KEYS)
@@ -50,6 +56,10 @@ def read_poses(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     rigid = np.allclose(rotations @ rotations.transpose(0, 2, 1), np.eye(3), atol=1e-6)
     rigid &= np.allclose(transforms[:, 3], [0.0, 0.0, 0.0, 1.0])
     if not rigid or (probabilities < 0).any() or probabilities.sum() <= 0 or (radii < 0).any():
+        return None
+    posed = mesh.vertices @ transforms[:, :3, :3].transpose(0, 2, 1) + transforms[:, None, :3, 3]  # (n, v, 3)
+    resting = np.abs(posed[:, :, 2].min(axis=1)) <= TOLERANCE
+    if not resting.all() or not np.allclose(np.linalg.norm(posed[:, :, :2], axis=2).max(axis=1), radii, atol=TOLERANCE):
         return None
     return transforms, probabilities, radii
 

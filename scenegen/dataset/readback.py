@@ -14,14 +14,13 @@ import dataclasses
 import functools
 import json
 import math
-import os
-import stat
 import types
 import typing
 from pathlib import Path
 from typing import Any
 
 from scenegen.errors import shown
+from scenegen.files import read_regular
 
 
 class BadValue(ValueError):
@@ -35,21 +34,9 @@ def read_json(path: Path, max_bytes: int) -> Any:
     """The JSON value in the regular file ``path``; ValueError (one line) when it is not a regular file, is
     larger than ``max_bytes``, or is not strict JSON (NaN, infinities and float overflow refused)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        data = read_regular(path, max_bytes)
     except OSError as err:
         raise ValueError(err.strerror or str(err)) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError("not a regular file")
-        if info.st_size > max_bytes:
-            raise ValueError(f"{info.st_size} bytes, more than the {max_bytes} allowed")
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        data = b"".join(chunks)
-    finally:
-        os.close(fd)
     try:
         return json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
