@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import pdist
 
-from conftest import render_small, run_cli
+from conftest import placed, render_small, run_cli, scene
 from scenegen.dataset.record import read_records
 from scenegen.formats.bop_gt import frame_gt as bop_frame
 from scenegen.formats.bop_models import Model
@@ -412,7 +412,7 @@ def test_a_hidden_instance_gets_the_toolkits_empty_boxes(tmp_path: Path) -> None
         "height": h,
         "files": {"instance_mask": {"path": "masks/000000.png"}, "depth_png": {"path": "depth/000000.png"}},
         "annotations": [annotation(1, hidden), annotation(2, ids == 2)],
-        "spec": {"objects": [{"instance_id": i, "asset_id": "box", "scale": 1.0} for i in (1, 2)]},
+        "spec": scene([placed(i, "box", (0.0, 0.0, 0.0)) for i in (1, 2)], (0, -1, 1), (0, 0, 0)).to_dict(),
     }
     model = Model(1, "box", "box", 1, 1.0, np.zeros((3, 3)), np.array([[0, 1, 2]]), np.zeros(3))
     _, info, _, _ = bop_frame(tmp_path, record, {("box", 1.0): model}, None)

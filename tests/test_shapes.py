@@ -26,6 +26,7 @@ from scenegen.config.load import load_config
 from scenegen.errors import ScenegenError
 from scenegen.formats.bop_models import record_model_mesh
 from scenegen.scene.sampler import sample_scene
+from scenegen.scene.spec import ObjectSpec
 
 SECTIONS = 64
 
@@ -151,10 +152,14 @@ def test_wrong_parameters_are_refused_by_name(catalog):
     for bad in (5.0, float("nan"), "0.04", True):  # outside the span, not a number
         with pytest.raises(ValueError, match="mug radius"):
             build("mug", {**base, "radius": bad})
-    record = {"asset_id": "mug@00000000", "shape": {"family": "mug", "params": {**base, "wall": -1.0}}}
+
+    def spec_object(asset_id: str, params: dict) -> ObjectSpec:
+        return ObjectSpec(1, asset_id, "mug", np.eye(4).tolist(), 1.0, None, {"family": "mug", "params": params})
+
+    record = spec_object("mug@00000000", {**base, "wall": -1.0})
     with pytest.raises(ScenegenError, match="^frame record: object 'mug@00000000': its shape cannot be rebuilt"):
         record_model_mesh(catalog, record)  # the BOP export, given a damaged record
-    rebuilt = record_model_mesh(catalog, {"asset_id": "x", "shape": {"family": "mug", "params": base}})
+    rebuilt = record_model_mesh(catalog, spec_object("x", base))
     assert np.array_equal(rebuilt.vertices, build("mug", base).mesh.vertices)
 
 

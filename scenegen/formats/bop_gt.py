@@ -50,7 +50,7 @@ def write_camera(out: Path, record: FrameRecord) -> None:
     """``camera.json`` from a frame record (one K for the run), in BOP's pixel convention; not synced (the export
     is, as a whole)."""
     out.mkdir(parents=True, exist_ok=True)
-    K = bop_K(record["spec"]["camera"]["K"])
+    K = bop_K(spec_of(record).camera.K)
     camera = {"cx": K[0, 2], "cy": K[1, 2], "depth_scale": DEPTH_SCALE, "fx": K[0, 0], "fy": K[1, 1]}
     atomic.write_json(out / "camera.json", {**camera, "height": record["height"], "width": record["width"]}, sync=False)
 
@@ -67,10 +67,10 @@ def bop_box(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[int]:
 
 def scene_camera_entry(record: FrameRecord) -> dict[str, Any]:
     """One image's ``scene_camera.json`` entry."""
-    camera = record["spec"]["camera"]
-    world_to_camera = world_to_camera_cv(np.asarray(camera["pose"]))
+    camera = spec_of(record).camera
+    world_to_camera = world_to_camera_cv(np.asarray(camera.pose))
     return {
-        "cam_K": _floats(bop_K(camera["K"])),
+        "cam_K": _floats(bop_K(camera.K)),
         "depth_scale": DEPTH_SCALE,
         "cam_R_w2c": _floats(world_to_camera[:3, :3]),
         "cam_t_w2c": _floats(world_to_camera[:3, 3] * MM_PER_M),
@@ -121,13 +121,13 @@ def frame_gt(
     if cut:
         posed = []
         for i in cut:
-            model = models[(pairs[i][1]["asset_id"], float(pairs[i][1]["scale"]))]
+            model = models[(pairs[i][1].asset_id, float(pairs[i][1].scale))]
             R, t = poses[i]
             posed.append((model, R, t + R @ model.centre))
         canvas = dict(zip(cut, _canvas_masks(silhouettes, record, posed), strict=True))
     gt, info, masks = [], [], []
     for i, (ann, obj) in enumerate(pairs):
-        model = models[(obj["asset_id"], float(obj["scale"]))]
+        model = models[(obj.asset_id, float(obj.scale))]
         R, t = poses[i]
         gt.append(
             {

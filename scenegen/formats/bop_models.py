@@ -14,7 +14,6 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import trimesh
@@ -24,22 +23,22 @@ from scipy.spatial.distance import cdist
 from scenegen.assets.catalog import Catalog
 from scenegen.assets.families import build
 from scenegen.dataset import atomic
-from scenegen.dataset.record import FrameRecord, ObjectLabel
+from scenegen.dataset.record import FrameRecord, ObjectLabel, spec_of
 from scenegen.errors import ExportError
+from scenegen.scene.spec import ObjectSpec
 
 MM_PER_M = 1000.0
 
 
-def record_model_mesh(catalog: Catalog, obj: dict[str, Any]) -> trimesh.Trimesh:
+def record_model_mesh(catalog: Catalog, obj: ObjectSpec) -> trimesh.Trimesh:
     """The mesh whose points, times an instance's ``scale``, the record's ``cam_R_m2c``, ``cam_t_m2c`` place
     in the camera (metres): the record's shape rebuilt from its family and parameters, else its asset's."""
-    shape = obj.get("shape")
-    if shape is None:
-        return catalog.asset(obj["asset_id"]).load_mesh()
+    if obj.shape is None:
+        return catalog.asset(obj.asset_id).load_mesh()
     try:
-        return build(shape["family"], shape["params"]).mesh
+        return build(obj.shape["family"], obj.shape["params"]).mesh
     except (KeyError, TypeError, ValueError) as err:
-        raise ExportError(f"frame record: object {obj['asset_id']!r}: its shape cannot be rebuilt ({err})") from None
+        raise ExportError(f"frame record: object {obj.asset_id!r}: its shape cannot be rebuilt ({err})") from None
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def add_models(models: dict[tuple[str, float], Model], record: FrameRecord, cata
     """Add to ``models`` one model per (asset id, scale) of ``record`` not in it yet; obj ids count from 1 in
     the order models first appear (frame order, then GTID order)."""
     for ann, obj in record_objects(record):
-        key = (obj["asset_id"], float(obj["scale"]))
+        key = (obj.asset_id, float(obj.scale))
         if key in models:
             continue
         asset_id, scale = key
@@ -112,10 +111,10 @@ def ply_text(vertices: np.ndarray, faces: np.ndarray, comment: str) -> str:
     return "\n".join(header) + "\n" + body.getvalue()
 
 
-def record_objects(record: FrameRecord) -> list[tuple[ObjectLabel, dict[str, Any]]]:
+def record_objects(record: FrameRecord) -> list[tuple[ObjectLabel, ObjectSpec]]:
     """(annotation, spec object) pairs of a record, in spec order (GTID order)."""
-    pairs = list(zip(record["annotations"], record["spec"]["objects"], strict=True))
-    if any(ann["instance_id"] != obj["instance_id"] for ann, obj in pairs):
+    pairs = list(zip(record["annotations"], spec_of(record).objects, strict=True))
+    if any(ann["instance_id"] != obj.instance_id for ann, obj in pairs):
         raise ExportError(f"frame {record['index']}: its annotations and spec objects are not in one order")
     return pairs
 
