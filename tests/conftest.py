@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # before anything imports OpenGL
 
+import collections
 import contextlib
 import io
 import subprocess
@@ -126,6 +127,14 @@ class OneShotRenderer:
             return renderer.render(spec, alone, regions)
         finally:
             renderer.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files with the most slow tests first, each file's tests in their order: with ``--dist loadfile
+    --no-loadscope-reorder`` (pyproject.toml) the long files start first and the quick ones fill in at the end,
+    so that no worker is left alone on a long file at the end of the suite."""
+    slow = collections.Counter(item.path for item in items if item.get_closest_marker("slow"))
+    items.sort(key=lambda item: -slow[item.path])
 
 
 @pytest.fixture(scope="session", autouse=True)
