@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # before anything imports OpenGL
 
+import collections
 import contextlib
 import io
 import subprocess
@@ -128,11 +129,23 @@ class OneShotRenderer:
             renderer.close()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files with the most slow tests first, each file's tests in their order: with ``--dist loadfile
+    --no-loadscope-reorder`` (pyproject.toml) the long files start first and the quick ones fill in at the end,
+    so that no worker is left alone on a long file at the end of the suite."""
+    slow = collections.Counter(item.path for item in items if item.get_closest_marker("slow"))
+    items.sort(key=lambda item: -slow[item.path])
+
+
 @pytest.fixture(scope="session", autouse=True)
 def collision_cache(tmp_path_factory: pytest.TempPathFactory):
     """The folder collision shapes are cached in for the whole session: ``XDG_CACHE_HOME`` points into a
-    temporary folder (for CLI runs too), so tests never touch the user's cache, and compute each shape once."""
-    home = tmp_path_factory.mktemp("xdg_cache")
+    temporary folder (for CLI runs too), so tests never touch the user's cache, and compute each shape once.
+    The pytest-xdist workers of a run share it (the folder above their own temporary folders): the cache's
+    writes are atomic renames, so a shape that two workers compute at once is still read back whole."""
+    root = tmp_path_factory.getbasetemp()
+    home = (root.parent if "PYTEST_XDIST_WORKER" in os.environ else root) / "xdg_cache"
+    home.mkdir(exist_ok=True)
     before = os.environ.get("XDG_CACHE_HOME")
     os.environ["XDG_CACHE_HOME"] = str(home)
     yield home / "scenegen"

@@ -33,26 +33,50 @@ def scene_triangles(spec: SceneSpec, catalog: Catalog) -> tuple[np.ndarray, np.n
     return np.concatenate(parts), np.concatenate(owners)
 
 
+BLOCK = 256  # triangles tested together: a run of consecutive faces of one mesh, close to each other
+
+
 def cast(origin: np.ndarray, directions: np.ndarray, triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest hit of rays ``origin + t * directions[i]``: ``(t (n,), triangle index (n,))``, inf and -1 for none."""
-    v0, e1, e2 = triangles[:, 0], triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]
+    """Nearest hit of rays ``origin + t * directions[i]`` from one point ``origin`` (3,): ``(t (n,), triangle
+    index (n,))``, inf and -1 for none. Each block of ``BLOCK`` triangles is tested only against the rays whose
+    line passes through its bounding sphere (a ray missing the sphere misses the block); ties go to the lower
+    index, as one argmin over every triangle."""
     best_t, best_i = np.full(len(directions), np.inf), np.full(len(directions), -1)
-    for start in range(0, len(directions), 64):
-        d = directions[start : start + 64, None, :]  # (r, 1, 3)
-        p = np.cross(d, e2)  # (r, m, 3)
-        det = np.einsum("rmk,mk->rm", p, e1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            inv = 1.0 / det
-            s = origin - v0  # (m, 3)
-            u = np.einsum("rmk,mk->rm", p, s) * inv
-            q = np.cross(s, e1)  # (m, 3)
-            v = np.einsum("rk,mk->rm", d[:, 0], q) * inv
-            t = np.einsum("mk,mk->m", e2, q)[None, :] * inv
-        ok = (np.abs(det) > 1e-14) & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 1e-9)
-        t = np.where(ok, t, np.inf)
-        best_i[start : start + 64] = np.where(np.isfinite(t.min(axis=1)), t.argmin(axis=1), -1)
-        best_t[start : start + 64] = t.min(axis=1)
+    for first in range(0, len(triangles), BLOCK):
+        block = triangles[first : first + BLOCK]
+        points = block.reshape(-1, 3)
+        centre = (points.min(axis=0) + points.max(axis=0)) / 2
+        radius = np.linalg.norm(points - centre, axis=1).max() * (1 + 1e-6) + 1e-9
+        w = centre - origin
+        along = directions @ w / np.einsum("nk,nk->n", directions, directions)
+        near = np.linalg.norm(w - along[:, None] * directions, axis=1) <= radius
+        if not near.any():
+            continue
+        for rays in np.array_split(np.nonzero(near)[0], max(1, int(near.sum()) // 64)):
+            t = _moller_trumbore(origin, directions[rays], block)
+            nearest = t.argmin(axis=1)
+            t_min = t[np.arange(len(rays)), nearest]
+            closer = t_min < best_t[rays]
+            best_t[rays[closer]] = t_min[closer]
+            best_i[rays[closer]] = first + nearest[closer]
     return best_t, best_i
+
+
+def _moller_trumbore(origin: np.ndarray, directions: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(r, m): the ray parameter t of each ray's hit of each triangle, inf for a miss."""
+    v0, e1, e2 = triangles[:, 0], triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]
+    d = directions[:, None, :]  # (r, 1, 3)
+    p = np.cross(d, e2)  # (r, m, 3)
+    det = np.einsum("rmk,mk->rm", p, e1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / det
+        s = origin - v0  # (m, 3)
+        u = np.einsum("rmk,mk->rm", p, s) * inv
+        q = np.cross(s, e1)  # (m, 3)
+        v = np.einsum("rk,mk->rm", d[:, 0], q) * inv
+        t = np.einsum("mk,mk->m", e2, q)[None, :] * inv
+    ok = (np.abs(det) > 1e-14) & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 1e-9)
+    return np.where(ok, t, np.inf)
 
 
 def pixel_rays(spec: SceneSpec, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,8 +17,17 @@ def posed_mesh(obj, catalog) -> trimesh.Trimesh:
 
 def winding_number(points: np.ndarray, mesh: trimesh.Trimesh) -> np.ndarray:
     """(n,) generalized winding number of ``mesh`` at ``points`` (n, 3): 1 inside a closed mesh, 0 outside.
-    Sum of the triangles' signed solid angles (Van Oosterom and Strackee) over 4 pi."""
-    a, b, c = (mesh.triangles[None, :, k, :] - points[:, None, :] for k in range(3))  # (n, t, 3)
+    Sum of the triangles' signed solid angles (Van Oosterom and Strackee) over 4 pi, for a few points at a
+    time (arrays that stay in the CPU's caches)."""
+    triangles = mesh.triangles
+    step = max(1, 32768 // len(triangles))
+    parts = [_winding_number(points[start : start + step], triangles) for start in range(0, len(points), step)]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _winding_number(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(n,) the winding number at ``points`` (n, 3) of the triangles (t, 3, 3)."""
+    a, b, c = (triangles[None, :, k, :] - points[:, None, :] for k in range(3))  # (n, t, 3)
     la, lb, lc = (np.linalg.norm(v, axis=2) for v in (a, b, c))
     det = np.einsum("ntk,ntk->nt", a, np.cross(b, c))
     dots = la * lb * lc + np.einsum("ntk,ntk->nt", a, b) * lc

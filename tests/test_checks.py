@@ -143,11 +143,16 @@ def _limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (12_000, 12_000))  # dataset.json fits, an image does not
 
 
+@pytest.fixture(scope="module")
+def warm_pose_cache(tmp_path_factory) -> None:
+    """The session's resting-pose cache (outside the output folder) filled by a render: the full disk below is
+    the dataset's."""
+    assert render_small(tmp_path_factory.mktemp("warm") / "out", scenes=1).returncode == 0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_full_disk_is_one_line_with_the_resume_hint_and_the_rerun_completes(tmp_path, workers):
-    # the resting-pose cache (outside the output folder) is filled first: the full disk is the dataset's
-    assert render_small(tmp_path / "warm", scenes=1).returncode == 0
+def test_a_full_disk_is_one_line_with_the_resume_hint_and_the_rerun_completes(tmp_path, warm_pose_cache, workers):
     out = tmp_path / "out"
     args = ["render", "num_scenes=3", "render.width=96", "render.height=72", f"output_dir={out}"]
     args += [f"executor.workers={workers}", "--no-progress"]

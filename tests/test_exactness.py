@@ -62,25 +62,44 @@ def pixels(points_cam: np.ndarray, K: np.ndarray) -> np.ndarray:
     return uvw[:, :2] / uvw[:, 2:]
 
 
+SMALL = 4  # triangles whose box spans at most this many pixel centres each way are drawn all at once
+
+
 def rasterise(uv: np.ndarray, faces: np.ndarray, width: int, height: int) -> np.ndarray:
-    """(h, w) bool: the pixels whose centre (integer coordinates, as in K) lies in a projected triangle."""
+    """(h, w) bool: the pixels whose centre (integer coordinates, as in K) lies in a projected triangle. The
+    triangles of a few pixels (most, on a fine mesh) are tested together on a ``SMALL`` x ``SMALL`` grid of
+    centres from their box's corner, the larger ones one at a time: the same edge tests either way."""
     out = np.zeros((height, width), bool)
-    for triangle in uv[faces]:
-        (ax, ay), (bx, by), (cx, cy) = triangle
-        if abs((bx - ax) * (cy - ay) - (by - ay) * (cx - ax)) < 1e-12:
-            continue  # no area, draws nothing
-        lo = np.maximum(np.ceil(triangle.min(axis=0)), 0).astype(int)
-        hi = np.minimum(np.floor(triangle.max(axis=0)), [width - 1, height - 1]).astype(int)
-        if np.any(lo > hi):
-            continue
-        xs, ys = np.meshgrid(np.arange(lo[0], hi[0] + 1), np.arange(lo[1], hi[1] + 1))
-        sides = [
-            (q[0] - p[0]) * (ys - p[1]) - (q[1] - p[1]) * (xs - p[0])
-            for p, q in zip(triangle, np.roll(triangle, -1, 0), strict=True)
-        ]
-        inside = np.all([s >= 0 for s in sides], axis=0) | np.all([s <= 0 for s in sides], axis=0)
-        out[ys[inside], xs[inside]] = True
+    triangles = uv[faces]  # (t, 3, 2)
+    (ax, ay), (bx, by), (cx, cy) = (triangles[:, k].T for k in range(3))
+    flat = np.abs((bx - ax) * (cy - ay) - (by - ay) * (cx - ax)) < 1e-12  # no area, draws nothing
+    lo = np.maximum(np.ceil(triangles.min(axis=1)), 0).astype(int)
+    hi = np.minimum(np.floor(triangles.max(axis=1)), [width - 1, height - 1]).astype(int)
+    drawn = ~flat & np.all(lo <= hi, axis=1)
+    small = drawn & np.all(hi - lo < SMALL, axis=1)
+    offsets = np.arange(SMALL)
+    xs = lo[small, 0, None, None] + offsets[None, None, :]  # (s, SMALL, SMALL) centres of each small box
+    ys = lo[small, 1, None, None] + offsets[None, :, None]
+    ys, xs = np.broadcast_arrays(ys, xs)
+    in_box = (xs <= hi[small, 0, None, None]) & (ys <= hi[small, 1, None, None])
+    _draw(out, triangles[small], xs, ys, in_box)
+    large = drawn & ~small
+    for triangle, (x0, y0), (x1, y1) in zip(triangles[large], lo[large], hi[large], strict=True):
+        xs, ys = np.meshgrid(np.arange(x0, x1 + 1), np.arange(y0, y1 + 1))
+        _draw(out, triangle[None], xs[None], ys[None], np.ones((1, *xs.shape), bool))
     return out
+
+
+def _draw(out: np.ndarray, triangles: np.ndarray, xs: np.ndarray, ys: np.ndarray, candidate: np.ndarray) -> None:
+    """Set in ``out`` the ``candidate`` pixel centres ``xs``, ``ys`` (n, h, w) that lie inside triangle i (n, 3, 2)
+    of their row: on the same side of its three edges."""
+    corners = triangles[:, :, :, None, None]  # (n, 3, 2, 1, 1)
+    sides = [
+        (q[:, 0] - p[:, 0]) * (ys - p[:, 1]) - (q[:, 1] - p[:, 1]) * (xs - p[:, 0])
+        for p, q in ((corners[:, k], corners[:, (k + 1) % 3]) for k in range(3))
+    ]
+    inside = candidate & (np.all([s >= 0 for s in sides], axis=0) | np.all([s <= 0 for s in sides], axis=0))
+    out[ys[inside], xs[inside]] = True
 
 
 def within_one_pixel(inner: np.ndarray, outer: np.ndarray) -> bool:

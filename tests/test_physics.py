@@ -34,13 +34,16 @@ def convex_catalog():
 
 def distance_outside_parts(points: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:
     """(n,) distance from each point to the nearest of the convex parts (0 inside one), via trimesh's hulls."""
-    distances = []
-    for part in parts:
-        hull = trimesh.convex.convex_hull(part)
+    hulls = [trimesh.convex.convex_hull(part) for part in parts]
+    inside = np.zeros(len(points), bool)
+    for hull in hulls:
         offsets = np.sum(hull.face_normals * hull.triangles[:, 0], axis=1)
-        inside = np.all(points @ hull.face_normals.T <= offsets + 1e-12, axis=1)
-        distances.append(np.where(inside, 0.0, trimesh.proximity.closest_point_naive(hull, points)[1]))
-    return np.min(distances, axis=0)
+        inside |= np.all(points @ hull.face_normals.T <= offsets + 1e-12, axis=1)
+    distance = np.zeros(len(points))
+    if not inside.all():  # the distances of the points inside no part (the others' minimum is 0)
+        outside = points[~inside]
+        distance[~inside] = np.min([trimesh.proximity.closest_point_naive(h, outside)[1] for h in hulls], axis=0)
+    return distance
 
 
 def air(parts: list[np.ndarray], mesh: trimesh.Trimesh) -> float:

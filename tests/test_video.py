@@ -1,6 +1,6 @@
 """Views and sequences end to end: what a scene shares and what its frames vary, the frame records, the flow
 and track files, the YouTube-VIS and MOTChallenge exports (read with readers written from their format
-descriptions), and the same bytes however the scenes are split (workers, shards, resume)."""
+descriptions). The same bytes however the scenes are split: test_split_scenes.py."""
 
 from __future__ import annotations
 
@@ -29,15 +29,6 @@ SIDES = ("train", "val")
 
 def records(out: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((out / "labels").glob("*.json"))]
-
-
-def files_of(folder: Path) -> dict[str, bytes]:
-    """Every file of a dataset but dataset.json (which records timings), by relative path."""
-    return {
-        str(p.relative_to(folder)): p.read_bytes()
-        for p in folder.rglob("*")
-        if p.is_file() and p.name != "dataset.json"
-    }
 
 
 def test_views_share_the_scene_and_draw_their_own_cameras(tmp_path, catalog):
@@ -381,37 +372,6 @@ def test_split_by_scene_keeps_views_together(tmp_path):
     scene_of = lambda image: image["id"] // 2  # noqa: E731  (image id = frame index; 2 views a scene)
     assert {scene_of(i) for i in val["images"]}.isdisjoint({scene_of(i) for i in train["images"]})
     assert len(val["images"]) + len(train["images"]) == 12 and val["images"] and train["images"]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("kind", ["views", "sequences", "thrown"])
-def test_same_bytes_whatever_the_split(tmp_path, kind):
-    """Workers, shards merged, and a resumed run all give the single run's dataset, byte for byte (thrown:
-    PyBullet follows the objects in each worker process)."""
-    overrides = {
-        "views": ["scene.views_per_scene=2"],
-        "sequences": [*SEQUENCE, "sequence.frames=3"],
-        "thrown": ["scene.layout=drop", "objects.classes=[box,can,ball]", "sequence.frames=3", "output.flow=true"],
-    }[kind]
-    overrides.append(EXPORTS)
-    size = {"scenes": 3, "width": 64, "height": 48}
-    reference = tmp_path / "reference"
-    assert render_small(reference, *overrides, **size).returncode == 0
-    expected = files_of(reference)
-    workers = tmp_path / "workers"
-    assert render_small(workers, *overrides, "executor.workers=2", **size).returncode == 0
-    assert files_of(workers) == expected
-    shards = [tmp_path / f"shard{i}" for i in range(2)]
-    for i, shard in enumerate(shards):
-        assert render_small(shard, *overrides, f"shard.index={i}", "shard.count=2", **size).returncode == 0
-    merged = tmp_path / "merged"
-    result = run_cli("merge", str(merged), *map(str, shards))
-    assert result.returncode == 0, result.stderr
-    assert files_of(merged) == expected
-    for frame in (1, 4):  # as if the run had died inside scene 0 and scene 2 (or 1): rerun, same dataset
-        (reference / "labels" / f"{frame:06d}.json").unlink()
-    assert render_small(reference, *overrides, **size).returncode == 0
-    assert files_of(reference) == expected
 
 
 @pytest.mark.parametrize("motion", ["static", "orbit", "dolly", "handheld"])
