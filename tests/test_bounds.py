@@ -28,6 +28,7 @@ def png_claiming(path, width, height):
     path.write_bytes(bytes(data))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -54,6 +55,7 @@ def test_frames_and_simulated_time_are_bounded(tmp_path, overrides, message):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_mesh_too_large_to_decompose_stops_the_run_before_writing(tmp_path):
     out = tmp_path / "out"
     # the torus (3072 faces, not convex) needs CoACD; the limit is lowered under it, as a 327k-face scan is over
@@ -69,6 +71,7 @@ def test_a_mesh_too_large_to_decompose_stops_the_run_before_writing(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_background_image_too_large_by_its_header_stops_the_run_before_writing(tmp_path, monkeypatch):
     images, out = tmp_path / "backgrounds", tmp_path / "out"
     images.mkdir()
@@ -89,6 +92,7 @@ def test_a_background_image_too_large_by_its_header_stops_the_run_before_writing
     assert "huge.png" in small.stderr
 
 
+@pytest.mark.slow
 def test_a_fifo_among_background_images_is_refused_without_hanging(tmp_path):
     images, out = tmp_path / "backgrounds", tmp_path / "out"
     images.mkdir()

@@ -92,6 +92,7 @@ HOSTILE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hostile", list(HOSTILE))
 def test_a_hostile_cached_shape_is_computed_again_and_the_box_rests_on_the_support(
     tmp_path, catalog, monkeypatch, hostile
@@ -136,6 +137,7 @@ def test_the_scaled_shape_would_have_sunk_into_the_support(tmp_path, catalog):
     assert low < -0.005
 
 
+@pytest.mark.slow
 def test_a_folder_in_place_of_a_cached_shape_stops_the_render_in_one_line(tmp_path, catalog):
     cfg = small_config(tmp_path, "scene.layout=drop")
     cache = tmp_path / "cache"

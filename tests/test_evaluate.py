@@ -3,6 +3,7 @@ against each other and against hostile variants of one made here. Training tests
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -14,7 +15,9 @@ import pytest
 
 from conftest import render_small, run_cli, run_main
 
-torch = pytest.importorskip("torch")
+# torch is imported where a test needs it: importing it costs every collecting worker seconds
+NO_TORCH = importlib.util.find_spec("torch") is None
+pytestmark = pytest.mark.skipif(NO_TORCH, reason="needs torch: pip install '.[evaluate]'")
 
 CLASSES = ["ball", "box", "torus"]
 FAST = ["crop_size=32", "bootstrap=200", "kid_subsets=10", "kid_subset_size=100", "threads=1"]
@@ -204,8 +207,14 @@ def bad_inputs(a: Path, b: Path, tmp_path: Path) -> dict[str, tuple[list[str], s
         "too few crops": ([str(a), "--target", coco, "min_crops=100000"], "too few synthetic crops"),
         "bad map": ([str(a), "--target", coco, "--map", "ball"], "expected TARGET_CLASS=SYNTHETIC_CLASS"),
         "bad config": ([str(a), "--target", coco, "epochs=0"], "epochs"),
-        **({} if torch.cuda.is_available() else {"no GPU": ([str(a), "--target", coco, "--device", "cuda"], "no GPU")}),
+        **({} if cuda_available() else {"no GPU": ([str(a), "--target", coco, "--device", "cuda"], "no GPU")}),
     }
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 @pytest.mark.slow
@@ -228,6 +237,7 @@ def test_inception_without_weights_exit_2(datasets, tmp_path, monkeypatch):
     assert code == 2 and stderr.count("\n") == 1 and "Inception-v3 weights are not on this machine" in stderr
 
 
+@pytest.mark.slow
 def test_without_torch_one_line_names_the_extra(tmp_path):
     """A torch that fails to import (a package of that name shadowing it, made here) is reported as missing."""
     blocked = tmp_path / "blocked" / "torch"

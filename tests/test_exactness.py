@@ -207,6 +207,7 @@ def test_recorded_poses_reproject_the_mesh_files(tmp_path, layout):
     assert "example_pyramid" in checked and {"mug", "box"} & checked
 
 
+@pytest.mark.slow
 def test_flying_depth_that_reaches_the_camera_is_refused(tmp_path):
     result = render_small(tmp_path / "out", "scene.layout=flying", "scene.flying_depth=[0.01,0.05]")
     assert result.returncode == 2

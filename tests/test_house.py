@@ -141,6 +141,7 @@ def test_importing_the_command_and_its_help_load_no_heavy_library():
 GL = {"pyrender", "OpenGL"}
 
 
+@pytest.mark.slow
 def test_exports_hold_no_gl_code():
     """GL code lives in render/: no module of formats/ imports a GL library, the GL platform's choice
     (``render/backend.py``) or a render module that imports GL itself (inside functions included), and
@@ -158,6 +159,7 @@ def test_exports_hold_no_gl_code():
     assert {"scenegen", "cv2"} <= modules and not GL & modules, sorted(GL & modules)
 
 
+@pytest.mark.slow
 def test_help_works_and_export_help_lists_every_export():
     from scenegen.formats.registry import FORMATS
 

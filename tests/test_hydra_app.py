@@ -80,6 +80,7 @@ def test_the_documented_uses_pass(argv):
     check_hydra_arguments(argv)
 
 
+@pytest.mark.slow
 def test_cfg_job_validates_the_config_as_show_config_does(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     shown = run_main("render", "--show-config", "camera.fov_deg=[70,40]")

@@ -55,6 +55,7 @@ def test_object_alone_amodal_equals_visible(renderer, catalog):
     assert ann["visib_fract"] == 1.0 and ann["amodal_bbox"] == ann["bbox"] and not ann["truncated"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("antialias", [False, True])
 def test_amodal_passes_where_something_may_hide_read_in_regions_equal_passes_of_all(renderer, catalog, antialias):
     """Sampled scenes (distractors, the plane), labelled as the pipeline does: a pass only for the objects
@@ -293,6 +294,7 @@ def test_export_later_equals_export_at_render(tmp_path):
         assert (later / relative).read_bytes() == (at_render / relative).read_bytes(), relative  # data.yaml too
 
 
+@pytest.mark.slow
 def test_export_of_a_folder_that_is_no_dataset_fails_clearly(tmp_path):
     result = run_cli("export", str(tmp_path), "--format", "yolo")
     assert result.returncode == 2 and "not a scenegen dataset" in result.stderr

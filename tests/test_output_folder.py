@@ -14,6 +14,7 @@ from scenegen.dataset import atomic
 from scenegen.errors import ScenegenError
 
 
+@pytest.mark.slow
 def test_a_render_into_a_folder_another_run_holds_is_refused_in_one_line(tmp_path):
     out = tmp_path / "out"
     out.mkdir()

@@ -194,6 +194,7 @@ def test_a_new_output_is_one_module_rendered_verified_and_repaired(tmp_path):
     assert _scenegen_with(extra, "verify", str(out)).returncode == 0
 
 
+@pytest.mark.slow
 def test_a_config_with_an_outputs_own_flag_reaches_a_worker_process(tmp_path):
     """The config's classes with an output's own flag are the registry's own, so a spawned worker unpickles
     the config it is sent as the class it was."""

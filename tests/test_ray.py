@@ -5,6 +5,7 @@ left; SIGTERM stops the run with the resume message; an actor's death is one lin
 Each run gets its own Ray temporary folder (``RAY_TMPDIR``), which every process of its Ray instance has in
 its environment: that is how the tests find the run's Ray processes, and only those."""
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -22,7 +23,8 @@ import pytest
 from conftest import run_main
 from scenegen.pipeline.ray_executor import ANSWER_SECONDS, check_ray
 
-pytest.importorskip("ray")
+# Ray is looked for, not imported: importing it costs every collecting worker a second
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="needs Ray: pip install 'ray>=2.40'")
 
 SCENES = 40
 

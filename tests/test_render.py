@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import trimesh
 
 from conftest import GREY, H, W, placed, scene
@@ -160,6 +161,7 @@ def test_binding_empty_shadow_slots_changes_no_pixel(renderer, monkeypatch):
     assert np.count_nonzero(patched.ids == 1) > 100  # the textured box is in view
 
 
+@pytest.mark.slow
 def test_shadow_filter_has_pyrender_look_and_changes_no_label(renderer, monkeypatch):
     """scenegen's 4 hardware-filtered comparisons against pyrender's 36 reads (its own shader, its lights'
     maps): a shadowed frame with a spot and a directional light is within a level of pyrender's colour,

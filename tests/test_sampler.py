@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import trimesh
 from scipy.spatial import ConvexHull
 
@@ -79,6 +80,7 @@ def test_camera_looks_at_the_objects(tmp_path, catalog):
         assert cos > 0.98
 
 
+@pytest.mark.slow
 def test_shadows_are_drawn_with_their_probability(tmp_path, catalog):
     for probability in (0.0, 0.3, 1.0):
         cfg = small_config(tmp_path, f"lighting.shadow_probability={probability}", "scene.objects_per_scene=[1,1]")

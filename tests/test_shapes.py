@@ -217,6 +217,7 @@ def test_shape_spans_narrow_what_is_drawn(tmp_path):
     assert [a.id for a in catalog.variants["can"]][:8] == [a.id for a in default.variants["can"]]  # others unchanged
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["mug", "bowl", "torus"])
 def test_concave_families_get_their_own_pieces_without_coacd(tmp_path, monkeypatch, family):
     cfg = load_config([f"cache_dir={tmp_path}"])

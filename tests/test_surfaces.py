@@ -30,6 +30,7 @@ def make_images(folder, count: int = 3) -> list:
     return images
 
 
+@pytest.mark.slow
 def test_printed_texture_is_the_same_for_the_same_seed_in_any_process():
     spec = TextureSpec("print", 1234, [PAPER, INK], 96)
     here = texture_image(spec)

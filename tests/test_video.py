@@ -68,6 +68,7 @@ def test_thrown_objects_start_settled_fly_and_land(tmp_path, catalog):
     assert np.abs(centres[-1] - centres[-2]).max() < 1e-3 and not np.allclose(heights[-1], heights[0])  # at rest
 
 
+@pytest.mark.slow
 def test_the_last_scene_sampled_is_kept_for_its_config_only(tmp_path, catalog):
     """No GL: a run's checks sample its first scene, then its worker does; the second call gives the same
     frames without simulating again, while another config, scene or catalog samples afresh."""
@@ -400,6 +401,7 @@ def test_camera_trajectories(tmp_path, catalog, motion):
         assert max(angles) <= 2 * np.sqrt(3) * cfg.sequence.handheld_angle_deg[1]
 
 
+@pytest.mark.slow
 def test_moving_objects_never_meet(tmp_path, catalog):
     """No GL: sampled densely in time, the bounding spheres of moving objects stay apart from each other and
     from the distractors' for the whole sequence (velocities are drawn until they do)."""
@@ -424,6 +426,7 @@ def test_moving_objects_never_meet(tmp_path, catalog):
         assert duration > 0 and moving > 0
 
 
+@pytest.mark.slow
 def test_mot_without_amodal_labels_is_refused_before_anything_is_written(tmp_path):
     out = tmp_path / "out"
     refused = render_small(out, "output.amodal=false", "output.formats=[coco,mot]")

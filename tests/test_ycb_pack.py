@@ -29,6 +29,7 @@ def ycb_meshes() -> dict[str, Path]:
     return {asset["id"]: YCB / asset["mesh"] for asset in manifest["assets"]}
 
 
+@pytest.mark.slow
 def test_the_ycb_pack_validates():
     code, out, err = run_main("pack", "validate", str(YCB))
     assert code == 0 and out.strip().endswith("ok"), err
