@@ -9,6 +9,7 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # before anything imports Ope
 import collections
 import contextlib
 import io
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,27 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "scenegen.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600
     )
+
+
+def start_scenegen(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``scenegen ARGS`` started in a session of its own (to signal it and all its processes), with Ctrl-C at its
+    default, as for a command in a terminal."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "scenegen.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_default_sigint,
+        env=env,
+    )
+
+
+def _default_sigint() -> None:
+    """In the child: Ctrl-C at its default. A process started with SIGINT ignored keeps it ignored (Python then
+    installs no KeyboardInterrupt), and a test suite started as a background job of a non-interactive shell
+    (``bash .ci/run &``) runs with SIGINT ignored: a render to be interrupted then ran to its end and exited 0."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_main(*args: str) -> tuple[int, str, str]:

@@ -4,13 +4,12 @@ then resumes it to the uninterrupted run's dataset."""
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import dataset_files, render_small
+from conftest import dataset_files, render_small, start_scenegen
 
 SIZE = ["render.width=96", "render.height=72"]
 LONG_FRAMES = 30  # runs stopped midway (a 9-frame run can end between the check and the signal)
@@ -19,24 +18,7 @@ EXPORTS = ("output.formats=[coco,yolo,bop]", "output.depth_png=true")  # BOP nee
 
 def start_render(out: Path, *overrides: str, frames: int) -> subprocess.Popen:
     """``scenegen render`` of ``frames`` frames into ``out``, started in a session of its own."""
-    command = [sys.executable, "-m", "scenegen.cli", "render", *SIZE, f"num_scenes={frames}"]
-    command += [*overrides, f"output_dir={out}", "--no-progress"]
-    return subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=_default_sigint,
-    )
-
-
-def _default_sigint() -> None:
-    """In the child: Ctrl-C at its default, as for a command in a terminal. A process started with SIGINT
-    ignored keeps it ignored (Python then installs no KeyboardInterrupt), and a test suite started as a
-    background job of a non-interactive shell (``bash .ci/run &``) runs with SIGINT ignored: the render then
-    ran to its end and exited 0."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    return start_scenegen("render", *SIZE, f"num_scenes={frames}", *overrides, f"output_dir={out}", "--no-progress")
 
 
 def wait_for_frames(out: Path, count: int, process: subprocess.Popen) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_main
+from conftest import run_main, start_scenegen
 from scenegen.pipeline.ray_executor import ANSWER_SECONDS, check_ray
 
 # Ray is looked for, not imported: importing it costs every collecting worker a second
@@ -136,16 +136,9 @@ def actors_of(folder: str) -> list[int]:
 
 
 def start_ray_render(out: Path, folder: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "scenegen.cli", "render", "render.width=64", "render.height=48"]
-    command += [f"num_scenes={SCENES}", "executor=ray", "executor.workers=2", f"output_dir={out}", "--no-progress"]
-    return subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        env={**os.environ, "RAY_TMPDIR": folder},
-    )
+    args = ["render", "render.width=64", "render.height=48", f"num_scenes={SCENES}", "executor=ray"]
+    args += ["executor.workers=2", f"output_dir={out}", "--no-progress"]
+    return start_scenegen(*args, env={**os.environ, "RAY_TMPDIR": folder})
 
 
 def records(out: Path) -> int:
