@@ -18,7 +18,7 @@ from scenegen.assets.families import Variant
 from scenegen.assets.limits import MeshLimits
 from scenegen.assets.manifest import MAX_SIZE, MIN_SIZE
 from scenegen.assets.mesh_file import load_mesh_file
-from scenegen.assets.pose_cache import pose_path, read_poses, write_poses
+from scenegen.assets.pose_cache import pose_path, pose_reach, read_poses, write_poses
 from scenegen.assets.stable import stable_poses
 from scenegen.errors import AssetError
 
@@ -112,8 +112,9 @@ class Asset:
         vertices, each lowered or raised so that the mesh itself touches z = 0."""
         if self.pose_cache is None:
             return self._stable_poses()
-        path = pose_path(self.pose_cache, self.load_mesh())
-        cached = read_poses(path, self.load_mesh())
+        mesh = self.load_mesh()
+        path = pose_path(self.pose_cache, mesh)
+        cached = read_poses(path, mesh)
         if cached is not None:
             return RestingPoses(*cached)
         poses = self._stable_poses()
@@ -140,12 +141,12 @@ class Asset:
         for transform in transforms if simplified else []:  # the mesh, not the simplified hull, rests on z = 0
             transform[2, 3] -= trimesh.transform_points(hull.vertices, transform)[:, 2].min()
         transforms = transforms @ self.up_rotation
-        radii = [np.max(np.linalg.norm(mesh.vertices @ t[:2, :3].T + t[:2, 3], axis=1)) for t in transforms]
+        radii = pose_reach(mesh.vertices, transforms)[1]
         probabilities = np.asarray(probs, dtype=float)
         finite = len(transforms) and np.isfinite(transforms).all() and np.isfinite(probabilities).all()
         if not (finite and probabilities.sum() > 0 and np.isfinite(radii).all()):
             raise AssetError(f"{self.where}: its resting poses are not finite numbers (a degenerate mesh?)")
-        return RestingPoses(transforms, probabilities / probabilities.sum(), np.asarray(radii))
+        return RestingPoses(transforms, probabilities / probabilities.sum(), radii)
 
 
 def _simplified(hull: trimesh.Trimesh, max_faces: int) -> trimesh.Trimesh:

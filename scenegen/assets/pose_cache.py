@@ -57,11 +57,18 @@ def read_poses(path: Path, mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarra
     rigid &= np.allclose(transforms[:, 3], [0.0, 0.0, 0.0, 1.0])
     if not rigid or (probabilities < 0).any() or probabilities.sum() <= 0 or (radii < 0).any():
         return None
-    posed = mesh.vertices @ transforms[:, :3, :3].transpose(0, 2, 1) + transforms[:, None, :3, 3]  # (n, v, 3)
-    resting = np.abs(posed[:, :, 2].min(axis=1)) <= TOLERANCE
-    if not resting.all() or not np.allclose(np.linalg.norm(posed[:, :, :2], axis=2).max(axis=1), radii, atol=TOLERANCE):
+    lowest, reach = pose_reach(mesh.vertices, transforms)
+    if not (np.abs(lowest) <= TOLERANCE).all() or not np.allclose(reach, radii, atol=TOLERANCE):
         return None
     return transforms, probabilities, radii
+
+
+def pose_reach(vertices: np.ndarray, transforms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each pose of ``transforms`` (n, 4, 4) of the mesh of ``vertices`` (v, 3): its lowest z and its radius,
+    the largest distance of a vertex from the vertical axis through the origin; (n,) each, one pose at a time."""
+    lowest = [np.min(vertices @ t[2, :3] + t[2, 3]) for t in transforms]
+    radii = [np.max(np.linalg.norm(vertices @ t[:2, :3].T + t[:2, 3], axis=1)) for t in transforms]
+    return np.asarray(lowest, dtype=float), np.asarray(radii, dtype=float)
 
 
 def write_poses(path: Path, transforms: np.ndarray, probabilities: np.ndarray, radii: np.ndarray) -> None:

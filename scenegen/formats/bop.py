@@ -69,7 +69,8 @@ def write_bop(dataset_dir: Path, records: Iterable[FrameRecord], config: Config,
     catalog = build_catalog(list(objects.packs), list(objects.classes), MeshLimits.of(objects))
     models: dict[tuple[str, float], Model] = {}
     silhouettes = SilhouettePass(config.render)
-    with atomic.replaced_folder(dataset_dir / FOLDER) as out:
+    folder = dataset_dir / FOLDER
+    with atomic.replaced_folder(folder) as out:
         try:
             scenes = itertools.groupby(records, key=lambda r: r["index"] // SCENE_SIZE)
             for n, (scene_id, scene) in enumerate(scenes):
@@ -78,12 +79,12 @@ def write_bop(dataset_dir: Path, records: Iterable[FrameRecord], config: Config,
                     write_camera(out, scene_records[0])
                 for record in scene_records:
                     add_models(models, record, catalog)
-                folder = out / SPLIT / frame_name(scene_id)
-                _write_scene(dataset_dir, folder, scene_records, models, silhouettes, copy)
+                scene_folder = out / SPLIT / frame_name(scene_id)
+                _write_scene(dataset_dir, scene_folder, scene_records, models, silhouettes, copy)
         finally:
             silhouettes.close()
         write_models(out / "models", models)
-    return dataset_dir / FOLDER
+    return folder
 
 
 def _write_scene(

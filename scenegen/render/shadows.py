@@ -85,18 +85,21 @@ class ShadowMap(pyrender.Texture):
         glBindTexture(GL_TEXTURE_2D, 0)
 
 
-class DirectionalLight(pyrender.DirectionalLight):
+class _ShadowMapLight:
+    """Mixed into a pyrender light before it: its shadow map is a ``ShadowMap``."""
+
+    shadow_texture: pyrender.Texture
+
+    def _generate_shadow_texture(self, size: int | None = None) -> None:
+        self.shadow_texture = ShadowMap(size or pyrender.light.SHADOW_TEX_SZ)
+
+
+class DirectionalLight(_ShadowMapLight, pyrender.DirectionalLight):
     """pyrender's directional light, its shadow map a ``ShadowMap``."""
 
-    def _generate_shadow_texture(self, size: int | None = None) -> None:
-        self.shadow_texture = ShadowMap(size or pyrender.light.SHADOW_TEX_SZ)
 
-
-class SpotLight(pyrender.SpotLight):
+class SpotLight(_ShadowMapLight, pyrender.SpotLight):
     """pyrender's spot light, its shadow map a ``ShadowMap``."""
-
-    def _generate_shadow_texture(self, size: int | None = None) -> None:
-        self.shadow_texture = ShadowMap(size or pyrender.light.SHADOW_TEX_SZ)
 
 
 class ShadowShaders(ShaderProgramCache):
