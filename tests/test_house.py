@@ -195,11 +195,11 @@ EXPORTS = (Export("toy", write_toy), Export("toy_depth", write_toy, needs=depth_
 '''
 
 
-def _scenegen_with(extra: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``scenegen ARGS`` in a fresh interpreter whose ``scenegen.formats`` also holds the modules of ``extra``."""
+def _scenegen_with(extra: Path, *args: str, package: str = "scenegen.formats") -> subprocess.CompletedProcess[str]:
+    """``scenegen ARGS`` in a fresh interpreter whose ``package`` also holds the modules of ``extra``."""
     code = (
-        "import sys, scenegen.formats\n"
-        f"scenegen.formats.__path__.append({str(extra)!r})\n"
+        f"import sys, {package}\n"
+        f"{package}.__path__.append({str(extra)!r})\n"
         "from scenegen.cli import main\n"
         f"sys.exit(main({list(args)!r}))\n"
     )

@@ -148,15 +148,9 @@ def test_a_bad_declaration_is_one_line_naming_its_module(tmp_path, monkeypatch, 
 
 def _scenegen_with(extra: Path, *args: str):
     """``scenegen ARGS`` in a fresh interpreter whose ``scenegen.outputs`` also holds the modules of ``extra``."""
-    from test_house import _python
+    from test_house import _scenegen_with
 
-    code = (
-        "import sys, scenegen.outputs\n"
-        f"scenegen.outputs.__path__.append({str(extra)!r})\n"
-        "from scenegen.cli import main\n"
-        f"sys.exit(main({list(args)!r}))\n"
-    )
-    return _python(code)
+    return _scenegen_with(extra, *args, package="scenegen.outputs")
 
 
 @pytest.mark.slow
